@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "lib/core/err.h"
+
+/* Global options (DESIGN §5): they come before COMMAND; nothing is read from the env. */
+struct cl_globals {
+	const char *root;        /* --root, default /var/lib/cryptlayer */
+	const char *run_dir;     /* --run-dir, default /run/cryptlayer */
+	const char *machine_key; /* --machine-key file:PATH|keyring:NAME, or NULL */
+	const char *self;        /* absolute path of this binary (for hooks we add) */
+	bool debug;
+};
+
+#define CL_DEFAULT_ROOT "/var/lib/cryptlayer"
+#define CL_DEFAULT_RUN_DIR "/run/cryptlayer"
+
+enum {
+	CL_EXIT_OK = 0,
+	CL_EXIT_FAIL = 1,
+	CL_EXIT_USAGE = 2,
+};
+
+typedef int (*cl_cmd_fn)(const struct cl_globals *g, int argc, char **argv);
+
+/* one per subcommand, cmd-*.c; argv[0] is the command name */
+int cl_cmd_store(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_create(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_destroy(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_list(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_status(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_prepare(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_hook(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_gc(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_doctor(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_keygen(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_encrypt(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_decrypt(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_export(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_import(const struct cl_globals *g, int argc, char **argv);
+
+/** cl_cli_fail() - print "cryptlayer: <prefix>: <msg>: <strerror>" and free @err. Return: 1. */
+int cl_cli_fail(struct cl_error **err, const char *prefix);
+/** cl_cli_usage() - print one usage line plus the hint. Return: 2. */
+int cl_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** cl_cli_help_or_version() - handle --help/--version in argv. Return: 1 if handled. */
+bool cl_cli_want_help(int argc, char **argv);

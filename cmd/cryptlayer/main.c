@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd/cryptlayer/cli.h"
+#include "lib/core/cleanup.h"
+#include "lib/core/log.h"
+
+#ifndef CL_VERSION
+#define CL_VERSION "0.1"
+#endif
+
+static const struct {
+	const char *name;
+	cl_cmd_fn fn;
+} commands[] = {
+	{ "create", cl_cmd_create },   { "destroy", cl_cmd_destroy }, { "list", cl_cmd_list },
+	{ "status", cl_cmd_status },   { "prepare", cl_cmd_prepare }, { "hook", cl_cmd_hook },
+	{ "store", cl_cmd_store },     { "gc", cl_cmd_gc },           { "doctor", cl_cmd_doctor },
+	{ "keygen", cl_cmd_keygen },   { "encrypt", cl_cmd_encrypt }, { "decrypt", cl_cmd_decrypt },
+	{ "export", cl_cmd_export },   { "import", cl_cmd_import },
+};
+
+static void usage(void)
+{
+	fputs("Usage:\n"
+	      " cryptlayer [--root DIR] [--run-dir DIR] [--machine-key file:PATH|keyring:NAME]\n"
+	      "            COMMAND [ARGS...]\n"
+	      "\n"
+	      "An encrypted writable layer per container over a shared read-only base,\n"
+	      "crypto-erased when the container stops.\n"
+	      "\n"
+	      "Layers:\n"
+	      " create --base DIR [--id ID] [--key ephemeral|persistent]  new layer, prints merged path\n"
+	      " destroy ID                 unmount, remove the key, erase the layer\n"
+	      " list [--json]              list layers\n"
+	      " status ID [--json]         show one layer\n"
+	      " prepare --bundle B [--id ID]  put a layer under an OCI bundle (runc/crun without hooks)\n"
+	      " hook STAGE                 OCI hook: precreate, prestart, createRuntime, poststop\n"
+	      " gc                         reclaim what crashed containers left behind\n"
+	      " store init|status          the embedded default store\n"
+	      " doctor [--json]            what the kernel, CPU and runtimes support\n"
+	      "\n"
+	      "Moving layers:\n"
+	      " keygen -o KEY              X25519 identity KEY and recipient KEY.pub\n"
+	      " export ID -o FILE -r PUB   encrypt a layer for one or more recipients\n"
+	      " import FILE -i KEY --base DIR  decrypt into a new layer with a new key\n"
+	      " encrypt -r PUB / decrypt -i KEY  the same engine, stdin to stdout\n"
+	      "\n"
+	      "Options:\n"
+	      "     --root DIR             store root (default " CL_DEFAULT_ROOT ")\n"
+	      "     --run-dir DIR          runtime records (default " CL_DEFAULT_RUN_DIR ")\n"
+	      "     --machine-key SPEC     key that wraps persistent layer keys\n"
+	      " -d, --debug                verbose messages on stderr\n"
+	      " -h, --help                 display this help\n"
+	      " -V, --version              display version\n"
+	      "\n"
+	      "Run 'cryptlayer COMMAND --help' for a command's options.\n"
+	      "Exit status: 0 ok, 1 failure, 2 usage error.\n",
+	      stdout);
+}
+
+int cl_cli_fail(struct cl_error **err, const char *prefix)
+{
+	const char *msg = *err && (*err)->msg ? (*err)->msg : "unknown error";
+	int e = *err ? (*err)->errnum : EIO;
+
+	if (prefix)
+		cl_log(CL_LOG_ERR, "%s: %s: %s", prefix, msg, strerror(e));
+	else
+		cl_log(CL_LOG_ERR, "%s: %s", msg, strerror(e));
+	cl_error_free(err);
+	return CL_EXIT_FAIL;
+}
+
+int cl_cli_usage(const char *cmd, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (cmd)
+		fprintf(stderr, "cryptlayer %s: %s\nTry 'cryptlayer %s --help'.\n", cmd, line, cmd);
+	else
+		fprintf(stderr, "cryptlayer: %s\nTry 'cryptlayer --help'.\n", line);
+	return CL_EXIT_USAGE;
+}
+
+bool cl_cli_want_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	}
+	return false;
+}
+
+static void harden_process(void)
+{
+	struct rlimit no_core = { 0, 0 };
+
+	/* key bytes must never reach a core dump or /proc/PID/mem of a peer */
+	(void)prctl(PR_SET_DUMPABLE, 0);
+	(void)setrlimit(RLIMIT_CORE, &no_core);
+	umask(077);
+}
+
+static char *self_path(const char *argv0)
+{
+	char *p = realpath("/proc/self/exe", NULL);
+
+	return p ? p : strdup(argv0);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "run-dir", required_argument, NULL, 'R' },
+		{ "machine-key", required_argument, NULL, 'm' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{},
+	};
+	struct cl_globals g = {
+		.root = CL_DEFAULT_ROOT,
+		.run_dir = CL_DEFAULT_RUN_DIR,
+	};
+	int c;
+
+	harden_process();
+	/* '+': stop at COMMAND, its options are its own */
+	while ((c = getopt_long(argc, argv, "+dhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			g.root = optarg;
+			break;
+		case 'R':
+			g.run_dir = optarg;
+			break;
+		case 'm':
+			g.machine_key = optarg;
+			break;
+		case 'd':
+			g.debug = true;
+			cl_log_set_level(CL_LOG_DEBUG);
+			break;
+		case 'h':
+			usage();
+			return CL_EXIT_OK;
+		case 'V':
+			printf("cryptlayer %s\n", CL_VERSION);
+			return CL_EXIT_OK;
+		default:
+			return cl_cli_usage(NULL, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return cl_cli_usage(NULL, "no command given");
+	if (g.root[0] != '/' || g.run_dir[0] != '/')
+		return cl_cli_usage(NULL, "--root and --run-dir must be absolute paths");
+	for (size_t i = 0; i < CL_ARRAY_SIZE(commands); i++) {
+		if (strcmp(argv[optind], commands[i].name))
+			continue;
+		int idx = optind;
+
+		g.self = self_path(argv[0]);
+		optind = 0; /* glibc: 0 re-initialises getopt for the subcommand */
+		return commands[i].fn(&g, argc - idx, argv + idx);
+	}
+	return cl_cli_usage(NULL, "unknown command '%s'", argv[optind]);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdarg.h>
+
+/*
+ * The error contract (crun design-docs/error_handling.md): success returns >= 0 or
+ * non-NULL and leaves *err untouched; failure returns -errnum or NULL and sets *err
+ * exactly once. A caller either propagates (cl_error_wrap) or handles and frees.
+ */
+struct cl_error {
+	int errnum; /* > 0 */
+	char *msg;  /* "what: why", lowercase, no trailing newline */
+};
+
+/**
+ * cl_error_set() - record a new error.
+ * @err: where to store it; may be NULL to discard
+ * @errnum: positive errno (0 becomes EIO)
+ * Return: -errnum.
+ */
+int cl_error_set(struct cl_error **err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/**
+ * cl_error_wrap() - prepend context ("ctx: ") to an error already set.
+ * Return: -errnum of the wrapped error (-EIO if none was set).
+ */
+int cl_error_wrap(struct cl_error **err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/** cl_error_free() - free an error and set *err = NULL; NULL-safe. */
+void cl_error_free(struct cl_error **err);
+
+/** cl_error_libmount() - convert a libmount return code (-errno or -MNT_ERR_*). */
+int cl_error_libmount(struct cl_error **err, int rc, const char *what);

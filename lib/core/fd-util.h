@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lib/core/err.h"
+
+/**
+ * cl_read_all_fd() - read @fd to EOF into a NUL-terminated buffer.
+ * @max: refuse input longer than this (EFBIG)
+ * Return: 0 and *ret_buf/*ret_len, or -errno.
+ */
+int cl_read_all_fd(int fd, size_t max, char **ret_buf, size_t *ret_len, struct cl_error **err);
+
+/** cl_read_file_at() - cl_read_all_fd() on @path relative to @dirfd. */
+int cl_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf,
+		    struct cl_error **err);
+
+/** cl_write_all() - write all of @buf, retrying short writes and EINTR. */
+int cl_write_all(int fd, const void *buf, size_t len);
+
+/**
+ * cl_write_file_atomic_at() - write @buf to @path under @dirfd via "path.tmp" + fsync +
+ * rename, with @mode. Return: 0 or -errno.
+ */
+int cl_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len,
+			    mode_t mode, struct cl_error **err);
+
+/**
+ * cl_mkdir_p_at() - create @path (and missing parents) under @dirfd with @mode.
+ * Return: 0 (also if it exists as a directory) or -errno.
+ */
+int cl_mkdir_p_at(int dirfd, const char *path, mode_t mode, struct cl_error **err);
+
+/**
+ * cl_rm_rf_at() - remove @name under @dirfd recursively, never following symlinks
+ * and never crossing into another mount. ENOENT is success.
+ */
+int cl_rm_rf_at(int dirfd, const char *name, struct cl_error **err);

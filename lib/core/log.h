@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * Reporting for cmd/ and hooks/ only (library code never prints). Every line goes to
+ * stderr as "cryptlayer: ..." and, once cl_log_open() named a file, also to that file
+ * with a timestamp: podman drops a precreate hook's stderr (DESIGN §3).
+ */
+enum cl_log_level {
+	CL_LOG_ERR,
+	CL_LOG_WARN,
+	CL_LOG_INFO,
+	CL_LOG_DEBUG,
+	_CL_LOG_MAX,
+};
+
+void cl_log_set_level(enum cl_log_level max);
+void cl_log_set_tag(const char *tag);
+/** cl_log_open() - also append to @path (O_APPEND, 0600); failures are ignored. */
+void cl_log_open(const char *path);
+void cl_log(enum cl_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
