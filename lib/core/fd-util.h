@@ -9,7 +9,7 @@
 /**
  * cl_read_all_fd() - read @fd to EOF into a NUL-terminated buffer.
  * @max: refuse input longer than this (EFBIG)
- * Return: 0 and *ret_buf/*ret_len, or -errno.
+ * Return: 0 and *ret_buf and *ret_len, or -errno.
  */
 int cl_read_all_fd(int fd, size_t max, char **ret_buf, size_t *ret_len, struct cl_error **err);
 

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* create, destroy, list, status */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cryptlayer/cli.h"
+#include "hooks/layer.h"
+#include "lib/core/cleanup.h"
+#include "lib/exec/ns.h"
+#include "lib/fscrypt/fscrypt.h"
+#include "lib/mount/overlay.h"
+#include "lib/record/record.h"
+#include "lib/store/store.h"
+
+CL_DEFINE_CLEANUP(json_object *, json_object_put)
+
+static struct cl_ctx ctx_of(const struct cl_globals *g)
+{
+	return (struct cl_ctx){ .root = g->root, .run_dir = g->run_dir, .self = g->self,
+				.machine_key = g->machine_key };
+}
+
+static int parse_keymode(const char *cmd, const char *v, enum cl_keymode *ret)
+{
+	if (!strcmp(v, "ephemeral"))
+		*ret = CL_KEY_EPHEMERAL;
+	else if (!strcmp(v, "persistent"))
+		*ret = CL_KEY_PERSISTENT;
+	else
+		return cl_cli_usage(cmd, "--key: expected ephemeral or persistent, not '%s'", v);
+	return 0;
+}
+
+static void create_help(void)
+{
+	fputs("Usage:\n"
+	      " cryptlayer create --base DIR [--id ID] [--key ephemeral|persistent]\n"
+	      "                   [--backend overlay|btrfs]\n"
+	      "\n"
+	      "Create an encrypted writable layer over the read-only DIR and mount it.\n"
+	      "Prints the absolute path of the merged tree as the only line on stdout.\n"
+	      "\n"
+	      "Options:\n"
+	      "     --base DIR       read-only lower directory (absolute)\n"
+	      "     --id ID          layer id ([A-Za-z0-9_.-], default: a random one)\n"
+	      "     --key MODE       ephemeral (default): key only in the kernel, erased at\n"
+	      "                      destroy; persistent: wrapped by the machine key\n"
+	      "     --backend NAME   overlay (default) or btrfs\n"
+	      " -h, --help           display this help\n",
+	      stdout);
+}
+
+int cl_cmd_create(const struct cl_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "base", required_argument, NULL, 'b' }, { "id", required_argument, NULL, 'i' },
+		{ "key", required_argument, NULL, 'k' },  { "backend", required_argument, NULL, 'B' },
+		{ "help", no_argument, NULL, 'h' },	  {},
+	};
+	struct cl_ctx ctx = ctx_of(g);
+	struct cl_request req = {};
+	struct cl_error *err = NULL;
+	struct cl_record rec = {};
+	_cleanup_free_ char *id = NULL;
+	const char *base = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': base = optarg; break;
+		case 'i': free(id); id = strdup(optarg); break;
+		case 'k':
+			if (parse_keymode("create", optarg, &req.keymode))
+				return CL_EXIT_USAGE;
+			break;
+		case 'B':
+			if (!strcmp(optarg, "btrfs"))
+				req.backend = CL_BACKEND_BTRFS;
+			else if (strcmp(optarg, "overlay"))
+				return cl_cli_usage("create", "--backend: expected overlay or btrfs");
+			break;
+		case 'h': create_help(); return CL_EXIT_OK;
+		default: return cl_cli_usage("create", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cl_cli_usage("create", "unexpected argument '%s'", argv[optind]);
+	if (!base)
+		return cl_cli_usage("create", "--base DIR is required");
+	if (!id && cl_layer_new_id(&id) < 0)
+		return CL_EXIT_FAIL;
+	req.enabled = true;
+	{
+		struct cl_layer_args a = { .id = id, .req = &req, .lower = base,
+					   .owner = CL_OWNER_CLI };
+
+		if (cl_layer_create(&ctx, &a, &rec, &err) < 0)
+			return cl_cli_fail(&err, "create");
+	}
+	printf("%s\n", rec.merged);
+	cl_record_clear(&rec);
+	return fflush(stdout) == 0 ? CL_EXIT_OK : CL_EXIT_FAIL;
+}
+
+static int one_id_command(const char *cmd, const char *help, int argc, char **argv,
+			  bool *json, const char **ret_id)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, {},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", json ? opts : opts + 1, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(help, stdout);
+			return -1;
+		}
+		if (c == 'j' && json) {
+			*json = true;
+			continue;
+		}
+		return cl_cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+	}
+	if (ret_id) {
+		if (optind + 1 != argc)
+			return cl_cli_usage(cmd, optind >= argc ? "missing layer ID" :
+								  "too many arguments");
+		*ret_id = argv[optind];
+	} else if (optind != argc) {
+		return cl_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+	}
+	return 0;
+}
+
+int cl_cmd_destroy(const struct cl_globals *g, int argc, char **argv)
+{
+	struct cl_ctx ctx = ctx_of(g);
+	struct cl_error *err = NULL;
+	const char *id = NULL;
+	int r = one_id_command("destroy",
+			       "Usage:\n cryptlayer destroy ID\n\n"
+			       "Unmount layer ID, delete its files (ephemeral), remove its key from\n"
+			       "the kernel and check that it is gone. Exits 0 if the layer does not\n"
+			       "exist; exits 1, changing nothing, while a running container uses it.\n",
+			       argc, argv, NULL, &id);
+
+	if (r)
+		return r < 0 ? CL_EXIT_OK : r;
+	if (cl_layer_destroy(&ctx, id, false, NULL, &err) < 0)
+		return cl_cli_fail(&err, "destroy");
+	return CL_EXIT_OK;
+}
+
+static json_object *status_json(const struct cl_globals *g, const struct cl_record *rec)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	json_object *o = json_object_new_object();
+	const char *ks = NULL;
+	bool mounted = false;
+	struct cl_key_id id;
+
+	if (rec->key_id && cl_key_id_from_hex(rec->key_id, &id) == 0 &&
+	    cl_store_open(rec->store_root ? rec->store_root : g->root, 0, false, &store, NULL) == 0) {
+		enum cl_key_status st;
+
+		if (cl_fscrypt_key_status(store->dir_fd, &id, &st, NULL) == 0)
+			ks = cl_fscrypt_key_status_name(st);
+	}
+	if (rec->owner && !strcmp(rec->owner, "hook"))
+		mounted = rec->pid > 0 && (kill(rec->pid, 0) == 0 || errno == EPERM);
+	else if (rec->merged)
+		mounted = cl_mount_is_mountpoint(rec->merged) > 0;
+#define S(k, v) json_object_object_add(o, k, (v) ? json_object_new_string(v) : NULL)
+	S("id", rec->id);
+	S("base", rec->base);
+	S("backend", rec->backend);
+	S("keymode", rec->keymode);
+	S("key_id", rec->key_id);
+	S("key_status", ks);
+	json_object_object_add(o, "mounted", json_object_new_boolean(mounted));
+	S("upper", rec->upper);
+	S("merged", rec->merged);
+#undef S
+	return o;
+}
+
+static void print_text(json_object *o)
+{
+	json_object_object_foreach(o, k, v)
+	{
+		printf("%-11s %s\n", k, v ? json_object_get_string(v) : "-");
+	}
+}
+
+static const char *to_json(json_object *o)
+{
+	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+int cl_cmd_status(const struct cl_globals *g, int argc, char **argv)
+{
+	_cleanup_(json_object_putp) json_object *o = NULL;
+	struct cl_error *err = NULL;
+	struct cl_record rec = {};
+	const char *id = NULL;
+	bool json = false;
+	int r = one_id_command("status",
+			       "Usage:\n cryptlayer status ID [--json]\n\n"
+			       "Show layer ID: base, backend, key mode, key identifier and its status\n"
+			       "in the kernel, whether it is mounted, upper and merged paths.\n"
+			       "Exits 1 for an unknown ID.\n\n"
+			       "Options:\n     --json     one JSON object\n -h, --help     display this help\n",
+			       argc, argv, &json, &id);
+
+	if (r)
+		return r < 0 ? CL_EXIT_OK : r;
+	if (!cl_oci_id_valid(id) || cl_record_read(g->run_dir, id, &rec, &err) < 0) {
+		if (!err)
+			cl_error_set(&err, EINVAL, "invalid layer id");
+		return cl_cli_fail(&err, "status");
+	}
+	o = status_json(g, &rec);
+	cl_record_clear(&rec);
+	if (json)
+		printf("%s\n", to_json(o));
+	else
+		print_text(o);
+	return CL_EXIT_OK;
+}
+
+int cl_cmd_list(const struct cl_globals *g, int argc, char **argv)
+{
+	_cleanup_(json_object_putp) json_object *arr = json_object_new_array();
+	struct cl_error *err = NULL;
+	char **ids = NULL;
+	bool json = false;
+	int n, r = one_id_command("list",
+				  "Usage:\n cryptlayer list [--json]\n\n"
+				  "List layers, one per line: ID, key mode, key status, mounted, merged.\n\n"
+				  "Options:\n     --json     a JSON array of 'status --json' objects\n"
+				  " -h, --help     display this help\n",
+				  argc, argv, &json, NULL);
+
+	if (r)
+		return r < 0 ? CL_EXIT_OK : r;
+	n = cl_record_list(g->run_dir, &ids, &err);
+	if (n < 0)
+		return cl_cli_fail(&err, "list");
+	for (int i = 0; i < n; i++) {
+		struct cl_record rec = {};
+
+		if (cl_record_read(g->run_dir, ids[i], &rec, NULL) < 0)
+			continue;
+		json_object_array_add(arr, status_json(g, &rec));
+		cl_record_clear(&rec);
+	}
+	cl_strv_free(ids);
+	if (json) {
+		printf("%s\n", to_json(arr));
+		return CL_EXIT_OK;
+	}
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *o = json_object_array_get_idx(arr, i), *v;
+		const char *f[4] = { "-", "-", "-", "-" };
+		static const char *keys[4] = { "id", "keymode", "key_status", "merged" };
+
+		for (int k = 0; k < 4; k++)
+			if (json_object_object_get_ex(o, keys[k], &v) && v)
+				f[k] = json_object_get_string(v);
+		json_object_object_get_ex(o, "mounted", &v);
+		printf("%-24s %-10s %-8s %-8s %s\n", f[0], f[1], f[2],
+		       json_object_get_boolean(v) ? "mounted" : "-", f[3]);
+	}
+	return CL_EXIT_OK;
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cryptlayer/cli.h"
+#include "hooks/layer.h"
+#include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
+#include "oci/oci.h"
+
+static void prepare_help(void)
+{
+	fputs("Usage:\n"
+	      " cryptlayer [global options] prepare --bundle DIR [--id ID]\n"
+	      "\n"
+	      "For runc/crun without hooks: read DIR/config.json, create the encrypted layer its\n"
+	      "io.cryptlayer.* annotations ask for (the lower is io.cryptlayer.base, else\n"
+	      "root.path), point root.path at the layer and add a poststop hook that erases it.\n"
+	      "Then run 'runc run -b DIR ID' as usual.\n"
+	      "\n"
+	      "Options:\n"
+	      "     --bundle DIR   the OCI bundle (absolute or relative)\n"
+	      "     --id ID        layer id (default: the bundle directory's name)\n"
+	      " -h, --help         display this help\n",
+	      stdout);
+}
+
+static int do_prepare(const struct cl_globals *g, const char *bundle, const char *id,
+		      struct cl_error **err)
+{
+	struct cl_ctx ctx = { .root = g->root, .run_dir = g->run_dir, .self = g->self };
+	_cleanup_free_ char *buf = NULL, *out = NULL;
+	_cleanup_close_ int bfd = -1;
+	struct cl_oci_config cfg = {};
+	struct cl_request req = {};
+	struct cl_record rec = {};
+	size_t len = 0;
+	int r;
+
+	bfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
+		return cl_error_set(err, errno, "bundle '%s'", bundle);
+	r = cl_read_file_at(bfd, "config.json", CL_OCI_MAX_INPUT, &buf, err);
+	if (r == 0)
+		len = strlen(buf);
+	if (r == 0)
+		r = cl_oci_config_parse(buf, len, bundle, &cfg, err);
+	if (r == 0)
+		r = cl_oci_request_parse(cfg.annotations, cfg.n_annotations, &req, err);
+	if (r == 0) {
+		struct cl_layer_args a = { .id = id, .req = &req,
+					   .lower = req.base ? req.base : cfg.root_path,
+					   .owner = CL_OWNER_BUNDLE };
+
+		req.enabled = true;
+		r = cl_layer_create(&ctx, &a, &rec, err);
+	}
+	if (r == 0) {
+		const char *argv[] = { g->self, "--root", g->root, "--run-dir", g->run_dir,
+				       "hook", "poststop", "--id", id, NULL };
+
+		r = cl_oci_config_rewrite(buf, len, rec.merged, argv, &out, err);
+		if (r == 0)
+			r = cl_write_file_atomic_at(bfd, "config.json", out, strlen(out), 0644, err);
+		if (r < 0)
+			(void)cl_layer_destroy(&ctx, id, true, NULL, NULL);
+	}
+	cl_record_clear(&rec);
+	cl_oci_request_clear(&req);
+	cl_oci_config_clear(&cfg);
+	return r;
+}
+
+int cl_cmd_prepare(const struct cl_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "bundle", required_argument, NULL, 'b' }, { "id", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },	    {},
+	};
+	_cleanup_free_ char *bundle = NULL, *id = NULL;
+	struct cl_error *err = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': free(bundle); bundle = realpath(optarg, NULL);
+			if (!bundle) {
+				cl_error_set(&err, errno, "bundle '%s'", optarg);
+				return cl_cli_fail(&err, "prepare");
+			}
+			break;
+		case 'i': free(id); id = strdup(optarg); break;
+		case 'h': prepare_help(); return CL_EXIT_OK;
+		default: return cl_cli_usage("prepare", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cl_cli_usage("prepare", "unexpected argument '%s'", argv[optind]);
+	if (!bundle)
+		return cl_cli_usage("prepare", "--bundle DIR is required");
+	if (!id)
+		id = strdup(basename(bundle));
+	if (!id || !cl_oci_id_valid(id))
+		return cl_cli_usage("prepare", "invalid layer id '%s'", id ? id : "");
+	if (do_prepare(g, bundle, id, &err) < 0)
+		return cl_cli_fail(&err, "prepare");
+	return CL_EXIT_OK;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "hooks/layer.h"
+#include "lib/core/err.h"
+
+/**
+ * cl_hook_prestart() - prestart/createRuntime: state on @in_fd → the container's
+ * encrypted overlay in its mount namespace (DESIGN §3). Does nothing (returns 0) when
+ * neither io.cryptlayer.base nor io.cryptlayer.enable=true is set.
+ * Return: 0 or -errno.
+ */
+int cl_hook_prestart(const struct cl_ctx *ctx, int in_fd, struct cl_error **err);
+
+/**
+ * cl_hook_poststop() - crypto-erase the layer of the stopped container (state on
+ * @in_fd; @id overrides state.id). Idempotent: no layer is success.
+ * Return: 0, or -errno (-EBUSY when a key is not ABSENT).
+ */
+int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id,
+		     struct cl_error **err);
+
+/**
+ * cl_hook_precreate() - podman precreate: config.json on @in_fd, rewritten config on
+ * @out_fd. Return: 0 or -errno.
+ */
+int cl_hook_precreate(const struct cl_ctx *ctx, int in_fd, int out_fd, struct cl_error **err);

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hooks/layer.h"
+#include "lib/core/cleanup.h"
+#include "lib/store/store.h"
+
+int cl_layer_new_id(char **ret)
+{
+	unsigned char b[8];
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		return -EIO;
+	if (asprintf(ret, "cl-%02x%02x%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
+		     b[5], b[6], b[7]) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int resolve_lower(const char *lower, char **ret_real, struct stat *ret_st,
+			 struct cl_error **err)
+{
+	_cleanup_free_ char *real = NULL;
+
+	if (lower[0] != '/')
+		return cl_error_set(err, EINVAL, "base '%s' is not an absolute path", lower);
+	real = realpath(lower, NULL);
+	if (!real)
+		return cl_error_set(err, errno, "base '%s'", lower);
+	if (stat(real, ret_st) < 0)
+		return cl_error_set(err, errno, "base '%s'", lower);
+	if (!S_ISDIR(ret_st->st_mode))
+		return cl_error_set(err, ENOTDIR, "base '%s'", lower);
+	*ret_real = TAKE_PTR(real);
+	return 0;
+}
+
+int cl_layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+		    struct cl_record *ret_rec, struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	_cleanup_free_ char *lower = NULL;
+	struct cl_plan plan = {};
+	struct stat st;
+	int r;
+
+	r = resolve_lower(a->lower, &lower, &st, err);
+	if (r < 0)
+		return r;
+	r = cl_store_open(ctx->root, 0, true, &store, err);
+	if (r < 0)
+		return r;
+	{
+		struct cl_plan_input in = {
+			.id = a->id, .req = a->req, .lower = lower,
+			.lower_mode = st.st_mode, .lower_uid = st.st_uid, .lower_gid = st.st_gid,
+			.store_root = ctx->root, .store_dir = store->dir, .run_dir = ctx->run_dir,
+			.owner = a->owner, .root_path = a->root_path, .pid = a->pid,
+		};
+
+		r = cl_plan_create(&in, &plan, err);
+	}
+	if (r < 0)
+		return r;
+	r = cl_exec_create(store, &plan, ctx->run_dir, err);
+	if (r == 0 && ret_rec) {
+		*ret_rec = plan.rec;
+		memset(&plan.rec, 0, sizeof(plan.rec));
+	}
+	cl_plan_clear(&plan);
+	return r;
+}
+
+static bool pid_alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+int cl_layer_destroy(const struct cl_ctx *ctx, const char *id, bool stopped,
+		     struct cl_teardown_report *ret_rep, struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	struct cl_record rec = {};
+	struct cl_plan plan = {};
+	int r;
+
+	if (!cl_oci_id_valid(id))
+		return cl_error_set(err, EINVAL, "invalid layer id '%.64s'", id);
+	r = cl_record_read(ctx->run_dir, id, &rec, err);
+	if (r == -ENOENT) {
+		cl_error_free(err);
+		return 0; /* already gone */
+	}
+	if (r < 0)
+		return r;
+	if (!stopped && rec.owner && !strcmp(rec.owner, "hook") && pid_alive(rec.pid)) {
+		r = cl_error_set(err, EBUSY, "layer '%s' is in use by running container pid %d",
+				 id, (int)rec.pid);
+		goto out;
+	}
+	r = cl_store_open(rec.store_root, 0, false, &store, err);
+	if (r < 0)
+		goto out;
+	r = cl_plan_teardown(&rec, &plan, err);
+	if (r == 0)
+		r = cl_exec_teardown(store, &rec, &plan, ctx->run_dir, ret_rep, err);
+out:
+	cl_plan_clear(&plan);
+	cl_record_clear(&rec);
+	return r;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/core/err.h"
+#include "lib/exec/exec.h"
+#include "lib/plan/plan.h"
+#include "lib/record/record.h"
+#include "oci/oci.h"
+
+/* What every layer operation needs to know about this invocation. */
+struct cl_ctx {
+	const char *root;
+	const char *run_dir;
+	const char *self; /* absolute path of the binary, for hooks we add */
+	const char *machine_key;
+};
+
+struct cl_layer_args {
+	const char *id;
+	const struct cl_request *req;
+	const char *lower;     /* as given; resolved and checked here */
+	enum cl_owner owner;
+	const char *root_path; /* CL_OWNER_HOOK */
+	pid_t pid;             /* CL_OWNER_HOOK */
+};
+
+/**
+ * cl_layer_create() - gather host facts (realpath and owner of the lower), open or make
+ * the store, plan and run the creation; on failure nothing is left behind.
+ * Return: 0 and *ret_rec (the record written), or -errno.
+ */
+int cl_layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+		    struct cl_record *ret_rec, struct cl_error **err);
+
+/**
+ * cl_layer_destroy() - erase layer @id (DESIGN §4 order). A layer that does not exist
+ * is success. Unless @stopped (poststop: the container is gone), a layer in use by a
+ * live process is refused with EBUSY and left untouched.
+ * Return: 0 or -errno (-EBUSY also when a key is not ABSENT afterwards).
+ */
+int cl_layer_destroy(const struct cl_ctx *ctx, const char *id, bool stopped,
+		     struct cl_teardown_report *ret_rep, struct cl_error **err);
+
+/** cl_layer_new_id() - a fresh random id "cl-<16 hex>". Return: 0 or -errno. */
+int cl_layer_new_id(char **ret);

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* prestart/createRuntime: stdin state → oci → plan → exec → record */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hooks/hooks.h"
+#include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
+#include "lib/core/log.h"
+#include "oci/oci.h"
+
+static int read_state(int in_fd, struct cl_oci_state *ret, struct cl_error **err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+
+	if (cl_read_all_fd(in_fd, CL_OCI_MAX_INPUT, &buf, &len, err) < 0)
+		return cl_error_wrap(err, "state on stdin");
+	return cl_oci_state_parse(buf, len, ret, err);
+}
+
+static int read_config(const char *bundle, struct cl_oci_config *ret, struct cl_error **err)
+{
+	_cleanup_free_ char *path = NULL, *buf = NULL;
+	_cleanup_close_ int fd = -1;
+	size_t len = 0;
+
+	if (asprintf(&path, "%s/config.json", bundle) < 0)
+		return cl_error_set(err, ENOMEM, "config.json");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return cl_error_set(err, errno, "open '%s'", path);
+	if (cl_read_all_fd(fd, CL_OCI_MAX_INPUT, &buf, &len, err) < 0)
+		return cl_error_wrap(err, "'%s'", path);
+	return cl_oci_config_parse(buf, len, bundle, ret, err);
+}
+
+/* A second OCI stage for the same container (createRuntime + prestart) is harmless. */
+static bool already_set_up(const struct cl_ctx *ctx, const struct cl_oci_state *st)
+{
+	struct cl_record rec = {};
+	bool same;
+
+	if (cl_record_read(ctx->run_dir, st->id, &rec, NULL) < 0)
+		return false;
+	same = rec.owner && !strcmp(rec.owner, "hook") && rec.pid == st->pid;
+	cl_record_clear(&rec);
+	return same;
+}
+
+static int setup(const struct cl_ctx *ctx, const struct cl_oci_state *st,
+		 const struct cl_oci_config *cfg, const struct cl_request *req,
+		 struct cl_error **err)
+{
+	struct cl_layer_args a = {
+		.id = st->id, .req = req, .lower = req->base ? req->base : cfg->root_path,
+		.owner = CL_OWNER_HOOK, .root_path = cfg->root_path, .pid = st->pid,
+	};
+	struct cl_record rec = {};
+	int r;
+
+	if (st->pid <= 0)
+		return cl_error_set(err, EINVAL, "state: container '%s' has no pid", st->id);
+	if (already_set_up(ctx, st))
+		return 0;
+	/* the shared base is named: root.path must be the runtime's empty stub (DESIGN §3) */
+	if (req->base && cl_exec_check_stub(cfg->root_path, err) < 0)
+		return -(*err)->errnum;
+	r = cl_layer_create(ctx, &a, &rec, err);
+	if (r == 0)
+		cl_log(CL_LOG_INFO, "%s: layer over '%s', key %s", st->id, rec.base, rec.key_id);
+	cl_record_clear(&rec);
+	return r;
+}
+
+int cl_hook_prestart(const struct cl_ctx *ctx, int in_fd, struct cl_error **err)
+{
+	struct cl_oci_state st = {};
+	struct cl_oci_config cfg = {};
+	struct cl_request req = {};
+	int r;
+
+	r = read_state(in_fd, &st, err);
+	if (r == 0)
+		r = read_config(st.bundle, &cfg, err);
+	if (r == 0)
+		r = cl_oci_request_parse(cfg.annotations, cfg.n_annotations, &req, err);
+	if (r == 0 && req.enabled)
+		r = setup(ctx, &st, &cfg, &req, err);
+	cl_oci_request_clear(&req);
+	cl_oci_config_clear(&cfg);
+	cl_oci_state_clear(&st);
+	return r;
+}

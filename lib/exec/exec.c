@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
+#include "lib/crypto/secret.h"
+#include "lib/exec/exec.h"
+#include "lib/exec/ns.h"
+#include "lib/mount/overlay.h"
+#include "lib/record/record.h"
+
+struct exec_ctx {
+	struct cl_store *store;
+	struct cl_plan *plan;
+	const char *run_dir;
+	struct cl_key_id key_id;
+	bool key_added;
+	bool mounted_merged;
+};
+
+static int open_dir_at(int dfd, const char *rel, int flags, struct cl_error **err)
+{
+	int fd = openat(dfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | flags);
+
+	if (fd < 0)
+		return cl_error_set(err, errno, "open '%s'", rel);
+	return fd;
+}
+
+static int op_mkdir_layer(struct exec_ctx *c, struct cl_error **err)
+{
+	struct cl_plan *p = c->plan;
+
+	if (cl_mkdir_p_at(c->store->dir_fd, "containers", 0700, err) < 0)
+		return -(*err)->errnum;
+	if (mkdirat(c->store->dir_fd, p->layer_rel, 0700) < 0)
+		return cl_error_set(err, errno, errno == EEXIST ? "layer '%s' already exists" :
+								  "mkdir '%s'",
+				    errno == EEXIST ? p->rec.id : p->rec.layer_dir);
+	if (mkdirat(c->store->dir_fd, p->crypt_rel, 0700) < 0) {
+		int r = cl_error_set(err, errno, "mkdir '%s/crypt'", p->rec.layer_dir);
+
+		(void)unlinkat(c->store->dir_fd, p->layer_rel, AT_REMOVEDIR);
+		return r;
+	}
+	return 0;
+}
+
+static int op_add_key(struct exec_ctx *c, struct cl_error **err)
+{
+	_cleanup_secret_ struct cl_secret *key = NULL;
+	int r;
+
+	/* ephemeral: 64 random bytes, never written anywhere, wiped right after the ioctl */
+	key = cl_secret_random(CL_FSCRYPT_KEY_SIZE, err);
+	if (!key)
+		return -(*err)->errnum;
+	r = cl_fscrypt_add_key(c->store->dir_fd, key, &c->key_id, err);
+	if (r < 0)
+		return r;
+	c->key_added = true;
+	c->plan->rec.key_id = strdup(c->key_id.hex);
+	return c->plan->rec.key_id ? 0 : cl_error_set(err, ENOMEM, "key id");
+}
+
+static int op_set_policy(struct exec_ctx *c, struct cl_error **err)
+{
+	_cleanup_close_ int fd = open_dir_at(c->store->dir_fd, c->plan->crypt_rel, 0, err);
+
+	if (fd < 0)
+		return fd;
+	return cl_fscrypt_set_policy(fd, &c->key_id, err);
+}
+
+static int op_mkdir_upper(struct exec_ctx *c, struct cl_error **err)
+{
+	struct cl_plan *p = c->plan;
+	_cleanup_close_ int fd = -1;
+
+	if (mkdirat(c->store->dir_fd, p->upper_rel, 0700) < 0 ||
+	    mkdirat(c->store->dir_fd, p->work_rel, 0700) < 0)
+		return cl_error_set(err, errno, "mkdir in '%s/crypt'", p->rec.layer_dir);
+	/* overlayfs takes the merged root's mode and owner from upper (DESIGN §2) */
+	fd = open_dir_at(c->store->dir_fd, p->upper_rel, 0, err);
+	if (fd < 0)
+		return fd;
+	if (fchown(fd, p->upper_uid, p->upper_gid) < 0 || fchmod(fd, p->upper_mode) < 0)
+		return cl_error_set(err, errno, "chown/chmod '%s'", p->rec.upper);
+	return 0;
+}
+
+static int new_overlay(struct exec_ctx *c, struct cl_error **err)
+{
+	struct cl_plan *p = c->plan;
+	_cleanup_close_ int lower = -1, upper = -1, work = -1;
+
+	lower = open(p->rec.base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (lower < 0)
+		return cl_error_set(err, errno, "open base '%s'", p->rec.base);
+	upper = open_dir_at(c->store->dir_fd, p->upper_rel, 0, err);
+	if (upper < 0)
+		return upper;
+	work = open_dir_at(c->store->dir_fd, p->work_rel, 0, err);
+	if (work < 0)
+		return work;
+	return cl_overlay_new(lower, upper, work, p->volatile_, err);
+}
+
+static int op_mount_merged(struct exec_ctx *c, struct cl_error **err)
+{
+	struct cl_plan *p = c->plan;
+	_cleanup_close_ int mfd = -1, target = -1;
+
+	if (mkdirat(c->store->dir_fd, p->merged_rel, 0755) < 0 && errno != EEXIST)
+		return cl_error_set(err, errno, "mkdir '%s'", p->rec.merged);
+	mfd = new_overlay(c, err);
+	if (mfd < 0)
+		return mfd;
+	target = open_dir_at(c->store->dir_fd, p->merged_rel, 0, err);
+	if (target < 0)
+		return target;
+	if (cl_mount_move_fd(mfd, target, p->rec.merged, err) < 0)
+		return -(*err)->errnum;
+	c->mounted_merged = true;
+	return 0;
+}
+
+static int op_mount_container(struct exec_ctx *c, struct cl_error **err)
+{
+	_cleanup_close_ int mfd = new_overlay(c, err);
+
+	if (mfd < 0)
+		return mfd;
+	return cl_exec_mount_container(mfd, c->plan->pid, c->plan->rec.merged, err);
+}
+
+static int run_op(struct exec_ctx *c, enum cl_op_kind k, struct cl_error **err)
+{
+	switch (k) {
+	case CL_OP_MKDIR_LAYER:
+		return op_mkdir_layer(c, err);
+	case CL_OP_ADD_KEY:
+		return op_add_key(c, err);
+	case CL_OP_SET_POLICY:
+		return op_set_policy(c, err);
+	case CL_OP_MKDIR_UPPER:
+		return op_mkdir_upper(c, err);
+	case CL_OP_MOUNT_MERGED:
+		return op_mount_merged(c, err);
+	case CL_OP_MOUNT_CONTAINER:
+		return op_mount_container(c, err);
+	case CL_OP_WRITE_RECORD:
+		return cl_record_write(c->run_dir, &c->plan->rec, err);
+	default:
+		return cl_error_set(err, EINVAL, "op '%s' in a creation plan",
+				    cl_plan_op_name(k));
+	}
+}
+
+/* Undo what ran, newest first; the erase order is the teardown's (DESIGN §4). */
+static void undo(struct exec_ctx *c, int done)
+{
+	struct cl_plan *p = c->plan;
+	unsigned flags;
+
+	for (int i = done - 1; i >= 0; i--) {
+		switch (p->ops[i]) {
+		case CL_OP_WRITE_RECORD:
+			(void)cl_record_remove(c->run_dir, p->rec.id, NULL);
+			break;
+		case CL_OP_MOUNT_MERGED:
+			if (c->mounted_merged)
+				(void)umount2(p->rec.merged, MNT_DETACH);
+			break;
+		case CL_OP_ADD_KEY:
+			(void)cl_rm_rf_at(c->store->dir_fd, p->crypt_rel, NULL);
+			(void)cl_fscrypt_remove_key(c->store->dir_fd, &c->key_id, &flags, NULL);
+			break;
+		case CL_OP_MKDIR_LAYER:
+			(void)cl_rm_rf_at(c->store->dir_fd, p->layer_rel, NULL);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+int cl_exec_create(struct cl_store *store, struct cl_plan *plan, const char *run_dir,
+		   struct cl_error **err)
+{
+	struct exec_ctx c = { .store = store, .plan = plan, .run_dir = run_dir };
+
+	for (int i = 0; i < plan->n_ops; i++) {
+		/* a failing op cleans up after itself; undo what completed before it */
+		int r = run_op(&c, plan->ops[i], err);
+
+		if (r < 0) {
+			undo(&c, i);
+			return r;
+		}
+	}
+	return 0;
+}

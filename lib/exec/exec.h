@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "lib/core/err.h"
+#include "lib/fscrypt/fscrypt.h"
+#include "lib/plan/plan.h"
+#include "lib/store/store.h"
+
+/**
+ * cl_exec_create() - run a creation plan. On failure every step already done is undone
+ * in reverse (unmount, delete files, remove the key, remove the layer and record), and
+ * the process is back in its own mount namespace.
+ * Return: 0 (plan->rec.key_id filled in and recorded) or -errno.
+ */
+int cl_exec_create(struct cl_store *store, struct cl_plan *plan, const char *run_dir,
+		   struct cl_error **err);
+
+struct cl_teardown_report {
+	bool had_key;
+	enum cl_key_status key_status; /* after removal */
+	bool unmounted;
+};
+
+/**
+ * cl_exec_teardown() - run a teardown plan for @rec. Best effort: after a successful
+ * unmount every later step runs even if one fails; the first failure is returned.
+ * Return: 0, or -errno (-EBUSY when a key is not ABSENT afterwards).
+ */
+int cl_exec_teardown(struct cl_store *store, const struct cl_record *rec,
+		     const struct cl_plan *plan, const char *run_dir,
+		     struct cl_teardown_report *ret_report, struct cl_error **err);
+
+/**
+ * cl_exec_mount_container() - move the overlay @mnt_fd onto @root_path in the mount
+ * namespace of @pid and move the runtime's submounts (proc, dev, sys, ...) on top of it
+ * (DESIGN §3). Always returns to the caller's namespace.
+ * Return: 0 or -errno.
+ */
+int cl_exec_mount_container(int mnt_fd, pid_t pid, const char *root_path,
+			    struct cl_error **err);
+
+/**
+ * cl_exec_check_stub() - @root_path may hold only empty directories and empty regular
+ * files (mount points the runtime made), never content: refuse symlinks, devices,
+ * non-empty files. Return: 0 or -errno (EEXIST names the offending path).
+ */
+int cl_exec_check_stub(const char *root_path, struct cl_error **err);

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
+#include "lib/exec/exec.h"
+#include "lib/exec/ns.h"
+#include "lib/mount/overlay.h"
+#include "lib/record/record.h"
+
+/* Unmount @path here if it is mounted. Return: 1 unmounted, 0 not mounted, -errno. */
+static int unmount_here(const char *path, struct cl_error **err)
+{
+	int r = cl_mount_is_mountpoint(path);
+
+	if (r <= 0)
+		return r;
+	if (umount2(path, UMOUNT_NOFOLLOW) < 0)
+		return cl_error_set(err, errno, "unmount '%s'", path);
+	return 1;
+}
+
+/*
+ * The merged mount of a cli/bundle layer lives in the namespace that made it; a hook
+ * running in a private namespace (crun under unshare) also unmounts the host's copy.
+ */
+static int op_unmount(const struct cl_record *rec, struct cl_teardown_report *rep,
+		      struct cl_error **err)
+{
+	struct cl_ns_guard guard;
+	int r;
+
+	if (rec->owner && !strcmp(rec->owner, "hook"))
+		return 0; /* the container's namespace, and its mounts, are gone */
+	r = unmount_here(rec->merged, err);
+	if (r < 0)
+		return r;
+	rep->unmounted |= r > 0;
+	if (cl_ns_enter_host(&guard, err) < 0)
+		return -(*err)->errnum;
+	if (guard.home_fd >= 0) {
+		r = unmount_here(rec->merged, err);
+		if (cl_ns_leave(&guard, r < 0 ? NULL : err) < 0 && r >= 0)
+			r = -EIO;
+		if (r < 0)
+			return r;
+		rep->unmounted |= r > 0;
+	}
+	return 0;
+}
+
+static int op_remove_key(struct cl_store *store, const struct cl_record *rec,
+			 struct cl_teardown_report *rep, struct cl_error **err)
+{
+	struct cl_key_id id;
+	unsigned flags = 0;
+	int r;
+
+	if (!rec->key_id)
+		return 0; /* the key was never added */
+	if (cl_key_id_from_hex(rec->key_id, &id) < 0)
+		return cl_error_set(err, EINVAL, "record '%s': bad key id", rec->id);
+	rep->had_key = true;
+	r = cl_fscrypt_remove_key(store->dir_fd, &id, &flags, err);
+	if (r == -ENOKEY)
+		cl_error_free(err); /* already gone: the status check below decides */
+	else if (r < 0)
+		return r;
+	r = cl_fscrypt_key_status(store->dir_fd, &id, &rep->key_status, err);
+	if (r < 0)
+		return r;
+	if (rep->key_status != CL_KEY_ABSENT)
+		return cl_error_set(err, EBUSY, "key %s is %s after removal (files still in use)",
+				    id.hex, cl_fscrypt_key_status_name(rep->key_status));
+	return 0;
+}
+
+static int run_teardown_op(struct cl_store *store, const struct cl_record *rec,
+			   enum cl_op_kind k, const char *run_dir,
+			   struct cl_teardown_report *rep, struct cl_error **err)
+{
+	_cleanup_free_ char *rel = NULL;
+
+	if (asprintf(&rel, "containers/%s", rec->id) < 0)
+		return cl_error_set(err, ENOMEM, "teardown");
+	switch (k) {
+	case CL_OP_UNMOUNT:
+		return op_unmount(rec, rep, err);
+	case CL_OP_DELETE_FILES: {
+		_cleanup_free_ char *crypt = NULL;
+
+		/* deleting while the key is present avoids the forced sync (DESIGN §2) */
+		if (asprintf(&crypt, "%s/crypt", rel) < 0)
+			return cl_error_set(err, ENOMEM, "teardown");
+		return cl_rm_rf_at(store->dir_fd, crypt, err);
+	}
+	case CL_OP_REMOVE_KEY:
+		return op_remove_key(store, rec, rep, err);
+	case CL_OP_REMOVE_LAYER:
+		return cl_rm_rf_at(store->dir_fd, rel, err);
+	case CL_OP_REMOVE_RECORD:
+		return cl_record_remove(run_dir, rec->id, err);
+	default:
+		return cl_error_set(err, EINVAL, "op '%s' in a teardown plan", cl_plan_op_name(k));
+	}
+}
+
+int cl_exec_teardown(struct cl_store *store, const struct cl_record *rec,
+		     const struct cl_plan *plan, const char *run_dir,
+		     struct cl_teardown_report *ret_report, struct cl_error **err)
+{
+	struct cl_teardown_report rep = { .key_status = CL_KEY_ABSENT };
+	struct cl_error *first = NULL;
+	int r;
+
+	for (int i = 0; i < plan->n_ops; i++) {
+		struct cl_error *e = NULL;
+
+		r = run_teardown_op(store, rec, plan->ops[i], run_dir, &rep, &e);
+
+		if (r >= 0)
+			continue;
+		/* a layer still mounted is in use: erase nothing under it */
+		if (plan->ops[i] == CL_OP_UNMOUNT) {
+			first = e;
+			break;
+		}
+		/* keep the record while the key is not gone, so gc/destroy can retry */
+		if (plan->ops[i] == CL_OP_REMOVE_KEY) {
+			if (!first)
+				first = e;
+			else
+				cl_error_free(&e);
+			break;
+		}
+		if (!first)
+			first = e;
+		else
+			cl_error_free(&e);
+	}
+	if (ret_report)
+		*ret_report = rep;
+	if (!first)
+		return 0;
+	r = -first->errnum;
+	if (err)
+		*err = first;
+	else
+		cl_error_free(&first);
+	return r;
+}

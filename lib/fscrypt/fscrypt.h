@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/core/err.h"
+#include "lib/crypto/secret.h"
+
+#define CL_FSCRYPT_KEY_SIZE 64 /* FSCRYPT_MAX_KEY_SIZE: a v2 master key */
+#define CL_FSCRYPT_ID_SIZE 16  /* FSCRYPT_KEY_IDENTIFIER_SIZE */
+
+struct cl_key_id {
+	uint8_t bytes[CL_FSCRYPT_ID_SIZE];
+	char hex[CL_FSCRYPT_ID_SIZE * 2 + 1];
+};
+
+enum cl_key_status {
+	CL_KEY_ABSENT,
+	CL_KEY_PRESENT,
+	CL_KEY_INCOMPLETELY_REMOVED,
+	_CL_KEY_STATUS_MAX,
+};
+
+/** cl_fscrypt_key_status_name() - "absent", "present", "incompletely-removed". */
+const char *cl_fscrypt_key_status_name(enum cl_key_status s);
+
+/** cl_key_id_from_hex() - parse 32 lowercase hex digits. Return: 0 or -EINVAL. */
+int cl_key_id_from_hex(const char *hex, struct cl_key_id *ret_id);
+
+/**
+ * cl_fscrypt_add_key() - FS_IOC_ADD_ENCRYPTION_KEY with a v2 key; the kernel computes
+ * the identifier. The ioctl argument is built in secret memory and wiped.
+ * @mnt_fd: any fd on the target filesystem (its root is recommended)
+ * Return: 0 and *ret_id, or -errno.
+ */
+int cl_fscrypt_add_key(int mnt_fd, const struct cl_secret *key, struct cl_key_id *ret_id,
+		       struct cl_error **err);
+
+/**
+ * cl_fscrypt_remove_key() - FS_IOC_REMOVE_ENCRYPTION_KEY.
+ * @ret_flags: FSCRYPT_KEY_REMOVAL_STATUS_FLAG_* (files busy / other users)
+ * Return: 0 or -errno (ENOKEY when the key is not there).
+ */
+int cl_fscrypt_remove_key(int mnt_fd, const struct cl_key_id *id, unsigned *ret_flags,
+			  struct cl_error **err);
+
+/** cl_fscrypt_key_status() - FS_IOC_GET_ENCRYPTION_KEY_STATUS. Return: 0 or -errno. */
+int cl_fscrypt_key_status(int mnt_fd, const struct cl_key_id *id, enum cl_key_status *ret,
+			  struct cl_error **err);
+
+/**
+ * cl_fscrypt_set_policy() - FS_IOC_SET_ENCRYPTION_POLICY v2 on an empty directory:
+ * contents AES-256-XTS, filenames AES-256-CTS, PAD_32 (DESIGN §2).
+ * Return: 0 or -errno (EEXIST inside an already encrypted directory).
+ */
+int cl_fscrypt_set_policy(int dir_fd, const struct cl_key_id *id, struct cl_error **err);
+
+/**
+ * cl_fscrypt_get_policy() - FS_IOC_GET_ENCRYPTION_POLICY_EX.
+ * @ret_encrypted: false when the directory has no policy (ENODATA)
+ * Return: 0, or -errno: -EOPNOTSUPP/-ENOTTY when the filesystem has no fscrypt.
+ */
+int cl_fscrypt_get_policy(int fd, bool *ret_encrypted, struct cl_key_id *ret_id,
+			  struct cl_error **err);
+
+/**
+ * cl_fscrypt_fs_supported() - whether the filesystem of @fd can hold v2 policies.
+ * Return: 1 yes, 0 no (message in *ret_why), -errno on other failures.
+ */
+int cl_fscrypt_fs_supported(int fd, const char **ret_why);

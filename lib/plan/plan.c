@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/core/cleanup.h"
+#include "lib/plan/plan.h"
+
+#define CL_ETC_DIR "/etc/cryptlayer"
+
+const char *cl_plan_op_name(enum cl_op_kind k)
+{
+	static const char *const names[_CL_OP_MAX] = {
+		[CL_OP_MKDIR_LAYER] = "mkdir-layer",	 [CL_OP_ADD_KEY] = "add-key",
+		[CL_OP_SET_POLICY] = "set-policy",	 [CL_OP_MKDIR_UPPER] = "mkdir-upper",
+		[CL_OP_MOUNT_MERGED] = "mount-merged",	 [CL_OP_MOUNT_CONTAINER] = "mount-container",
+		[CL_OP_WRITE_RECORD] = "write-record",	 [CL_OP_UNMOUNT] = "unmount",
+		[CL_OP_DELETE_FILES] = "delete-files",	 [CL_OP_REMOVE_KEY] = "remove-key",
+		[CL_OP_REMOVE_LAYER] = "remove-layer",	 [CL_OP_REMOVE_RECORD] = "remove-record",
+	};
+
+	return k < _CL_OP_MAX ? names[k] : "?";
+}
+
+bool cl_path_contains(const char *outer, const char *inner)
+{
+	size_t n = strlen(outer);
+
+	while (n > 1 && outer[n - 1] == '/')
+		n--;
+	if (n == 1 && outer[0] == '/')
+		return inner[0] == '/';
+	return !strncmp(outer, inner, n) && (inner[n] == '\0' || inner[n] == '/');
+}
+
+void cl_plan_clear(struct cl_plan *p)
+{
+	cl_record_clear(&p->rec);
+	free(p->layer_rel);
+	free(p->crypt_rel);
+	free(p->upper_rel);
+	free(p->work_rel);
+	free(p->merged_rel);
+	memset(p, 0, sizeof(*p));
+}
+
+static void push(struct cl_plan *p, enum cl_op_kind k)
+{
+	/* the op lists below are fixed and shorter than CL_PLAN_MAX_OPS */
+	p->ops[p->n_ops++] = k;
+}
+
+static int check_request(const struct cl_plan_input *in, struct cl_error **err)
+{
+	const char *forbidden[] = { in->store_root, in->run_dir, CL_ETC_DIR };
+
+	if (!cl_oci_id_valid(in->id))
+		return cl_error_set(err, EINVAL, "invalid layer id '%.64s'", in->id);
+	if (in->req->backend == CL_BACKEND_BTRFS)
+		return cl_error_set(err, ENOTSUP, "backend 'btrfs' is not supported yet");
+	if (in->req->nested)
+		return cl_error_set(err, ENOTSUP, "nested stores are not supported yet");
+	if (in->req->keymode == CL_KEY_PERSISTENT)
+		return cl_error_set(err, ENOTSUP, "persistent keys are not supported yet");
+	if (!strcmp(in->lower, "/"))
+		return cl_error_set(err, EPERM, "base '/' refused: it contains the store");
+	for (size_t i = 0; i < CL_ARRAY_SIZE(forbidden); i++)
+		if (cl_path_contains(in->lower, forbidden[i]))
+			return cl_error_set(err, EPERM, "base '%s' refused: it contains '%s'",
+					    in->lower, forbidden[i]);
+	if (cl_path_contains(in->store_root, in->lower))
+		return cl_error_set(err, EPERM, "base '%s' refused: it is inside the store",
+				    in->lower);
+	return 0;
+}
+
+static int fill_paths(const struct cl_plan_input *in, struct cl_plan *p)
+{
+	struct cl_record *r = &p->rec;
+
+	if (asprintf(&p->layer_rel, "containers/%s", in->id) < 0 ||
+	    asprintf(&p->crypt_rel, "%s/crypt", p->layer_rel) < 0 ||
+	    asprintf(&p->upper_rel, "%s/upper", p->crypt_rel) < 0 ||
+	    asprintf(&p->work_rel, "%s/work", p->crypt_rel) < 0 ||
+	    asprintf(&p->merged_rel, "%s/merged", p->layer_rel) < 0 ||
+	    asprintf(&r->layer_dir, "%s/%s", in->store_dir, p->layer_rel) < 0 ||
+	    asprintf(&r->upper, "%s/%s", in->store_dir, p->upper_rel) < 0)
+		return -ENOMEM;
+	if (in->owner == CL_OWNER_HOOK)
+		r->merged = strdup(in->root_path);
+	else if (asprintf(&r->merged, "%s/%s", in->store_dir, p->merged_rel) < 0)
+		r->merged = NULL;
+	r->id = strdup(in->id);
+	r->base = strdup(in->lower);
+	r->backend = strdup(cl_oci_backend_name(in->req->backend));
+	r->keymode = strdup(cl_oci_keymode_name(in->req->keymode));
+	r->store_root = strdup(in->store_root);
+	r->owner = strdup(in->owner == CL_OWNER_HOOK ? "hook" :
+			  in->owner == CL_OWNER_BUNDLE ? "bundle" : "cli");
+	r->state = strdup("running");
+	if (!r->merged || !r->id || !r->base || !r->backend || !r->keymode || !r->store_root ||
+	    !r->owner || !r->state)
+		return -ENOMEM;
+	return 0;
+}
+
+int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct cl_error **err)
+{
+	struct cl_plan p = {};
+	int r;
+
+	r = check_request(in, err);
+	if (r < 0)
+		return r;
+	if (in->owner == CL_OWNER_HOOK && (!in->root_path || in->pid <= 0))
+		return cl_error_set(err, EINVAL, "hook layer needs the container's root.path and pid");
+	if (fill_paths(in, &p) < 0) {
+		cl_plan_clear(&p);
+		return cl_error_set(err, ENOMEM, "plan");
+	}
+	p.owner = in->owner;
+	p.pid = in->owner == CL_OWNER_HOOK ? in->pid : 0;
+	p.rec.pid = p.pid;
+	p.ephemeral = in->req->keymode == CL_KEY_EPHEMERAL;
+	p.volatile_ = p.ephemeral;
+	p.upper_mode = in->lower_mode & 07777;
+	p.upper_uid = in->lower_uid;
+	p.upper_gid = in->lower_gid;
+	push(&p, CL_OP_MKDIR_LAYER);
+	push(&p, CL_OP_ADD_KEY);
+	push(&p, CL_OP_SET_POLICY);
+	push(&p, CL_OP_MKDIR_UPPER);
+	push(&p, in->owner == CL_OWNER_HOOK ? CL_OP_MOUNT_CONTAINER : CL_OP_MOUNT_MERGED);
+	push(&p, CL_OP_WRITE_RECORD);
+	*ret = p;
+	return 0;
+}
+
+int cl_plan_teardown(const struct cl_record *rec, struct cl_plan *ret, struct cl_error **err)
+{
+	struct cl_plan p = {};
+
+	if (!rec->id || !cl_oci_id_valid(rec->id) || !rec->layer_dir)
+		return cl_error_set(err, EINVAL, "record is incomplete");
+	p.ephemeral = !rec->keymode || strcmp(rec->keymode, "persistent");
+	p.owner = rec->owner && !strcmp(rec->owner, "hook") ? CL_OWNER_HOOK : CL_OWNER_CLI;
+	p.pid = rec->pid;
+	push(&p, CL_OP_UNMOUNT);
+	if (p.ephemeral)
+		push(&p, CL_OP_DELETE_FILES);
+	push(&p, CL_OP_REMOVE_KEY);
+	if (p.ephemeral)
+		push(&p, CL_OP_REMOVE_LAYER);
+	push(&p, CL_OP_REMOVE_RECORD);
+	*ret = p;
+	return 0;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/core/err.h"
+#include "lib/record/record.h"
+#include "oci/oci.h"
+
+/*
+ * Decisions, as pure data: (request, host facts) → an ordered list of operations.
+ * Nothing here makes a syscall; lib/exec runs a plan and undoes it on failure.
+ */
+enum cl_owner {
+	CL_OWNER_CLI,    /* cryptlayer create: overlay on <layer>/merged, host namespace */
+	CL_OWNER_BUNDLE, /* cryptlayer prepare: like cli, root.path points at merged */
+	CL_OWNER_HOOK,   /* prestart/createRuntime: overlay onto root.path in the container */
+	_CL_OWNER_MAX,
+};
+
+enum cl_op_kind {
+	CL_OP_MKDIR_LAYER,    /* containers/<id> (exclusive: an existing layer is an error) */
+	CL_OP_ADD_KEY,        /* fresh ephemeral key into the kernel */
+	CL_OP_SET_POLICY,     /* v2 policy on containers/<id>/crypt */
+	CL_OP_MKDIR_UPPER,    /* crypt/upper with the lower root's mode and owner, crypt/work */
+	CL_OP_MOUNT_MERGED,   /* overlay on containers/<id>/merged */
+	CL_OP_MOUNT_CONTAINER, /* overlay on root.path in the container's mount namespace */
+	CL_OP_WRITE_RECORD,
+	/* teardown */
+	CL_OP_UNMOUNT,        /* merged, in this namespace and in the host's */
+	CL_OP_DELETE_FILES,   /* ephemeral: delete while the key is present (no forced sync) */
+	CL_OP_REMOVE_KEY,     /* remove, then verify FS_IOC_GET_ENCRYPTION_KEY_STATUS == ABSENT */
+	CL_OP_REMOVE_LAYER,   /* containers/<id> */
+	CL_OP_REMOVE_RECORD,
+	_CL_OP_MAX,
+};
+
+#define CL_PLAN_MAX_OPS 12
+
+struct cl_plan_input {
+	const char *id;
+	const struct cl_request *req;
+	const char *lower;      /* realpath of the base (or root.path) */
+	mode_t lower_mode;      /* the lower root's mode and owner, for upper (DESIGN §2) */
+	uid_t lower_uid;
+	gid_t lower_gid;
+	const char *store_root;
+	const char *store_dir;
+	const char *run_dir;
+	enum cl_owner owner;
+	const char *root_path;  /* CL_OWNER_HOOK: the container's root.path */
+	pid_t pid;              /* CL_OWNER_HOOK: container init */
+};
+
+struct cl_plan {
+	enum cl_op_kind ops[CL_PLAN_MAX_OPS];
+	int n_ops;
+	struct cl_record rec; /* what will be recorded; paths are absolute, host view */
+	char *layer_rel;      /* relative to the store dir: containers/<id> */
+	char *crypt_rel, *upper_rel, *work_rel, *merged_rel;
+	mode_t upper_mode;
+	uid_t upper_uid;
+	gid_t upper_gid;
+	bool ephemeral;
+	bool volatile_;       /* skip the unmount sync: ephemeral layers are erased anyway */
+	enum cl_owner owner;
+	pid_t pid;
+};
+
+/**
+ * cl_plan_create() - plan a new layer. Refuses (EINVAL/EPERM/ENOTSUP, with the reason)
+ * an invalid id, a lower that is '/' or contains the store, the run dir or
+ * /etc/cryptlayer, and features without an implementation yet.
+ * Return: 0 and *ret (free with cl_plan_clear), or -errno.
+ */
+int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct cl_error **err);
+
+/**
+ * cl_plan_teardown() - plan the erase of a recorded layer (DESIGN §4 order).
+ * Return: 0 or -errno.
+ */
+int cl_plan_teardown(const struct cl_record *rec, struct cl_plan *ret, struct cl_error **err);
+
+void cl_plan_clear(struct cl_plan *p);
+
+/** cl_plan_op_name() - short name for logs and tests. */
+const char *cl_plan_op_name(enum cl_op_kind k);
+
+/** cl_path_contains() - whether @outer is @inner or one of its ancestors (lexically). */
+bool cl_path_contains(const char *outer, const char *inner);

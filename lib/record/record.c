@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
+#include "lib/record/record.h"
+
+CL_DEFINE_CLEANUP(json_object *, json_object_put)
+
+#define STR_FIELDS(X)                                                                              \
+	X(id) X(base) X(backend) X(keymode) X(key_id) X(store_root) X(layer_dir) X(upper)          \
+	X(merged) X(owner) X(state)
+
+void cl_record_clear(struct cl_record *rec)
+{
+#define FREE_FIELD(f) free(rec->f);
+	STR_FIELDS(FREE_FIELD)
+#undef FREE_FIELD
+	memset(rec, 0, sizeof(*rec));
+}
+
+static int add_str(json_object *o, const char *k, const char *v)
+{
+	return json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+int cl_record_write(const char *run_dir, const struct cl_record *rec, struct cl_error **err)
+{
+	_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+	_cleanup_free_ char *name = NULL;
+	_cleanup_close_ int dfd = -1;
+	const char *text;
+	int r = 0;
+
+	if (!o)
+		return cl_error_set(err, ENOMEM, "record");
+#define ADD_FIELD(f) r |= add_str(o, #f, rec->f);
+	STR_FIELDS(ADD_FIELD)
+#undef ADD_FIELD
+	r |= json_object_object_add(o, "pid", json_object_new_int(rec->pid));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (r || !text)
+		return cl_error_set(err, ENOMEM, "record '%s'", rec->id);
+	if (cl_mkdir_p_at(AT_FDCWD, run_dir, 0700, err) < 0)
+		return cl_error_wrap(err, "run dir");
+	dfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return cl_error_set(err, errno, "open '%s'", run_dir);
+	if (asprintf(&name, "%s.json", rec->id) < 0)
+		return cl_error_set(err, ENOMEM, "record");
+	return cl_write_file_atomic_at(dfd, name, text, strlen(text), 0600, err);
+}
+
+static int get_str(json_object *o, const char *k, char **ret)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -EINVAL;
+	*ret = strdup(json_object_get_string(v));
+	return *ret ? 0 : -ENOMEM;
+}
+
+int cl_record_read(const char *run_dir, const char *id, struct cl_record *ret,
+		   struct cl_error **err)
+{
+	_cleanup_(json_object_putp) json_object *o = NULL;
+	_cleanup_free_ char *path = NULL, *buf = NULL;
+	struct cl_record rec = {};
+	json_object *pid;
+	int r = 0;
+
+	if (asprintf(&path, "%s/%s.json", run_dir, id) < 0)
+		return cl_error_set(err, ENOMEM, "record");
+	r = cl_read_file_at(AT_FDCWD, path, 1 << 20, &buf, err);
+	if (r < 0)
+		return r;
+	o = json_tokener_parse(buf);
+	if (!o || !json_object_is_type(o, json_type_object))
+		return cl_error_set(err, EINVAL, "record '%s' is malformed", path);
+#define GET_FIELD(f) r = r ? r : get_str(o, #f, &rec.f);
+	STR_FIELDS(GET_FIELD)
+#undef GET_FIELD
+	if (json_object_object_get_ex(o, "pid", &pid))
+		rec.pid = json_object_get_int(pid);
+	if (r || !rec.id || strcmp(rec.id, id) || !rec.layer_dir || !rec.store_root) {
+		cl_record_clear(&rec);
+		return cl_error_set(err, EINVAL, "record '%s' is malformed", path);
+	}
+	*ret = rec;
+	return 0;
+}
+
+int cl_record_remove(const char *run_dir, const char *id, struct cl_error **err)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (asprintf(&path, "%s/%s.json", run_dir, id) < 0)
+		return cl_error_set(err, ENOMEM, "record");
+	if (unlink(path) < 0 && errno != ENOENT)
+		return cl_error_set(err, errno, "remove '%s'", path);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cl_record_list(const char *run_dir, char ***ret_ids, struct cl_error **err)
+{
+	DIR *d = opendir(run_dir);
+	struct dirent *de;
+	char **v = calloc(1, sizeof(*v));
+	int n = 0;
+
+	if (!v || (!d && errno != ENOENT)) {
+		int e = v ? errno : ENOMEM;
+
+		free(v);
+		if (d)
+			closedir(d);
+		return cl_error_set(err, e, "open '%s'", run_dir);
+	}
+	while (d && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		char **nv;
+
+		if (len <= 5 || strcmp(de->d_name + len - 5, ".json") || de->d_name[0] == '.')
+			continue;
+		nv = realloc(v, sizeof(*v) * (size_t)(n + 2));
+		if (!nv)
+			break;
+		v = nv;
+		v[n] = strndup(de->d_name, len - 5);
+		v[n + 1] = NULL;
+		if (v[n])
+			n++;
+	}
+	if (d)
+		closedir(d);
+	qsort(v, (size_t)n, sizeof(*v), cmp_str);
+	*ret_ids = v;
+	return n;
+}

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <libmount.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
+#include "lib/exec/ns.h"
+#include "lib/fscrypt/fscrypt.h"
+#include "lib/store/store.h"
+
+CL_DEFINE_CLEANUP(struct libmnt_context *, mnt_free_context)
+CL_DEFINE_CLEANUP(struct libmnt_table *, mnt_unref_table)
+
+const char *cl_store_backing_name(enum cl_store_backing b)
+{
+	return b == CL_STORE_IMAGE ? "image" : "in-place";
+}
+
+int cl_store_parse_size(const char *s, uint64_t *ret)
+{
+	char *end = NULL;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if (*end != '\0' || v == 0 || v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
+void cl_store_free(struct cl_store *s)
+{
+	if (!s)
+		return;
+	if (s->dir_fd >= 0)
+		close(s->dir_fd);
+	free(s->root);
+	free(s->dir);
+	free(s->image);
+	free(s);
+}
+
+/* Is @target a mount point here (called in the host namespace)? */
+static int host_is_mounted(const char *target)
+{
+	_cleanup_(mnt_unref_tablep) struct libmnt_table *tb = mnt_new_table();
+
+	if (!tb)
+		return -ENOMEM;
+	if (mnt_table_parse_mtab(tb, "/proc/self/mountinfo") < 0)
+		return -EIO;
+	return mnt_table_find_target(tb, target, MNT_ITER_BACKWARD) != NULL;
+}
+
+static int run_mkfs(const char *image, struct cl_error **err)
+{
+	static const char *const paths[] = { "/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4" };
+	const char *mkfs = NULL;
+	int status;
+	pid_t pid;
+
+	for (size_t i = 0; i < CL_ARRAY_SIZE(paths) && !mkfs; i++)
+		if (access(paths[i], X_OK) == 0)
+			mkfs = paths[i];
+	if (!mkfs)
+		return cl_error_set(err, ENOENT, "mkfs.ext4 not found (install e2fsprogs)");
+	pid = fork();
+	if (pid < 0)
+		return cl_error_set(err, errno, "fork");
+	if (pid == 0) {
+		char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		/* -m 0: no root reserve, so a full store gives the container ENOSPC */
+		execle(mkfs, mkfs, "-q", "-F", "-O", "encrypt", "-m", "0", "-L", "cryptlayer",
+		       image, (char *)NULL, envp);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return cl_error_set(err, errno, "waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return cl_error_set(err, EIO, "mkfs.ext4 -O encrypt '%s' failed", image);
+	return 0;
+}
+
+static int create_image(const char *image, uint64_t size, struct cl_error **err)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	fd = open(image, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return cl_error_set(err, errno, "create '%s'", image);
+	/* allocated, not sparse: a sparse image on a full host fs turns ENOSPC into EIO */
+	r = posix_fallocate(fd, 0, (off_t)size);
+	if (r != 0)
+		r = cl_error_set(err, r, "allocate %llu bytes for '%s'", (unsigned long long)size,
+				 image);
+	else if (fsync(fd) < 0)
+		r = cl_error_set(err, errno, "fsync '%s'", image);
+	else
+		r = run_mkfs(image, err);
+	if (r < 0)
+		(void)unlink(image);
+	return r;
+}
+
+static int mount_image(const char *image, const char *target, struct cl_error **err)
+{
+	_cleanup_(mnt_free_contextp) struct libmnt_context *cxt = mnt_new_context();
+	int r;
+
+	if (!cxt)
+		return cl_error_set(err, ENOMEM, "mount '%s'", image);
+	if (cl_mkdir_p_at(AT_FDCWD, target, 0700, err) < 0)
+		return -(*err)->errnum;
+	mnt_context_disable_helpers(cxt, 1);
+	mnt_context_disable_mtab(cxt, 1);
+	if (mnt_context_set_source(cxt, image) || mnt_context_set_target(cxt, target) ||
+	    mnt_context_set_fstype(cxt, "ext4") || mnt_context_set_options(cxt, "loop"))
+		return cl_error_set(err, ENOMEM, "mount '%s'", image);
+	r = mnt_context_mount(cxt);
+	if (r != 0 || mnt_context_get_status(cxt) != 1) {
+		char buf[256] = "";
+
+		mnt_context_get_excode(cxt, r, buf, sizeof(buf));
+		return cl_error_set(err, r < 0 && r > -5000 ? -r : EIO, "mount '%s' on '%s': %s",
+				    image, target, buf[0] ? buf : "failed");
+	}
+	return 0;
+}
+
+static int attach(struct cl_store *s, uint64_t size, bool create, struct cl_error **err)
+{
+	const char *why = NULL;
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (access(s->image, F_OK) == 0) {
+		s->backing = CL_STORE_IMAGE;
+		r = host_is_mounted(s->dir);
+		if (r < 0)
+			return cl_error_set(err, -r, "read '/proc/self/mountinfo'");
+		return r ? 0 : mount_image(s->image, s->dir, err);
+	}
+	fd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return cl_error_set(err, errno, "open '%s'", s->root);
+	r = cl_fscrypt_fs_supported(fd, &why);
+	if (r < 0)
+		return cl_error_set(err, -r, "probe fscrypt on '%s'", s->root);
+	if (r > 0) {
+		s->backing = CL_STORE_IN_PLACE;
+		free(s->dir);
+		s->dir = s->root ? strdup(s->root) : NULL;
+		return s->dir ? 0 : cl_error_set(err, ENOMEM, "store");
+	}
+	if (!create)
+		return cl_error_set(err, ENOENT, "no store at '%s' (run 'cryptlayer store init')",
+				    s->root);
+	s->backing = CL_STORE_IMAGE;
+	r = create_image(s->image, size ? size : CL_STORE_DEFAULT_SIZE, err);
+	if (r < 0)
+		return r;
+	r = mount_image(s->image, s->dir, err);
+	if (r < 0)
+		(void)unlink(s->image);
+	return r;
+}
+
+static int open_locked(struct cl_store *s, uint64_t size, bool create, struct cl_error **err)
+{
+	_cleanup_close_ int lock = -1;
+	int r;
+
+	if (create && cl_mkdir_p_at(AT_FDCWD, s->root, 0700, err) < 0)
+		return cl_error_wrap(err, "store root");
+	lock = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0)
+		return cl_error_set(err, errno, create ? "open '%s'" :
+					  "no store at '%s' (run 'cryptlayer store init')", s->root);
+	if (flock(lock, LOCK_EX) < 0)
+		return cl_error_set(err, errno, "lock '%s'", s->root);
+	r = attach(s, size, create, err);
+	if (r < 0)
+		return r;
+	s->dir_fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dir_fd < 0)
+		return cl_error_set(err, errno, "open '%s'", s->dir);
+	return 0;
+}
+
+int cl_store_open(const char *root, uint64_t size, bool create, struct cl_store **ret,
+		  struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *s = calloc(1, sizeof(*s));
+	struct cl_ns_guard guard;
+	int r;
+
+	if (!s)
+		return cl_error_set(err, ENOMEM, "store");
+	s->dir_fd = -1;
+	s->root = strdup(root);
+	if (!s->root || asprintf(&s->dir, "%s/store", root) < 0 ||
+	    asprintf(&s->image, "%s/store.img", root) < 0)
+		return cl_error_set(err, ENOMEM, "store");
+	/* the store is mounted in the host namespace even when we run in a private one */
+	r = cl_ns_enter_host(&guard, err);
+	if (r < 0)
+		return r;
+	r = open_locked(s, size, create, err);
+	if (cl_ns_leave(&guard, r < 0 ? NULL : err) < 0 && r == 0)
+		r = -EIO;
+	if (r < 0)
+		return r;
+	if (s->backing == CL_STORE_IN_PLACE) {
+		free(s->image);
+		s->image = NULL;
+	}
+	*ret = TAKE_PTR(s);
+	return 0;
+}

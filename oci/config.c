@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oci/json-util.h"
+#include "oci/oci.h"
+
+#define MAX_ANNOTATIONS 4096
+
+void cl_oci_config_clear(struct cl_oci_config *c)
+{
+	free(c->root_path);
+	free(c->cgroups_path);
+	for (size_t i = 0; i < c->n_annotations; i++) {
+		free(c->annotations[i].key);
+		free(c->annotations[i].value);
+	}
+	free(c->annotations);
+	memset(c, 0, sizeof(*c));
+}
+
+static int parse_root(json_object *obj, const char *bundle, struct cl_oci_config *c,
+		      struct cl_error **err)
+{
+	_cleanup_free_ char *path = NULL;
+	json_object *root;
+
+	if (!json_object_object_get_ex(obj, "root", &root) ||
+	    !json_object_is_type(root, json_type_object))
+		return cl_error_set(err, EINVAL, "config.json: 'root' missing or not an object");
+	if (cl_json_get_string(root, "path", "config.json root", &path, err) < 0)
+		return -EINVAL;
+	if (!path || !path[0])
+		return cl_error_set(err, EINVAL, "config.json: 'root.path' missing");
+	if (path[0] == '/') {
+		c->root_path = TAKE_PTR(path);
+		return 0;
+	}
+	if (!bundle || bundle[0] != '/')
+		return cl_error_set(err, EINVAL, "config.json: relative 'root.path' needs a bundle");
+	if (asprintf(&c->root_path, "%s/%s", bundle, path) < 0)
+		return cl_error_set(err, ENOMEM, "config.json");
+	return 0;
+}
+
+static int parse_annotations(json_object *obj, struct cl_oci_config *c, struct cl_error **err)
+{
+	json_object *ann;
+	size_t n;
+
+	if (!json_object_object_get_ex(obj, "annotations", &ann) ||
+	    json_object_is_type(ann, json_type_null))
+		return 0;
+	if (!json_object_is_type(ann, json_type_object))
+		return cl_error_set(err, EINVAL, "config.json: 'annotations' is not an object");
+	n = (size_t)json_object_object_length(ann);
+	if (n > MAX_ANNOTATIONS)
+		return cl_error_set(err, E2BIG, "config.json: more than %d annotations",
+				    MAX_ANNOTATIONS);
+	c->annotations = calloc(n ? n : 1, sizeof(*c->annotations));
+	if (!c->annotations)
+		return cl_error_set(err, ENOMEM, "config.json");
+	json_object_object_foreach(ann, key, val)
+	{
+		struct cl_kv *kv = &c->annotations[c->n_annotations];
+
+		if (!json_object_is_type(val, json_type_string))
+			return cl_error_set(err, EINVAL, "config.json: annotation '%.64s' is not a string",
+					    key);
+		kv->key = strdup(key);
+		kv->value = strdup(json_object_get_string(val));
+		c->n_annotations++;
+		if (!kv->key || !kv->value)
+			return cl_error_set(err, ENOMEM, "config.json");
+	}
+	return 0;
+}
+
+int cl_oci_config_parse(const char *json, size_t len, const char *bundle,
+			struct cl_oci_config *ret, struct cl_error **err)
+{
+	_cleanup_(json_object_putp) json_object *obj = NULL;
+	struct cl_oci_config c = {};
+	json_object *linux_obj;
+
+	if (len > CL_OCI_MAX_INPUT)
+		return cl_error_set(err, EFBIG, "config.json larger than %u bytes",
+				    CL_OCI_MAX_INPUT);
+	obj = cl_json_parse(json, len, "config.json", err);
+	if (!obj)
+		return -EINVAL;
+	if (parse_root(obj, bundle, &c, err) < 0 || parse_annotations(obj, &c, err) < 0)
+		goto fail;
+	if (json_object_object_get_ex(obj, "linux", &linux_obj) &&
+	    json_object_is_type(linux_obj, json_type_object) &&
+	    cl_json_get_string(linux_obj, "cgroupsPath", "config.json linux", &c.cgroups_path,
+			       err) < 0)
+		goto fail;
+	*ret = c;
+	return 0;
+fail:
+	cl_oci_config_clear(&c);
+	return -(*err)->errnum;
+}

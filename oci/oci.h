@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lib/core/cleanup.h"
+#include "lib/core/err.h"
+
+#define CL_OCI_MAX_INPUT (1U << 20) /* state on stdin and config.json: 1 MiB */
+#define CL_OCI_MAX_ID 1024
+#define CL_OCI_MAX_ANNOTATION_VALUE 4096
+
+/* OCI runtime state (runtime-spec state.md); unknown keys are ignored. */
+struct cl_oci_state {
+	char *oci_version;
+	char *id;
+	char *status;
+	char *bundle;
+	pid_t pid; /* 0 when absent (poststop: runc omits it, crun sends 0) */
+};
+
+struct cl_kv {
+	char *key;
+	char *value;
+};
+
+/* The parts of <bundle>/config.json cryptlayer reads. */
+struct cl_oci_config {
+	char *root_path; /* absolute: a relative root.path is resolved against the bundle */
+	char *cgroups_path;
+	struct cl_kv *annotations;
+	size_t n_annotations;
+};
+
+enum cl_keymode {
+	CL_KEY_EPHEMERAL,
+	CL_KEY_PERSISTENT,
+	_CL_KEYMODE_MAX,
+};
+
+enum cl_backend {
+	CL_BACKEND_OVERLAY,
+	CL_BACKEND_BTRFS,
+	_CL_BACKEND_MAX,
+};
+
+/* What the io.cryptlayer.* annotations ask for (validated, size-bounded). */
+struct cl_request {
+	bool enabled; /* io.cryptlayer.enable=true or a base was named */
+	char *base;   /* absolute path or NULL (then the lower is root.path) */
+	enum cl_keymode keymode;
+	enum cl_backend backend;
+	bool nested;
+};
+
+/**
+ * cl_oci_state_parse() - parse runtime state JSON (at most CL_OCI_MAX_INPUT bytes).
+ * Return: 0 or -EINVAL with the reason.
+ */
+int cl_oci_state_parse(const char *json, size_t len, struct cl_oci_state *ret,
+		       struct cl_error **err);
+void cl_oci_state_clear(struct cl_oci_state *s);
+
+/**
+ * cl_oci_config_parse() - parse config.json; @bundle resolves a relative root.path.
+ * Return: 0 or -EINVAL with the reason.
+ */
+int cl_oci_config_parse(const char *json, size_t len, const char *bundle,
+			struct cl_oci_config *ret, struct cl_error **err);
+void cl_oci_config_clear(struct cl_oci_config *c);
+
+/**
+ * cl_oci_request_parse() - validate io.cryptlayer.* annotations into a request.
+ * Unknown io.cryptlayer.* keys, bad values, and a relative or oversized base are errors.
+ * Return: 0 or -EINVAL.
+ */
+int cl_oci_request_parse(const struct cl_kv *ann, size_t n, struct cl_request *ret,
+			 struct cl_error **err);
+void cl_oci_request_clear(struct cl_request *r);
+
+/** cl_oci_keymode_name(), cl_oci_backend_name(): enum → contract string. */
+const char *cl_oci_keymode_name(enum cl_keymode m);
+const char *cl_oci_backend_name(enum cl_backend b);
+
+/** cl_oci_id_valid() - an id usable as a file name: [A-Za-z0-9_.-], 1..128, no dots only. */
+bool cl_oci_id_valid(const char *id);
+
+/**
+ * cl_oci_config_rewrite() - config.json with root.path set to @root_path and, if
+ * @hook_argv is given, a poststop hook { path: hook_argv[0], args: hook_argv } appended
+ * (unless an identical one is there). Pure: JSON in, JSON out.
+ * Return: 0 and *ret_json (malloc'ed), or -errno.
+ */
+int cl_oci_config_rewrite(const char *json, size_t len, const char *root_path,
+			  const char *const *hook_argv, char **ret_json, struct cl_error **err);
