@@ -82,7 +82,11 @@ check-fuzz-corpus: $(FUZZ_REPLAY)
 	@set -e; for t in $(FUZZ_REPLAY); do n=$${t##*/replay-fuzz-}; \
 		echo "# replay corpus $$n"; $$t tests/fuzz/corpus/$$n/*; done
 
-check-integration: all
+$(B)/tests/fscrypt-probe: tests/tools/fscrypt-probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
+
+check-integration: all $(B)/tests/fscrypt-probe
 	bats --tap tests/integration
 
 check: check-layering check-unit check-fuzz-corpus check-integration

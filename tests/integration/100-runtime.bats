@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# runc and crun with cryptlayer as an OCI hook: encrypted writes, crypto-erase at stop.
+
+load helpers
+
+setup_file() {
+	setup_store
+	make_base "$BATS_FILE_TMPDIR/base"
+	tree_sum "$BATS_FILE_TMPDIR/base" >"$BATS_FILE_TMPDIR/base.sum"
+}
+
+teardown_file() {
+	teardown_store
+}
+
+# run_container RUNTIME STAGE: a container that reads the base, writes a marker, makes a
+# whiteout and renames a directory, then waits; checks everything while it runs and
+# after it stops.
+run_container() {
+	local rt=$1 stage=$2 name bundle key upper
+	skip_if_no_runtime "$rt"
+	name=$(safename)
+	bundle=$BATS_TEST_TMPDIR/$name
+	# the marker is assembled inside the container: its full text is in no argv or file
+	make_bundle "$bundle" "$stage" "$BATS_FILE_TMPDIR/base" sh -c \
+		'cat /etc/base-file > /seen && m=PLAIN; echo "${m}TEXT-$0-marker" > /marker &&
+		 rm /etc/base-file && mv /data/sub /data/moved && ls -a / > /listing &&
+		 touch /ready && exec sleep 600' "$name"
+	runtime "$rt" create --bundle "$bundle" "$name" </dev/null >"$bundle/log" 2>&1
+	runtime "$rt" start "$name"
+	upper=$STORE/containers/$name/crypt/upper
+	wait_for_file "$upper/ready"
+
+	# while it runs: our key, a v2 policy on upper, plaintext nowhere in the image
+	run_cryptlayer status "$name" --json
+	key=$(jq -r .key_id <<<"$output")
+	assert_equal "$(jq -r .key_status <<<"$output")" present
+	run "$PROBE" policy "$STORE/containers/$name/crypt"
+	assert_output "v2 $key contents=1 filenames=4 flags=3"
+	run "$PROBE" policy "$upper"
+	assert_output --partial "v2 $key"
+	run cat "$upper/seen"
+	assert_output base-file
+	run stat -c %F "$upper/etc/base-file"
+	assert_output "character special file"        # overlay whiteout
+	assert_file_exists "$upper/data/moved/keep"
+	assert_not_in_image "PLAINTEXT-$name-marker"
+
+	runtime "$rt" kill "$name" KILL
+	for _ in $(seq 1 50); do
+		runtime "$rt" state "$name" 2>/dev/null | grep -q '"status": "stopped"' && break
+		sleep 0.1
+	done
+	runtime "$rt" delete "$name"
+
+	# after stop: key ABSENT, layer, record and mounts gone, base unchanged
+	run "$PROBE" key-status "$key" "$STORE"
+	assert_output absent
+	assert_not_exist "$STORE/containers/$name"
+	assert_not_exist "$CLRUN/$name.json"
+	assert_no_layer_mounts
+	assert_not_in_image "PLAINTEXT-$name-marker"
+	assert_equal "$(tree_sum "$BATS_FILE_TMPDIR/base")" "$(cat "$BATS_FILE_TMPDIR/base.sum")"
+}
+
+@test "runc prestart: encrypted layer over a shared base, erased at stop" {
+	run_container runc prestart
+}
+
+@test "runc createRuntime: the same" {
+	run_container runc createRuntime
+}
+
+@test "crun prestart: the same" {
+	run_container crun prestart
+}
+
+@test "crun createRuntime: the same" {
+	run_container crun createRuntime
+}
+
+@test "runc with rootfsPropagation rshared" {
+	ROOTFS_PROPAGATION=rshared run_container runc prestart
+}
+
+@test "crun with rootfsPropagation rshared" {
+	ROOTFS_PROPAGATION=rshared run_container crun prestart
+}
+
+@test "ten containers over one base: ten keys, none sees another's files" {
+	skip_if_no_runtime runc
+	local i name names=() keys=()
+	for i in $(seq 1 10); do
+		name=$(safename)-$i
+		names+=("$name")
+		make_bundle "$BATS_TEST_TMPDIR/$name" prestart "$BATS_FILE_TMPDIR/base" sh -c \
+			'echo "$0" > /mine && ls / > /listing && touch /ready && exec sleep 600' "$name"
+		runc create --bundle "$BATS_TEST_TMPDIR/$name" "$name" </dev/null >/dev/null 2>&1
+		runc start "$name"
+	done
+	for name in "${names[@]}"; do
+		wait_for_file "$STORE/containers/$name/crypt/upper/ready"
+		run cat "$STORE/containers/$name/crypt/upper/mine"
+		assert_output "$name"
+		# its root holds its own file and nothing written by the others
+		run cat "$STORE/containers/$name/crypt/upper/listing"
+		assert_output --partial mine
+		refute_output --partial ready
+		keys+=("$($CL status "$name" --json | jq -r .key_id)")
+	done
+	run bash -c 'printf "%s\n" "$@" | sort -u | wc -l' _ "${keys[@]}"
+	assert_output 10
+	for name in "${names[@]}"; do
+		runc kill "$name" KILL
+	done
+	sleep 0.5
+	for name in "${names[@]}"; do
+		runc delete --force "$name"
+	done
+	for i in "${!keys[@]}"; do
+		run "$PROBE" key-status "${keys[$i]}" "$STORE"
+		assert_output absent
+		assert_not_exist "$STORE/containers/${names[$i]}"
+	done
+	assert_no_layer_mounts
+}
