@@ -262,7 +262,8 @@ int cl_cmd_list(const struct cl_globals *g, int argc, char **argv)
 	}
 	cl_strv_free(ids);
 	if (json) {
-		printf("%s\n", to_json(arr));
+		/* json-c pretty-prints an empty array over two lines; scripts expect [] */
+		printf("%s\n", json_object_array_length(arr) ? to_json(arr) : "[]");
 		return CL_EXIT_OK;
 	}
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
