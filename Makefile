@@ -115,7 +115,7 @@ fuzz:
 bench: all
 	bash bench/run
 
-demo: all
+demo: all $(B)/tests/fscrypt-probe
 	bash contrib/demo.sh
 
 format:
