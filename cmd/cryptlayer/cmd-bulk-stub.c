@@ -10,24 +10,6 @@ static int not_yet(const char *cmd)
 	return CL_EXIT_FAIL;
 }
 
-int cl_cmd_keygen(const struct cl_globals *g, int argc, char **argv)
-{
-	(void)g, (void)argc;
-	return not_yet(argv[0]);
-}
-
-int cl_cmd_encrypt(const struct cl_globals *g, int argc, char **argv)
-{
-	(void)g, (void)argc;
-	return not_yet(argv[0]);
-}
-
-int cl_cmd_decrypt(const struct cl_globals *g, int argc, char **argv)
-{
-	(void)g, (void)argc;
-	return not_yet(argv[0]);
-}
-
 int cl_cmd_export(const struct cl_globals *g, int argc, char **argv)
 {
 	(void)g, (void)argc;

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "lib/archive/pool.h"
+#include "lib/crypto/ossl-err.h"
+#include "lib/crypto/secret.h"
+
+struct pool_worker {
+	struct cl_pool *pool;
+	pthread_t tid;
+	EVP_CIPHER_CTX *ctx;
+	bool started;
+};
+
+struct cl_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t work_cv; /* a job was submitted, or stop */
+	pthread_cond_t done_cv; /* a job was processed */
+	cl_pool_work_fn work;
+	void *arg;
+	unsigned depth, nworkers;
+	size_t buf_size;
+	/* ring positions, monotonic: put ≤ wait ≤ work ≤ submit ≤ get ≤ put + depth */
+	uint64_t get_pos, submit_pos, work_pos, wait_pos, put_pos;
+	bool stop;
+	struct cl_pool_job jobs[CL_POOL_MAX_DEPTH];
+	struct pool_worker workers[CL_POOL_MAX_THREADS];
+};
+
+unsigned cl_pool_default_threads(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && (n = CPU_COUNT(&set)) > 0)
+		return (unsigned)n < CL_POOL_MAX_THREADS ? (unsigned)n : CL_POOL_MAX_THREADS;
+	n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : (unsigned)n < CL_POOL_MAX_THREADS ? (unsigned)n : CL_POOL_MAX_THREADS;
+}
+
+static void *pool_worker_main(void *opaque)
+{
+	struct pool_worker *w = opaque;
+	struct cl_pool *p = w->pool;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct cl_pool_job *job;
+		int r;
+
+		while (!p->stop && p->work_pos == p->submit_pos)
+			pthread_cond_wait(&p->work_cv, &p->lock);
+		if (p->stop)
+			break;
+		job = &p->jobs[p->work_pos++ % p->depth];
+		pthread_mutex_unlock(&p->lock);
+		r = p->work(p->arg, w->ctx, job);
+		if (r < 0)
+			ERR_clear_error(); /* the reason is in r; keep this thread's queue empty */
+		pthread_mutex_lock(&p->lock);
+		job->result = r;
+		job->done = true;
+		pthread_cond_signal(&p->done_cv);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static int pool_alloc_bufs(struct cl_pool *p, struct cl_error **err)
+{
+	for (unsigned i = 0; i < p->depth; i++) {
+		/* mmap: page-aligned, and returned to the kernel at free (bounded RSS) */
+		void *b = mmap(NULL, p->buf_size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (b == MAP_FAILED)
+			return cl_error_set(err, errno, "allocate %zu-byte chunk buffer",
+					    p->buf_size);
+		(void)madvise(b, p->buf_size, MADV_DONTDUMP);
+		p->jobs[i].buf = b;
+	}
+	return 0;
+}
+
+static int pool_start_workers(struct cl_pool *p, unsigned threads, cl_pool_init_fn init,
+			      struct cl_error **err)
+{
+	for (unsigned i = 0; i < threads; i++) {
+		struct pool_worker *w = &p->workers[i];
+		int r;
+
+		w->pool = p;
+		w->ctx = EVP_CIPHER_CTX_new();
+		if (!w->ctx)
+			return cl_error_ossl(err, ENOMEM, "cipher context");
+		r = init(p->arg, w->ctx, err);
+		if (r < 0)
+			return r;
+		r = pthread_create(&w->tid, NULL, pool_worker_main, w);
+		if (r)
+			return cl_error_set(err, r, "start worker thread %u", i);
+		w->started = true;
+		p->nworkers = i + 1;
+	}
+	return 0;
+}
+
+int cl_pool_new(unsigned threads, unsigned depth, size_t buf_size, cl_pool_init_fn init,
+		cl_pool_work_fn work, void *arg, struct cl_pool **ret, struct cl_error **err)
+{
+	struct cl_pool *p;
+	int r;
+
+	if (threads < 1 || threads > CL_POOL_MAX_THREADS || depth < 1 ||
+	    depth > CL_POOL_MAX_DEPTH || buf_size == 0)
+		return cl_error_set(err, EINVAL, "pool of %u threads, depth %u", threads, depth);
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return cl_error_set(err, ENOMEM, "pool");
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work_cv, NULL);
+	pthread_cond_init(&p->done_cv, NULL);
+	p->work = work;
+	p->arg = arg;
+	p->depth = depth;
+	p->buf_size = buf_size;
+	r = pool_alloc_bufs(p, err);
+	if (r == 0)
+		r = pool_start_workers(p, threads, init, err);
+	if (r < 0) {
+		cl_pool_free(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+struct cl_pool_job *cl_pool_job_get(struct cl_pool *p)
+{
+	struct cl_pool_job *job;
+
+	/* only the caller's thread moves get/put: no lock needed to read them */
+	if (p->get_pos - p->put_pos >= p->depth)
+		return NULL;
+	job = &p->jobs[p->get_pos++ % p->depth];
+	job->result = 0;
+	job->done = false;
+	job->final = false;
+	job->len = 0;
+	job->rec = 0;
+	job->src = NULL;
+	job->used = true;
+	return job;
+}
+
+void cl_pool_job_cancel(struct cl_pool *p, struct cl_pool_job *job)
+{
+	(void)job;
+	p->get_pos--;
+}
+
+void cl_pool_job_submit(struct cl_pool *p, struct cl_pool_job *job)
+{
+	(void)job;
+	pthread_mutex_lock(&p->lock);
+	p->submit_pos++;
+	pthread_cond_signal(&p->work_cv);
+	pthread_mutex_unlock(&p->lock);
+}
+
+struct cl_pool_job *cl_pool_job_wait(struct cl_pool *p)
+{
+	struct cl_pool_job *job;
+
+	if (p->wait_pos == p->submit_pos)
+		return NULL;
+	job = &p->jobs[p->wait_pos % p->depth];
+	pthread_mutex_lock(&p->lock);
+	while (!job->done)
+		pthread_cond_wait(&p->done_cv, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+	p->wait_pos++;
+	return job;
+}
+
+void cl_pool_job_put(struct cl_pool *p, struct cl_pool_job *job)
+{
+	(void)job;
+	p->put_pos++;
+}
+
+unsigned cl_pool_inflight(const struct cl_pool *p)
+{
+	return (unsigned)(p->submit_pos - p->wait_pos);
+}
+
+void cl_pool_free(struct cl_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work_cv);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < CL_POOL_MAX_THREADS; i++) {
+		struct pool_worker *w = &p->workers[i];
+
+		if (w->started)
+			pthread_join(w->tid, NULL);
+		EVP_CIPHER_CTX_free(w->ctx); /* cleanses the expanded key */
+	}
+	for (unsigned i = 0; i < p->depth; i++) {
+		if (!p->jobs[i].buf)
+			continue;
+		/* buffers held plaintext: wipe before they go back to the kernel */
+		if (p->jobs[i].used)
+			cl_wipe(p->jobs[i].buf, p->buf_size);
+		munmap(p->jobs[i].buf, p->buf_size);
+	}
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->work_cv);
+	pthread_cond_destroy(&p->done_cv);
+	free(p);
+}

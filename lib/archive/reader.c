@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lib/archive/chunk.h"
+#include "lib/archive/clx.h"
+#include "lib/archive/header.h"
+#include "lib/archive/stream.h"
+#include "lib/core/cleanup.h"
+#include "lib/crypto/algs.h"
+#include "lib/crypto/kdf.h"
+#include "lib/crypto/ossl-err.h"
+#include "lib/crypto/wrap.h"
+
+struct cl_clx_reader {
+	int fd;
+	const unsigned char *map; /* regular file: the whole file, read-only */
+	size_t map_size, map_released;
+	uint64_t pos;      /* input offset of the next record */
+	uint64_t data_end; /* mapped: where records must stop */
+	size_t hdr_len;
+	unsigned char *front; /* the accepted copy (owned) */
+	struct cl_clx_header hdr;
+	bool from_trailer;
+	const EVP_CIPHER *cipher;
+	struct cl_secret *payload_key; /* only until the workers' contexts are keyed */
+	struct cl_secret *mac_key;     /* to authenticate the trailer copy at the end */
+	struct cl_pool *pool;
+	uint64_t next_index;
+	bool final_submitted, final_seen, done;
+	struct cl_error *pending; /* a stream error met while reading ahead */
+	struct cl_pool_job *held; /* returned by the last read, released on the next */
+	unsigned warnings;
+	uint64_t out_bytes;
+	cl_clx_progress_fn progress;
+	void *progress_ctx;
+};
+
+static int open_init(void *arg, EVP_CIPHER_CTX *ctx, struct cl_error **err)
+{
+	struct cl_clx_reader *r = arg;
+
+	if (EVP_DecryptInit_ex2(ctx, r->cipher, r->payload_key->data, NULL, NULL) != 1)
+		return cl_error_ossl(err, EIO, "aes-256-gcm init");
+	return 0;
+}
+
+static int open_work(void *arg, EVP_CIPHER_CTX *ctx, struct cl_pool_job *job)
+{
+	struct cl_clx_reader *r = arg;
+
+	return cl_clx_chunk_open(ctx, r->hdr.nonce_prefix, job->index, job->rec, job->src,
+				 job->buf + CL_STREAM_DATA_OFF);
+}
+
+/* try every stanza with every identity; unknown stanza types are skipped */
+static int header_unwrap(const struct cl_clx_header *h, struct cl_identity *const *ids,
+			 size_t n, struct cl_secret **ret_dk, struct cl_error **err)
+{
+	for (unsigned i = 0; i < h->n_stanzas; i++) {
+		const struct cl_clx_stanza *s = &h->stanzas[i];
+		enum cl_key_type t = s->type == CL_CLX_STANZA_X25519 ? CL_KEY_X25519
+				     : s->type == CL_CLX_STANZA_RSA  ? CL_KEY_RSA
+								     : 0;
+
+		for (size_t j = 0; t && j < n; j++) {
+			int r;
+
+			if (ids[j]->type != t)
+				continue;
+			r = cl_wrap_key_open(ids[j], t, s->body, s->len, ret_dk, err);
+			if (r == 0)
+				return 0;
+			if (r != -ENOKEY)
+				return r;
+			cl_error_free(err);
+		}
+	}
+	if (n == 1)
+		return cl_error_set(err, ENOKEY, "not encrypted to identity '%s'", ids[0]->name);
+	return cl_error_set(err, ENOKEY, "not encrypted to any of the %zu identities", n);
+}
+
+/* decode one copy, unwrap the data key, check the MAC, derive the payload key */
+static int header_accept(struct cl_clx_reader *r, const unsigned char *buf, size_t len,
+			 uint8_t copy, struct cl_identity *const *ids, size_t n,
+			 struct cl_error **err)
+{
+	_cleanup_secret_ struct cl_secret *dk = NULL, *mac_key = NULL;
+	struct cl_clx_header h;
+	int ret;
+
+	ret = cl_clx_header_decode(buf, len, &h, err);
+	if (ret < 0)
+		return ret;
+	if (h.copy != copy)
+		return cl_error_set(err, EBADMSG, "copy number %u where %u belongs", h.copy, copy);
+	ret = header_unwrap(&h, ids, n, &dk, err);
+	if (ret < 0)
+		return ret;
+	mac_key = cl_kdf_hkdf_secret(dk, h.nonce_prefix, CL_CLX_NONCE_PREFIX, CL_CLX_INFO_MAC,
+				     CL_CLX_KEY_LEN, err);
+	if (!mac_key)
+		return -EIO;
+	ret = cl_clx_header_verify(&h, mac_key, err);
+	if (ret < 0)
+		return ret;
+	r->payload_key = cl_kdf_hkdf_secret(dk, h.nonce_prefix, CL_CLX_NONCE_PREFIX,
+					    CL_CLX_INFO_PAYLOAD, CL_CLX_KEY_LEN, err);
+	if (!r->payload_key)
+		return -EIO;
+	r->mac_key = TAKE_PTR(mac_key);
+	r->hdr = h;
+	r->hdr_len = len;
+	return 0;
+}
+
+static int read_exact(int fd, void *buf, size_t len, size_t *ret_got, struct cl_error **err)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (unsigned char *)buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return cl_error_set(err, errno, "read input");
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	*ret_got = got;
+	return 0;
+}
+
+/* a pipe: only the front copy can be used */
+static int header_from_stream(struct cl_clx_reader *r, struct cl_identity *const *ids,
+			      size_t n, struct cl_error **err)
+{
+	unsigned char prefix[CL_CLX_PREFIX_LEN];
+	size_t got = 0, len = 0;
+	int ret;
+
+	ret = read_exact(r->fd, prefix, sizeof(prefix), &got, err);
+	if (ret < 0)
+		return ret;
+	ret = cl_clx_header_peek_len(prefix, got, &len, err);
+	if (ret == 0) {
+		r->front = malloc(len);
+		if (!r->front)
+			return cl_error_set(err, ENOMEM, "header");
+		memcpy(r->front, prefix, sizeof(prefix));
+		ret = read_exact(r->fd, r->front + sizeof(prefix), len - sizeof(prefix), &got, err);
+		if (ret < 0)
+			return ret;
+		if (got != len - sizeof(prefix))
+			ret = cl_error_set(err, EBADMSG, "header truncated");
+		else
+			ret = header_accept(r, r->front, len, CL_CLX_COPY_FRONT, ids, n, err);
+	}
+	if (ret == -EBADMSG)
+		return cl_error_wrap(err, "front header copy (the trailer copy needs a regular "
+					  "file as input)");
+	return ret;
+}
+
+/* find the trailer copy from the end of a mapped file */
+static int header_trailer(struct cl_clx_reader *r, uint64_t base, struct cl_identity *const *ids,
+			  size_t n, struct cl_error **err)
+{
+	const unsigned char *end = r->map + r->map_size;
+	size_t len;
+
+	if (r->map_size - base < 2 * (uint64_t)CL_CLX_HDR_MIN)
+		return cl_error_set(err, EBADMSG, "input too short for a trailer copy");
+	len = cl_le32_get(end - CL_CLX_END_LEN);
+	if (memcmp(end - CL_CLX_MAGIC_LEN, CL_CLX_END_MAGIC, CL_CLX_MAGIC_LEN) ||
+	    len < CL_CLX_HDR_MIN || len > CL_CLX_HDR_MAX || 2 * (uint64_t)len > r->map_size - base)
+		return cl_error_set(err, EBADMSG, "no trailer copy at the end of the input");
+	return header_accept(r, end - len, len, CL_CLX_COPY_TRAILER, ids, n, err);
+}
+
+static int header_from_map(struct cl_clx_reader *r, uint64_t base, struct cl_identity *const *ids,
+			   size_t n, struct cl_error **err)
+{
+	_cleanup_free_ char *why = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = cl_clx_header_peek_len(r->map + base, r->map_size - base, &len, err);
+	if (ret == 0 && len > r->map_size - base)
+		ret = cl_error_set(err, EBADMSG, "header truncated");
+	if (ret == 0)
+		ret = header_accept(r, r->map + base, len, CL_CLX_COPY_FRONT, ids, n, err);
+	if (ret != -EBADMSG) {
+		r->pos = base + len;
+		r->data_end = r->map_size;
+		return ret;
+	}
+	/* the front copy is damaged (or forged): the trailer copy alone suffices */
+	why = (*err)->msg ? strdup((*err)->msg) : NULL;
+	cl_error_free(err);
+	ret = header_trailer(r, base, ids, n, err);
+	if (ret == -EBADMSG)
+		return cl_error_wrap(err, "front header copy: %s; trailer copy", why ? why : "?");
+	if (ret < 0)
+		return ret;
+	r->from_trailer = true;
+	r->warnings |= CL_CLX_WARN_FRONT_DAMAGED;
+	r->pos = base + r->hdr_len;
+	r->data_end = r->map_size - r->hdr_len;
+	return 0;
+}
+
+static int reader_open_input(struct cl_clx_reader *r, struct cl_identity *const *ids, size_t n,
+			     struct cl_error **err)
+{
+	struct stat st;
+	off_t base;
+	void *m;
+
+	if (fstat(r->fd, &st) < 0)
+		return cl_error_set(err, errno, "stat input");
+	base = S_ISREG(st.st_mode) ? lseek(r->fd, 0, SEEK_CUR) : -1;
+	if (base < 0 || base >= st.st_size) {
+		if (S_ISFIFO(st.st_mode))
+			(void)fcntl(r->fd, F_SETPIPE_SZ, CL_CLX_CHUNK_SIZE);
+		return header_from_stream(r, ids, n, err);
+	}
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, r->fd, 0);
+	if (m == MAP_FAILED)
+		return cl_error_set(err, errno, "map input");
+	r->map = m;
+	r->map_size = (size_t)st.st_size;
+	return header_from_map(r, (uint64_t)base, ids, n, err);
+}
+
+int cl_clx_reader_new(int in_fd, struct cl_identity *const *ids, size_t n,
+		      const struct cl_clx_opts *opts, struct cl_clx_reader **ret,
+		      struct cl_error **err)
+{
+	_cleanup_(cl_clx_reader_freep) struct cl_clx_reader *r = calloc(1, sizeof(*r));
+	const struct cl_clx_opts o = opts ? *opts : (struct cl_clx_opts){ 0 };
+	const struct cl_crypto_algs *a = cl_crypto_algs_get(err);
+	unsigned jobs = o.jobs ? o.jobs : cl_pool_default_threads();
+	int rc;
+
+	if (!a)
+		return -ENOPKG;
+	if (!r)
+		return cl_error_set(err, ENOMEM, "reader");
+	if (n < 1)
+		return cl_error_set(err, EINVAL, "no identity");
+	r->fd = in_fd;
+	r->cipher = a->aes256gcm;
+	r->progress = o.progress;
+	r->progress_ctx = o.progress_ctx;
+	rc = reader_open_input(r, ids, n, err);
+	if (rc < 0)
+		return rc;
+	rc = cl_pool_new(jobs, cl_stream_depth(jobs), CL_STREAM_BUF_SIZE, open_init, open_work,
+			  r, &r->pool, err);
+	cl_secret_free(r->payload_key);
+	r->payload_key = NULL;
+	if (rc < 0)
+		return rc;
+	*ret = TAKE_PTR(r);
+	return 0;
+}
+
+uint8_t cl_clx_reader_compression(const struct cl_clx_reader *r)
+{
+	return r->hdr.compression;
+}
+
+unsigned cl_clx_reader_warnings(const struct cl_clx_reader *r)
+{
+	return r->warnings;
+}
+
+/* the next record header and body; a stream error is kept in r->pending */
+static int record_parse_map(struct cl_clx_reader *r, struct cl_pool_job *job,
+			    struct cl_error **err)
+{
+	uint64_t left = r->data_end > r->pos ? r->data_end - r->pos : 0;
+	uint32_t rec, len;
+
+	if (left < CL_CLX_REC_HDR)
+		return cl_error_set(err, EBADMSG, "truncated: no final chunk (input ends at "
+						  "chunk %llu)", (unsigned long long)job->index);
+	rec = cl_le32_get(r->map + r->pos);
+	len = rec & CL_CLX_REC_LEN_MASK;
+	if (cl_clx_chunk_rec_check(rec, job->index) < 0)
+		return cl_error_set(err, EBADMSG, "chunk %llu at offset %llu: bad record header",
+				    (unsigned long long)job->index, (unsigned long long)r->pos);
+	if (left - CL_CLX_REC_HDR < (uint64_t)len + CL_CLX_TAG_LEN)
+		return cl_error_set(err, EBADMSG, "truncated: input ends inside chunk %llu",
+				    (unsigned long long)job->index);
+	job->rec = rec;
+	job->src = r->map + r->pos + CL_CLX_REC_HDR;
+	r->pos += CL_CLX_REC_HDR + len + CL_CLX_TAG_LEN;
+	return 0;
+}
+
+static int record_parse_stream(struct cl_clx_reader *r, struct cl_pool_job *job,
+			       struct cl_error **err)
+{
+	unsigned char hdr[CL_CLX_REC_HDR];
+	size_t got = 0, len;
+	uint32_t rec;
+	int ret;
+
+	ret = read_exact(r->fd, hdr, sizeof(hdr), &got, err);
+	if (ret < 0)
+		return ret;
+	if (got < sizeof(hdr))
+		return cl_error_set(err, EBADMSG, "truncated: no final chunk (input ends at "
+						  "chunk %llu)", (unsigned long long)job->index);
+	rec = cl_le32_get(hdr);
+	if (cl_clx_chunk_rec_check(rec, job->index) < 0)
+		return cl_error_set(err, EBADMSG, "chunk %llu at offset %llu: bad record header",
+				    (unsigned long long)job->index, (unsigned long long)r->pos);
+	len = (rec & CL_CLX_REC_LEN_MASK) + CL_CLX_TAG_LEN;
+	ret = read_exact(r->fd, job->buf + CL_STREAM_DATA_OFF, len, &got, err);
+	if (ret < 0)
+		return ret;
+	if (got < len)
+		return cl_error_set(err, EBADMSG, "truncated: input ends inside chunk %llu",
+				    (unsigned long long)job->index);
+	job->rec = rec;
+	job->src = job->buf + CL_STREAM_DATA_OFF; /* opened in place */
+	r->pos += CL_CLX_REC_HDR + len;
+	return 0;
+}
+
+/* read ahead: submit records until the ring is full, the final one, or an error */
+static void reader_fill(struct cl_clx_reader *r)
+{
+	while (!r->final_submitted && !r->pending) {
+		struct cl_pool_job *job = cl_pool_job_get(r->pool);
+		int ret;
+
+		if (!job)
+			return;
+		job->index = r->next_index;
+		ret = r->map ? record_parse_map(r, job, &r->pending)
+			     : record_parse_stream(r, job, &r->pending);
+		if (ret < 0) {
+			cl_pool_job_cancel(r->pool, job);
+			return;
+		}
+		job->len = job->rec & CL_CLX_REC_LEN_MASK;
+		job->final = job->rec & CL_CLX_REC_FINAL;
+		r->final_submitted = job->final;
+		r->next_index++;
+		cl_pool_job_submit(r->pool, job);
+	}
+}
+
+/* after the final chunk: exactly one trailer copy, then the end of the input */
+static int reader_check_end(struct cl_clx_reader *r, struct cl_error **err)
+{
+	_cleanup_free_ unsigned char *buf = NULL;
+	const unsigned char *t;
+	struct cl_clx_header h;
+	size_t got = 0;
+	int ret;
+
+	if (r->from_trailer) { /* the trailer was already authenticated and used */
+		if (r->pos != r->data_end)
+			return cl_error_set(err, EBADMSG, "unexpected data after the final chunk");
+		return 0;
+	}
+	if (r->map) {
+		got = r->map_size - r->pos;
+		t = r->map + r->pos;
+	} else {
+		buf = malloc(r->hdr_len + 1);
+		if (!buf)
+			return cl_error_set(err, ENOMEM, "trailer");
+		ret = read_exact(r->fd, buf, r->hdr_len + 1, &got, err);
+		if (ret < 0)
+			return ret;
+		t = buf;
+	}
+	if (got < r->hdr_len)
+		return cl_error_set(err, EBADMSG, "truncated: trailer header copy incomplete "
+						  "(%zu of %zu bytes)", got, r->hdr_len);
+	if (got > r->hdr_len)
+		return cl_error_set(err, EBADMSG, "unexpected data after the trailer");
+	/* the data already verified: a damaged trailer copy only earns a warning */
+	if (cl_clx_header_decode(t, got, &h, NULL) < 0 || h.copy != CL_CLX_COPY_TRAILER ||
+	    !cl_clx_header_same(&h, &r->hdr) || cl_clx_header_verify(&h, r->mac_key, NULL) < 0)
+		r->warnings |= CL_CLX_WARN_TRAILER_DAMAGED;
+	return 0;
+}
+
+static void reader_release(struct cl_clx_reader *r)
+{
+	struct cl_pool_job *job = r->held;
+
+	if (!job)
+		return;
+	r->held = NULL;
+	if (r->map)
+		cl_stream_map_release(r->map, &r->map_released,
+				      (size_t)(job->src - r->map) + job->len + CL_CLX_TAG_LEN);
+	cl_pool_job_put(r->pool, job);
+}
+
+ssize_t cl_clx_reader_read(struct cl_clx_reader *r, const void **ret_buf,
+			   struct cl_error **err)
+{
+	for (;;) {
+		struct cl_pool_job *job;
+
+		reader_release(r);
+		if (r->done)
+			return 0;
+		reader_fill(r);
+		job = cl_pool_job_wait(r->pool);
+		if (!job) {
+			int ret = 0;
+
+			if (!r->final_seen) { /* read ahead met an error; report it now */
+				struct cl_error *e = TAKE_PTR(r->pending);
+
+				if (!e)
+					return cl_error_set(err, EIO, "reader stalled");
+				ret = -e->errnum;
+				if (err)
+					*err = e;
+				else
+					cl_error_free(&e);
+				return ret;
+			}
+			ret = reader_check_end(r, err);
+			r->done = ret == 0;
+			return ret;
+		}
+		r->held = job;
+		if (job->result == -EBADMSG)
+			return cl_error_set(err, EBADMSG, "chunk %llu: authentication failed "
+							  "(corrupted, truncated or reordered data)",
+					    (unsigned long long)job->index);
+		if (job->result < 0)
+			return cl_error_set(err, -job->result, "open chunk %llu",
+					    (unsigned long long)job->index);
+		r->final_seen = job->final;
+		r->out_bytes += job->len;
+		if (r->progress)
+			r->progress(r->progress_ctx, r->out_bytes, 0);
+		if (job->len == 0)
+			continue; /* the empty final chunk of an empty payload */
+		*ret_buf = job->buf + CL_STREAM_DATA_OFF;
+		return (ssize_t)job->len;
+	}
+}
+
+void cl_clx_reader_free(struct cl_clx_reader *r)
+{
+	if (!r)
+		return;
+	cl_pool_free(r->pool);
+	cl_secret_free(r->payload_key);
+	cl_secret_free(r->mac_key);
+	cl_error_free(&r->pending);
+	if (r->map)
+		munmap((void *)r->map, r->map_size);
+	free(r->front);
+	free(r);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/core/err.h"
+
+/*
+ * The tar/zstd plugin (build/cryptlayer-tar.so, installed in $(LIBDIR)/cryptlayer/).
+ * libarchive and libzstd cost milliseconds per exec (DESIGN §2), so only this plugin
+ * links them and the main binary dlopens it for the commands that need it. The
+ * plugin exports one versioned symbol, CL_TAR_OPS_SYMBOL, a struct cl_tar_ops.
+ */
+
+#define CL_TAR_OPS_SYMBOL "cl_tar_ops_v1"
+#define CL_TAR_ABI 1
+#define CL_TAR_PLUGIN_NAME "cryptlayer-tar.so"
+
+/* consume @len bytes; 0 or -errno */
+typedef int (*cl_sink_fn)(void *ctx, const void *buf, size_t len, struct cl_error **err);
+/* produce the next block in *ret_buf (valid until the next call); bytes, 0 at EOF, -errno */
+typedef ssize_t (*cl_source_fn)(void *ctx, const void **ret_buf, struct cl_error **err);
+
+/* overlay metadata lives in user.overlay.* (a "userxattr" overlay) instead of trusted.* */
+#define CL_TAR_USERXATTR (1U << 0)
+
+struct cl_zstd;
+
+struct cl_tar_ops {
+	uint32_t abi;  /* CL_TAR_ABI */
+	uint32_t size; /* sizeof(struct cl_tar_ops) */
+	/*
+	 * pack: the tree under @dirfd (an overlay upper directory) as an OCI layer tar
+	 * (pax), in name order, into @sink. Overlay whiteouts (char 0/0) become
+	 * ".wh.NAME", opaque directories (trusted.overlay.opaque=y) get
+	 * "DIR/.wh..wh..opq"; other overlay xattrs are dropped, the rest are kept.
+	 */
+	int (*pack)(int dirfd, unsigned flags, cl_sink_fn sink, void *ctx, struct cl_error **err);
+	/*
+	 * unpack: an OCI layer tar from @src into the (empty) directory @dirfd, with the
+	 * reverse conversion. Refuses absolute paths, "..", and writing through symlinks.
+	 */
+	int (*unpack)(int dirfd, unsigned flags, cl_source_fn src, void *ctx,
+		      struct cl_error **err);
+	/* streaming zstd: compress (level, threads) or decompress into @sink */
+	int (*zstd_new)(bool compress, int level, unsigned threads, cl_sink_fn sink, void *ctx,
+			struct cl_zstd **ret, struct cl_error **err);
+	int (*zstd_write)(struct cl_zstd *z, const void *buf, size_t len, struct cl_error **err);
+	/* flush; for decompression also checks that the last frame was complete */
+	int (*zstd_finish)(struct cl_zstd *z, struct cl_error **err);
+	void (*zstd_free)(struct cl_zstd *z);
+};
+
+/**
+ * cl_tar_ops_load() - dlopen the plugin (once per process) and return its ops.
+ * @path: an explicit plugin path, or NULL to look next to the running binary
+ *        (build tree), then in CL_LIBDIR "/cryptlayer/" (installed)
+ * @ret: the ops table
+ * @err: error out: ENOENT if no plugin was found, ELIBBAD for a wrong ABI
+ * Return: 0 or -errno.
+ */
+int cl_tar_ops_load(const char *path, const struct cl_tar_ops **ret, struct cl_error **err);

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <pthread.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
+#include "lib/crypto/algs.h"
+#include "lib/crypto/ossl-err.h"
+
+static struct cl_crypto_algs algs;
+static const char *failed;
+static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
+
+static void algs_fetch(void)
+{
+	algs.aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	if (!algs.aes256gcm)
+		failed = "AES-256-GCM";
+	algs.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (!algs.hmac)
+		failed = "HMAC";
+	algs.hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	if (!algs.hkdf)
+		failed = "HKDF";
+	algs.sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	if (!algs.sha256)
+		failed = "SHA2-256";
+}
+
+const struct cl_crypto_algs *cl_crypto_algs_get(struct cl_error **err)
+{
+	pthread_once(&algs_once, algs_fetch);
+	if (failed) {
+		cl_error_ossl(err, ENOPKG, "fetch %s from the OpenSSL default provider", failed);
+		return NULL;
+	}
+	return &algs;
+}

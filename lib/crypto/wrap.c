@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
+#include "lib/core/cleanup.h"
+#include "lib/crypto/algs.h"
+#include "lib/crypto/kdf.h"
+#include "lib/crypto/ossl-err.h"
+#include "lib/crypto/wrap.h"
+
+#define GCM_TAG 16
+
+CL_DEFINE_CLEANUP(EVP_PKEY *, EVP_PKEY_free)
+CL_DEFINE_CLEANUP(EVP_PKEY_CTX *, EVP_PKEY_CTX_free)
+CL_DEFINE_CLEANUP(EVP_CIPHER_CTX *, EVP_CIPHER_CTX_free)
+
+/* k = HKDF(X25519(priv, peer), salt = eph_pub ‖ rcpt_pub, info) */
+static struct cl_secret *x25519_wrap_key(EVP_PKEY *priv, const unsigned char *peer,
+					 const unsigned char *eph_pub,
+					 const unsigned char *rcpt_pub, struct cl_error **err)
+{
+	_cleanup_(EVP_PKEY_freep) EVP_PKEY *peer_key = NULL;
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = NULL;
+	_cleanup_secret_ struct cl_secret *shared = cl_secret_new(CL_X25519_LEN, err);
+	unsigned char salt[2 * CL_X25519_LEN];
+	size_t n = CL_X25519_LEN;
+
+	if (!shared)
+		return NULL;
+	peer_key = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, peer, CL_X25519_LEN);
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
+	/* OpenSSL refuses an all-zero shared secret (a low-order peer point) here */
+	if (!peer_key || !ctx || EVP_PKEY_derive_init(ctx) != 1 ||
+	    EVP_PKEY_derive_set_peer(ctx, peer_key) != 1 ||
+	    EVP_PKEY_derive(ctx, shared->data, &n) != 1 || n != CL_X25519_LEN) {
+		cl_error_ossl(err, EIO, "x25519 key agreement");
+		return NULL;
+	}
+	memcpy(salt, eph_pub, CL_X25519_LEN);
+	memcpy(salt + CL_X25519_LEN, rcpt_pub, CL_X25519_LEN);
+	return cl_kdf_hkdf_secret(shared, salt, sizeof(salt), CL_WRAP_X25519_INFO,
+				  CL_WRAP_KEY_LEN, err);
+}
+
+/* one-shot AES-256-GCM with a zero nonce (the key is single-use) and no AAD */
+static int gcm_once(bool enc, const struct cl_secret *key, const unsigned char *in,
+		    unsigned char *out, unsigned char tag[GCM_TAG], struct cl_error **err)
+{
+	_cleanup_(EVP_CIPHER_CTX_freep) EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	const struct cl_crypto_algs *a = cl_crypto_algs_get(err);
+	static const unsigned char zero_iv[12];
+	int n = 0, m = 0;
+
+	if (!a)
+		return -ENOPKG;
+	if (!ctx || EVP_CipherInit_ex2(ctx, a->aes256gcm, key->data, zero_iv, enc, NULL) != 1 ||
+	    EVP_CipherUpdate(ctx, out, &n, in, CL_WRAP_KEY_LEN) != 1)
+		return cl_error_ossl(err, EIO, "aes-256-gcm key wrap");
+	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, GCM_TAG, tag) != 1)
+		return cl_error_ossl(err, EIO, "aes-256-gcm key wrap");
+	if (EVP_CipherFinal_ex(ctx, out + n, &m) != 1) {
+		if (!enc)
+			return cl_error_ossl(err, ENOKEY, "key wrap does not authenticate");
+		return cl_error_ossl(err, EIO, "aes-256-gcm key wrap");
+	}
+	if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, GCM_TAG, tag) != 1)
+		return cl_error_ossl(err, EIO, "aes-256-gcm key wrap");
+	return 0;
+}
+
+int cl_wrap_x25519_seal_eph(EVP_PKEY *eph, const unsigned char rcpt[CL_X25519_LEN],
+			    const struct cl_secret *dk, unsigned char out[CL_WRAP_X25519_LEN],
+			    struct cl_error **err)
+{
+	_cleanup_secret_ struct cl_secret *k = NULL;
+	size_t n = CL_X25519_LEN;
+
+	if (dk->len != CL_WRAP_KEY_LEN)
+		return cl_error_set(err, EINVAL, "data key of %zu bytes", dk->len);
+	if (EVP_PKEY_get_raw_public_key(eph, out, &n) != 1 || n != CL_X25519_LEN)
+		return cl_error_ossl(err, EIO, "ephemeral x25519 public key");
+	k = x25519_wrap_key(eph, rcpt, out, rcpt, err);
+	if (!k)
+		return -EIO;
+	return gcm_once(true, k, dk->data, out + CL_X25519_LEN,
+			out + CL_X25519_LEN + CL_WRAP_KEY_LEN, err);
+}
+
+int cl_wrap_x25519_open(const struct cl_identity *id, const unsigned char *body, size_t len,
+			struct cl_secret **ret_dk, struct cl_error **err)
+{
+	_cleanup_secret_ struct cl_secret *k = NULL, *dk = NULL;
+	unsigned char tag[GCM_TAG];
+	int r;
+
+	if (id->type != CL_KEY_X25519 || len != CL_WRAP_X25519_LEN)
+		return cl_error_set(err, ENOKEY, "not an x25519 stanza for '%s'", id->name);
+	k = x25519_wrap_key(id->pkey, body, body, id->x25519, err);
+	if (!k)
+		return cl_error_wrap(err, "'%s'", id->name);
+	dk = cl_secret_new(CL_WRAP_KEY_LEN, err);
+	if (!dk)
+		return -ENOMEM;
+	memcpy(tag, body + CL_X25519_LEN + CL_WRAP_KEY_LEN, GCM_TAG);
+	r = gcm_once(false, k, body + CL_X25519_LEN, dk->data, tag, err);
+	if (r < 0)
+		return r;
+	*ret_dk = TAKE_PTR(dk);
+	return 0;
+}
+
+static int x25519_seal(const struct cl_recipient *r, const struct cl_secret *dk,
+		       unsigned char *out, size_t *ret_len, struct cl_error **err)
+{
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *kctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519",
+										     NULL);
+	_cleanup_(EVP_PKEY_freep) EVP_PKEY *eph = NULL;
+	int ret;
+
+	/* a fresh ephemeral key per recipient (and per stream) */
+	if (!kctx || EVP_PKEY_keygen_init(kctx) != 1 || EVP_PKEY_generate(kctx, &eph) != 1)
+		return cl_error_ossl(err, EIO, "ephemeral x25519 key");
+	ret = cl_wrap_x25519_seal_eph(eph, r->x25519, dk, out, err);
+	if (ret < 0)
+		return cl_error_wrap(err, "recipient '%s'", r->name);
+	*ret_len = CL_WRAP_X25519_LEN;
+	return 0;
+}
+
+static int rsa_oaep_setup(EVP_PKEY_CTX *ctx, struct cl_error **err)
+{
+	size_t llen = strlen(CL_WRAP_RSA_LABEL);
+	void *label = OPENSSL_memdup(CL_WRAP_RSA_LABEL, llen);
+
+	if (!label)
+		return cl_error_set(err, ENOMEM, "rsa-oaep label");
+	if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx, "SHA256", NULL) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx, "SHA256", NULL) != 1) {
+		OPENSSL_free(label);
+		return cl_error_ossl(err, EIO, "rsa-oaep-sha256 parameters");
+	}
+	/* set0: the context takes ownership of label */
+	if (EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, label, (int)llen) != 1) {
+		OPENSSL_free(label);
+		return cl_error_ossl(err, EIO, "rsa-oaep label");
+	}
+	return 0;
+}
+
+static int rsa_seal(const struct cl_recipient *r, const struct cl_secret *dk,
+		    unsigned char *out, size_t *ret_len, struct cl_error **err)
+{
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, r->pkey,
+										    NULL);
+	size_t n = CL_WRAP_MAX_LEN;
+
+	if (!ctx || EVP_PKEY_encrypt_init(ctx) != 1)
+		return cl_error_ossl(err, EIO, "recipient '%s': rsa-oaep", r->name);
+	if (rsa_oaep_setup(ctx, err) < 0)
+		return -EIO;
+	if (EVP_PKEY_encrypt(ctx, out, &n, dk->data, dk->len) != 1)
+		return cl_error_ossl(err, EIO, "recipient '%s': rsa-oaep encrypt", r->name);
+	*ret_len = n;
+	return 0;
+}
+
+static int rsa_open(const struct cl_identity *id, const unsigned char *body, size_t len,
+		    struct cl_secret **ret_dk, struct cl_error **err)
+{
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, id->pkey,
+										    NULL);
+	_cleanup_secret_ struct cl_secret *buf = cl_secret_new(CL_WRAP_MAX_LEN, err);
+	_cleanup_secret_ struct cl_secret *dk = NULL;
+	size_t n = CL_WRAP_MAX_LEN;
+
+	if (!buf)
+		return -ENOMEM;
+	if ((size_t)EVP_PKEY_get_size(id->pkey) != len)
+		return cl_error_set(err, ENOKEY, "rsa stanza size does not match '%s'", id->name);
+	if (!ctx || EVP_PKEY_decrypt_init(ctx) != 1)
+		return cl_error_ossl(err, EIO, "'%s': rsa-oaep", id->name);
+	if (rsa_oaep_setup(ctx, err) < 0)
+		return -EIO;
+	if (EVP_PKEY_decrypt(ctx, buf->data, &n, body, len) != 1 || n != CL_WRAP_KEY_LEN)
+		return cl_error_ossl(err, ENOKEY, "rsa stanza is not for '%s'", id->name);
+	dk = cl_secret_new(CL_WRAP_KEY_LEN, err);
+	if (!dk)
+		return -ENOMEM;
+	memcpy(dk->data, buf->data, CL_WRAP_KEY_LEN);
+	*ret_dk = TAKE_PTR(dk);
+	return 0;
+}
+
+int cl_wrap_key_seal(const struct cl_recipient *r, const struct cl_secret *dk,
+		     unsigned char *out, size_t *ret_len, struct cl_error **err)
+{
+	if (dk->len != CL_WRAP_KEY_LEN)
+		return cl_error_set(err, EINVAL, "data key of %zu bytes", dk->len);
+	if (r->type == CL_KEY_X25519)
+		return x25519_seal(r, dk, out, ret_len, err);
+	if (r->type == CL_KEY_RSA)
+		return rsa_seal(r, dk, out, ret_len, err);
+	return cl_error_set(err, EINVAL, "recipient '%s': unknown key type", r->name);
+}
+
+int cl_wrap_key_open(const struct cl_identity *id, enum cl_key_type type,
+		     const unsigned char *body, size_t len, struct cl_secret **ret_dk,
+		     struct cl_error **err)
+{
+	if (type != id->type)
+		return cl_error_set(err, ENOKEY, "stanza type does not match '%s'", id->name);
+	if (type == CL_KEY_X25519)
+		return cl_wrap_x25519_open(id, body, len, ret_dk, err);
+	return rsa_open(id, body, len, ret_dk, err);
+}
