@@ -61,8 +61,9 @@ int cl_clx_writer_write(struct cl_clx_writer *w, const void *buf, size_t len,
 /**
  * cl_clx_writer_copy_fd() - append everything @fd yields until EOF.
  * @w: the writer
- * @fd: the input; a regular file is mapped and sealed in place (no copy), anything
- *      else is read(2) straight into chunk buffers. The file must not shrink meanwhile.
+ * @fd: the input; the workers pread(2) a regular file straight into their chunk
+ *      buffers, anything else is read(2) into them here. @fd must stay open until
+ *      cl_clx_writer_finish() returns; a file that shrinks meanwhile is an error.
  * @err: error out
  * Return: 0 or -errno.
  */
@@ -79,8 +80,9 @@ void cl_clx_writer_free(struct cl_clx_writer *w);
 
 /**
  * cl_clx_reader_new() - read and authenticate the header of the stream on @in_fd.
- * @in_fd: the input. A regular file is mapped; if its front header copy is damaged
- *         the trailer copy is used. Any other fd can use only the front copy.
+ * @in_fd: the input, open until the reader is freed. For a regular file the workers
+ *         pread(2) the records, and if its front header copy is damaged the trailer
+ *         copy is used. Any other fd can use only the front copy.
  * @ids: identities to try, @n of them
  * @n: their number
  * @opts: options (compression is ignored), may be NULL

@@ -30,6 +30,8 @@ struct cl_pool {
 	size_t buf_size;
 	/* ring positions, monotonic: put ≤ wait ≤ work ≤ submit ≤ get ≤ put + depth */
 	uint64_t get_pos, submit_pos, work_pos, wait_pos, put_pos;
+	unsigned wake_batch; /* done jobs that make waking the waiter worth a switch */
+	bool waiting;        /* the caller sleeps in cl_pool_job_wait() */
 	bool stop;
 	struct cl_pool_job jobs[CL_POOL_MAX_DEPTH];
 	struct pool_worker workers[CL_POOL_MAX_THREADS];
@@ -44,6 +46,23 @@ unsigned cl_pool_default_threads(void)
 		return (unsigned)n < CL_POOL_MAX_THREADS ? (unsigned)n : CL_POOL_MAX_THREADS;
 	n = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	return n < 1 ? 1 : (unsigned)n < CL_POOL_MAX_THREADS ? (unsigned)n : CL_POOL_MAX_THREADS;
+}
+
+/*
+ * Wake the caller only when a batch of jobs is ready in order, or when the workers
+ * are about to run dry: with more threads than cores every wake-up preempts a
+ * worker, and one per chunk cost ~5% of the throughput. Called with the lock held.
+ */
+static bool pool_should_wake(const struct cl_pool *p)
+{
+	unsigned ready = 0;
+
+	for (uint64_t i = p->wait_pos; i < p->submit_pos && ready < p->wake_batch; i++) {
+		if (!p->jobs[i % p->depth].done)
+			break;
+		ready++;
+	}
+	return ready >= p->wake_batch || (ready > 0 && p->work_pos == p->submit_pos);
 }
 
 static void *pool_worker_main(void *opaque)
@@ -68,7 +87,8 @@ static void *pool_worker_main(void *opaque)
 		pthread_mutex_lock(&p->lock);
 		job->result = r;
 		job->done = true;
-		pthread_cond_signal(&p->done_cv);
+		if (p->waiting && pool_should_wake(p))
+			pthread_cond_signal(&p->done_cv);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -131,6 +151,7 @@ int cl_pool_new(unsigned threads, unsigned depth, size_t buf_size, cl_pool_init_
 	p->work = work;
 	p->arg = arg;
 	p->depth = depth;
+	p->wake_batch = depth / 2 ? depth / 2 : 1;
 	p->buf_size = buf_size;
 	r = pool_alloc_bufs(p, err);
 	if (r == 0)
@@ -157,6 +178,8 @@ struct cl_pool_job *cl_pool_job_get(struct cl_pool *p)
 	job->len = 0;
 	job->rec = 0;
 	job->src = NULL;
+	job->fd = -1;
+	job->off = 0;
 	job->used = true;
 	return job;
 }
@@ -184,8 +207,11 @@ struct cl_pool_job *cl_pool_job_wait(struct cl_pool *p)
 		return NULL;
 	job = &p->jobs[p->wait_pos % p->depth];
 	pthread_mutex_lock(&p->lock);
-	while (!job->done)
+	while (!job->done) {
+		p->waiting = true;
 		pthread_cond_wait(&p->done_cv, &p->lock);
+	}
+	p->waiting = false;
 	pthread_mutex_unlock(&p->lock);
 	p->wait_pos++;
 	return job;

@@ -22,7 +22,9 @@
 
 struct cl_pool_job {
 	uint64_t index;           /* chunk index */
-	const unsigned char *src; /* input: into buf, or external (mapped) memory */
+	const unsigned char *src; /* input: into buf; NULL = read it from fd at off first */
+	int fd;                   /* positional input (regular file), or -1 */
+	uint64_t off;
 	unsigned char *buf;       /* owned, buf_size bytes */
 	size_t len;               /* payload length */
 	uint32_t rec;             /* record header (reader) */

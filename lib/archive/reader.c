@@ -17,10 +17,10 @@
 
 struct cl_clx_reader {
 	int fd;
-	const unsigned char *map; /* regular file: the whole file, read-only */
-	size_t map_size, map_released;
+	bool file;         /* a regular file: positional reads, trailer fallback */
+	uint64_t size;     /* file: its size */
 	uint64_t pos;      /* input offset of the next record */
-	uint64_t data_end; /* mapped: where records must stop */
+	uint64_t data_end; /* file: where records must stop */
 	size_t hdr_len;
 	unsigned char *front; /* the accepted copy (owned) */
 	struct cl_clx_header hdr;
@@ -51,9 +51,16 @@ static int open_init(void *arg, EVP_CIPHER_CTX *ctx, struct cl_error **err)
 static int open_work(void *arg, EVP_CIPHER_CTX *ctx, struct cl_pool_job *job)
 {
 	struct cl_clx_reader *r = arg;
+	unsigned char *data = job->buf + CL_STREAM_DATA_OFF;
 
-	return cl_clx_chunk_open(ctx, r->hdr.nonce_prefix, job->index, job->rec, job->src,
-				 job->buf + CL_STREAM_DATA_OFF);
+	if (!job->src) {
+		int ret = cl_stream_pread_all(job->fd, data, job->len + CL_CLX_TAG_LEN, job->off);
+
+		if (ret < 0)
+			return ret;
+		job->src = data;
+	}
+	return cl_clx_chunk_open(ctx, r->hdr.nonce_prefix, job->index, job->rec, job->src, data);
 }
 
 /* try every stanza with every identity; unknown stanza types are skipped */
@@ -168,37 +175,64 @@ static int header_from_stream(struct cl_clx_reader *r, struct cl_identity *const
 	return ret;
 }
 
-/* find the trailer copy from the end of a mapped file */
+/* read one copy of @len bytes at @off into the owned buffer and accept it */
+static int header_read_at(struct cl_clx_reader *r, uint64_t off, size_t len, uint8_t copy,
+			  struct cl_identity *const *ids, size_t n, struct cl_error **err)
+{
+	int ret;
+
+	free(r->front);
+	r->front = malloc(len);
+	if (!r->front)
+		return cl_error_set(err, ENOMEM, "header");
+	ret = cl_stream_pread_all(r->fd, r->front, len, off);
+	if (ret == -ENODATA)
+		return cl_error_set(err, EBADMSG, "header truncated");
+	if (ret < 0)
+		return cl_error_set(err, -ret, "read input");
+	return header_accept(r, r->front, len, copy, ids, n, err);
+}
+
+/* find the trailer copy from the end of the file */
 static int header_trailer(struct cl_clx_reader *r, uint64_t base, struct cl_identity *const *ids,
 			  size_t n, struct cl_error **err)
 {
-	const unsigned char *end = r->map + r->map_size;
+	unsigned char end[CL_CLX_END_LEN];
 	size_t len;
+	int ret;
 
-	if (r->map_size - base < 2 * (uint64_t)CL_CLX_HDR_MIN)
+	if (r->size - base < 2 * (uint64_t)CL_CLX_HDR_MIN)
 		return cl_error_set(err, EBADMSG, "input too short for a trailer copy");
-	len = cl_le32_get(end - CL_CLX_END_LEN);
-	if (memcmp(end - CL_CLX_MAGIC_LEN, CL_CLX_END_MAGIC, CL_CLX_MAGIC_LEN) ||
-	    len < CL_CLX_HDR_MIN || len > CL_CLX_HDR_MAX || 2 * (uint64_t)len > r->map_size - base)
+	ret = cl_stream_pread_all(r->fd, end, sizeof(end), r->size - sizeof(end));
+	if (ret < 0)
+		return cl_error_set(err, ret == -ENODATA ? EBADMSG : -ret, "read trailer copy");
+	len = cl_le32_get(end);
+	if (memcmp(end + 4, CL_CLX_END_MAGIC, CL_CLX_MAGIC_LEN) || len < CL_CLX_HDR_MIN ||
+	    len > CL_CLX_HDR_MAX || 2 * (uint64_t)len > r->size - base)
 		return cl_error_set(err, EBADMSG, "no trailer copy at the end of the input");
-	return header_accept(r, end - len, len, CL_CLX_COPY_TRAILER, ids, n, err);
+	return header_read_at(r, r->size - len, len, CL_CLX_COPY_TRAILER, ids, n, err);
 }
 
-static int header_from_map(struct cl_clx_reader *r, uint64_t base, struct cl_identity *const *ids,
-			   size_t n, struct cl_error **err)
+static int header_from_file(struct cl_clx_reader *r, uint64_t base, struct cl_identity *const *ids,
+			    size_t n, struct cl_error **err)
 {
+	unsigned char prefix[CL_CLX_PREFIX_LEN];
 	_cleanup_free_ char *why = NULL;
 	size_t len = 0;
 	int ret;
 
-	ret = cl_clx_header_peek_len(r->map + base, r->map_size - base, &len, err);
-	if (ret == 0 && len > r->map_size - base)
+	ret = cl_stream_pread_all(r->fd, prefix, sizeof(prefix), base);
+	if (ret < 0 && ret != -ENODATA)
+		return cl_error_set(err, -ret, "read input");
+	ret = ret < 0 ? cl_error_set(err, EBADMSG, "header truncated")
+		      : cl_clx_header_peek_len(prefix, sizeof(prefix), &len, err);
+	if (ret == 0 && len > r->size - base)
 		ret = cl_error_set(err, EBADMSG, "header truncated");
 	if (ret == 0)
-		ret = header_accept(r, r->map + base, len, CL_CLX_COPY_FRONT, ids, n, err);
+		ret = header_read_at(r, base, len, CL_CLX_COPY_FRONT, ids, n, err);
 	if (ret != -EBADMSG) {
 		r->pos = base + len;
-		r->data_end = r->map_size;
+		r->data_end = r->size;
 		return ret;
 	}
 	/* the front copy is damaged (or forged): the trailer copy alone suffices */
@@ -212,7 +246,7 @@ static int header_from_map(struct cl_clx_reader *r, uint64_t base, struct cl_ide
 	r->from_trailer = true;
 	r->warnings |= CL_CLX_WARN_FRONT_DAMAGED;
 	r->pos = base + r->hdr_len;
-	r->data_end = r->map_size - r->hdr_len;
+	r->data_end = r->size - r->hdr_len;
 	return 0;
 }
 
@@ -221,7 +255,6 @@ static int reader_open_input(struct cl_clx_reader *r, struct cl_identity *const 
 {
 	struct stat st;
 	off_t base;
-	void *m;
 
 	if (fstat(r->fd, &st) < 0)
 		return cl_error_set(err, errno, "stat input");
@@ -231,12 +264,9 @@ static int reader_open_input(struct cl_clx_reader *r, struct cl_identity *const 
 			(void)fcntl(r->fd, F_SETPIPE_SZ, CL_CLX_CHUNK_SIZE);
 		return header_from_stream(r, ids, n, err);
 	}
-	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, r->fd, 0);
-	if (m == MAP_FAILED)
-		return cl_error_set(err, errno, "map input");
-	r->map = m;
-	r->map_size = (size_t)st.st_size;
-	return header_from_map(r, (uint64_t)base, ids, n, err);
+	r->file = true;
+	r->size = (uint64_t)st.st_size;
+	return header_from_file(r, (uint64_t)base, ids, n, err);
 }
 
 int cl_clx_reader_new(int in_fd, struct cl_identity *const *ids, size_t n,
@@ -282,17 +312,23 @@ unsigned cl_clx_reader_warnings(const struct cl_clx_reader *r)
 	return r->warnings;
 }
 
-/* the next record header and body; a stream error is kept in r->pending */
-static int record_parse_map(struct cl_clx_reader *r, struct cl_pool_job *job,
-			    struct cl_error **err)
+/* the next record header (the worker reads the body); errors go to r->pending */
+static int record_parse_file(struct cl_clx_reader *r, struct cl_pool_job *job,
+			     struct cl_error **err)
 {
 	uint64_t left = r->data_end > r->pos ? r->data_end - r->pos : 0;
+	unsigned char hdr[CL_CLX_REC_HDR];
 	uint32_t rec, len;
+	int ret;
 
 	if (left < CL_CLX_REC_HDR)
 		return cl_error_set(err, EBADMSG, "truncated: no final chunk (input ends at "
 						  "chunk %llu)", (unsigned long long)job->index);
-	rec = cl_le32_get(r->map + r->pos);
+	ret = cl_stream_pread_all(r->fd, hdr, sizeof(hdr), r->pos);
+	if (ret < 0)
+		return cl_error_set(err, ret == -ENODATA ? EBADMSG : -ret, "read chunk %llu",
+				    (unsigned long long)job->index);
+	rec = cl_le32_get(hdr);
 	len = rec & CL_CLX_REC_LEN_MASK;
 	if (cl_clx_chunk_rec_check(rec, job->index) < 0)
 		return cl_error_set(err, EBADMSG, "chunk %llu at offset %llu: bad record header",
@@ -301,7 +337,9 @@ static int record_parse_map(struct cl_clx_reader *r, struct cl_pool_job *job,
 		return cl_error_set(err, EBADMSG, "truncated: input ends inside chunk %llu",
 				    (unsigned long long)job->index);
 	job->rec = rec;
-	job->src = r->map + r->pos + CL_CLX_REC_HDR;
+	job->src = NULL; /* the worker preads it */
+	job->fd = r->fd;
+	job->off = r->pos + CL_CLX_REC_HDR;
 	r->pos += CL_CLX_REC_HDR + len + CL_CLX_TAG_LEN;
 	return 0;
 }
@@ -347,7 +385,7 @@ static void reader_fill(struct cl_clx_reader *r)
 		if (!job)
 			return;
 		job->index = r->next_index;
-		ret = r->map ? record_parse_map(r, job, &r->pending)
+		ret = r->file ? record_parse_file(r, job, &r->pending)
 			     : record_parse_stream(r, job, &r->pending);
 		if (ret < 0) {
 			cl_pool_job_cancel(r->pool, job);
@@ -365,7 +403,6 @@ static void reader_fill(struct cl_clx_reader *r)
 static int reader_check_end(struct cl_clx_reader *r, struct cl_error **err)
 {
 	_cleanup_free_ unsigned char *buf = NULL;
-	const unsigned char *t;
 	struct cl_clx_header h;
 	size_t got = 0;
 	int ret;
@@ -375,17 +412,17 @@ static int reader_check_end(struct cl_clx_reader *r, struct cl_error **err)
 			return cl_error_set(err, EBADMSG, "unexpected data after the final chunk");
 		return 0;
 	}
-	if (r->map) {
-		got = r->map_size - r->pos;
-		t = r->map + r->pos;
+	buf = malloc(r->hdr_len + 1);
+	if (!buf)
+		return cl_error_set(err, ENOMEM, "trailer");
+	if (r->file) {
+		got = r->size - r->pos;
+		if (got == r->hdr_len && cl_stream_pread_all(r->fd, buf, got, r->pos) < 0)
+			return cl_error_set(err, EIO, "read trailer copy");
 	} else {
-		buf = malloc(r->hdr_len + 1);
-		if (!buf)
-			return cl_error_set(err, ENOMEM, "trailer");
 		ret = read_exact(r->fd, buf, r->hdr_len + 1, &got, err);
 		if (ret < 0)
 			return ret;
-		t = buf;
 	}
 	if (got < r->hdr_len)
 		return cl_error_set(err, EBADMSG, "truncated: trailer header copy incomplete "
@@ -393,7 +430,7 @@ static int reader_check_end(struct cl_clx_reader *r, struct cl_error **err)
 	if (got > r->hdr_len)
 		return cl_error_set(err, EBADMSG, "unexpected data after the trailer");
 	/* the data already verified: a damaged trailer copy only earns a warning */
-	if (cl_clx_header_decode(t, got, &h, NULL) < 0 || h.copy != CL_CLX_COPY_TRAILER ||
+	if (cl_clx_header_decode(buf, got, &h, NULL) < 0 || h.copy != CL_CLX_COPY_TRAILER ||
 	    !cl_clx_header_same(&h, &r->hdr) || cl_clx_header_verify(&h, r->mac_key, NULL) < 0)
 		r->warnings |= CL_CLX_WARN_TRAILER_DAMAGED;
 	return 0;
@@ -406,9 +443,6 @@ static void reader_release(struct cl_clx_reader *r)
 	if (!job)
 		return;
 	r->held = NULL;
-	if (r->map)
-		cl_stream_map_release(r->map, &r->map_released,
-				      (size_t)(job->src - r->map) + job->len + CL_CLX_TAG_LEN);
 	cl_pool_job_put(r->pool, job);
 }
 
@@ -447,6 +481,8 @@ ssize_t cl_clx_reader_read(struct cl_clx_reader *r, const void **ret_buf,
 			return cl_error_set(err, EBADMSG, "chunk %llu: authentication failed "
 							  "(corrupted, truncated or reordered data)",
 					    (unsigned long long)job->index);
+		if (job->result == -ENODATA)
+			return cl_error_set(err, EIO, "input file shrank while being read");
 		if (job->result < 0)
 			return cl_error_set(err, -job->result, "open chunk %llu",
 					    (unsigned long long)job->index);
@@ -469,8 +505,6 @@ void cl_clx_reader_free(struct cl_clx_reader *r)
 	cl_secret_free(r->payload_key);
 	cl_secret_free(r->mac_key);
 	cl_error_free(&r->pending);
-	if (r->map)
-		munmap((void *)r->map, r->map_size);
 	free(r->front);
 	free(r);
 }

@@ -27,8 +27,6 @@ struct cl_clx_writer {
 	struct cl_secret *payload_key; /* only until the workers' contexts are keyed */
 	unsigned char *trailer;
 	size_t hdr_len;
-	const unsigned char *map; /* mapped regular-file input */
-	size_t map_len, map_released;
 	uint64_t done, total;
 	cl_clx_progress_fn progress;
 	void *progress_ctx;
@@ -47,7 +45,15 @@ static int seal_init(void *arg, EVP_CIPHER_CTX *ctx, struct cl_error **err)
 static int seal_work(void *arg, EVP_CIPHER_CTX *ctx, struct cl_pool_job *job)
 {
 	struct cl_clx_writer *w = arg;
+	unsigned char *data = job->buf + CL_STREAM_DATA_OFF;
 
+	if (!job->src) {
+		int r = cl_stream_pread_all(job->fd, data, job->len, job->off);
+
+		if (r < 0)
+			return r;
+		job->src = data;
+	}
 	return cl_clx_chunk_seal(ctx, w->nonce_prefix, job->index, job->final, job->src,
 				 job->len, job->buf + CL_STREAM_REC_OFF);
 }
@@ -162,14 +168,15 @@ static int writer_drain_one(struct cl_clx_writer *w, struct cl_error **err)
 		return 0;
 	if (job->result < 0) {
 		cl_pool_job_put(w->pool, job);
+		if (job->result == -ENODATA)
+			return cl_error_set(err, EIO, "input file shrank while being read");
+		if (job->src != job->buf + CL_STREAM_DATA_OFF)
+			return cl_error_set(err, -job->result, "read input");
 		return cl_error_set(err, -job->result, "seal chunk %llu",
 				    (unsigned long long)job->index);
 	}
 	r = cl_write_all(w->out_fd, job->buf + CL_STREAM_REC_OFF,
 			 CL_CLX_REC_HDR + job->len + CL_CLX_TAG_LEN);
-	if (w->map && job->src >= w->map && job->src < w->map + w->map_len)
-		cl_stream_map_release(w->map, &w->map_released,
-				      (size_t)(job->src - w->map) + job->len);
 	w->done += job->len;
 	cl_pool_job_put(w->pool, job);
 	if (r < 0)
@@ -234,8 +241,13 @@ int cl_clx_writer_write(struct cl_clx_writer *w, const void *buf, size_t len,
 				return r;
 			continue;
 		}
-		if (c->src != c->buf + CL_STREAM_DATA_OFF) { /* a mapped tail: copy it in */
-			memcpy(c->buf + CL_STREAM_DATA_OFF, c->src, c->len);
+		if (!c->src) { /* a file's tail, not read yet: read it now */
+			int r = cl_stream_pread_all(c->fd, c->buf + CL_STREAM_DATA_OFF, c->len,
+						    c->off);
+
+			if (r < 0)
+				return writer_fail(w, cl_error_set(err, r == -ENODATA ? EIO : -r,
+								   "read input"));
 			c->src = c->buf + CL_STREAM_DATA_OFF;
 		}
 		take = CL_CLX_CHUNK_SIZE - c->len;
@@ -248,31 +260,23 @@ int cl_clx_writer_write(struct cl_clx_writer *w, const void *buf, size_t len,
 	return 0;
 }
 
-static int writer_copy_mapped(struct cl_clx_writer *w, int fd, off_t start, off_t size,
-			      struct cl_error **err)
+static int writer_copy_file(struct cl_clx_writer *w, int fd, off_t start, off_t size,
+			    struct cl_error **err)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	off_t map_off = start & ~(off_t)(page - 1);
-	const unsigned char *p;
-	size_t left = (size_t)(size - start);
-	void *m;
+	uint64_t off = (uint64_t)start, left = (uint64_t)(size - start);
 
-	m = mmap(NULL, (size_t)(size - map_off), PROT_READ, MAP_SHARED, fd, map_off);
-	if (m == MAP_FAILED)
-		return cl_error_set(err, errno, "map input");
-	w->map = m;
-	w->map_len = (size_t)(size - map_off);
 	w->total = w->done + left;
-	p = w->map + (start - map_off);
 	while (left > 0) {
-		size_t take = left < CL_CLX_CHUNK_SIZE ? left : CL_CLX_CHUNK_SIZE;
+		size_t take = left < CL_CLX_CHUNK_SIZE ? (size_t)left : CL_CLX_CHUNK_SIZE;
 		int r = writer_fail(w, writer_advance(w, err));
 
 		if (r < 0)
 			return r;
-		w->cur->src = p; /* sealed straight from the page cache */
+		w->cur->src = NULL; /* the worker reads it */
+		w->cur->fd = fd;
+		w->cur->off = off;
 		w->cur->len = take;
-		p += take;
+		off += take;
 		left -= take;
 	}
 	(void)lseek(fd, size, SEEK_SET);
@@ -328,9 +332,8 @@ int cl_clx_writer_copy_fd(struct cl_clx_writer *w, int fd, struct cl_error **err
 	if (fstat(fd, &st) < 0)
 		return cl_error_set(err, errno, "stat input");
 	start = S_ISREG(st.st_mode) ? lseek(fd, 0, SEEK_CUR) : -1;
-	if (start >= 0 && start < st.st_size && !w->map &&
-	    (!w->cur || w->cur->len == CL_CLX_CHUNK_SIZE))
-		return writer_copy_mapped(w, fd, start, st.st_size, err);
+	if (start >= 0 && start < st.st_size && (!w->cur || w->cur->len == CL_CLX_CHUNK_SIZE))
+		return writer_copy_file(w, fd, start, st.st_size, err);
 	if (S_ISFIFO(st.st_mode))
 		(void)fcntl(fd, F_SETPIPE_SZ, CL_CLX_CHUNK_SIZE); /* fewer, larger reads */
 	return writer_copy_read(w, fd, err);
@@ -368,8 +371,6 @@ void cl_clx_writer_free(struct cl_clx_writer *w)
 		return;
 	cl_pool_free(w->pool);
 	cl_secret_free(w->payload_key);
-	if (w->map)
-		munmap((void *)w->map, w->map_len);
 	free(w->trailer);
 	free(w);
 }
