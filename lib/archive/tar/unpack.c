@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * OCI layer tar → directory (a new overlay upper). libarchive's disk writer does the
+ * file work with ARCHIVE_EXTRACT_SECURE_* (no absolute paths, no "..", never through
+ * a symlink); every name is also checked here first, and the overlay conversions are
+ * made on the way: ".wh.NAME" → char 0/0 NAME, "DIR/.wh..wh..opq" → DIR's opaque xattr
+ * (set through openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "lib/archive/tar/internal.h"
+#include "lib/core/cleanup.h"
+
+struct unpack {
+	struct archive *in, *out;
+	cl_source_fn src;
+	void *src_ctx;
+	struct cl_error *src_err;
+	int dirfd;
+	unsigned flags;
+};
+
+static la_ssize_t unpack_read_cb(struct archive *a, void *ud, const void **buf)
+{
+	struct unpack *u = ud;
+	ssize_t n = u->src(u->src_ctx, buf, &u->src_err);
+
+	if (n < 0) {
+		archive_set_error(a, EIO, "input failed");
+		return -1;
+	}
+	return n;
+}
+
+static int unpack_fail(struct unpack *u, struct archive *a, const char *path,
+		       struct cl_error **err)
+{
+	if (u->src_err) { /* the source's own error (e.g. a bad chunk tag) comes first */
+		*err = TAKE_PTR(u->src_err);
+		return -(*err)->errnum;
+	}
+	return cl_error_set(err, archive_errno(a) > 0 ? archive_errno(a) : EIO, "'%s': %s",
+			    path ? path : "tar", archive_error_string(a));
+}
+
+/* relative, no "..": checked here before libarchive's own SECURE_* checks */
+static int check_name(const char *path, const char *what, struct cl_error **err)
+{
+	const char *p = path;
+
+	if (!path || !path[0])
+		return cl_error_set(err, EINVAL, "empty %s in the layer", what);
+	if (path[0] == '/')
+		return cl_error_set(err, EPERM, "'%s': absolute %s refused", path, what);
+	while (*p) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return cl_error_set(err, EPERM, "'%s': '..' in %s refused", path, what);
+		p += n;
+		p += *p == '/';
+	}
+	return 0;
+}
+
+/* open directory @rel (may be "") strictly beneath the unpack root */
+static int open_beneath(int dirfd, const char *rel, struct cl_error **err)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+			   RESOLVE_NO_XDEV,
+	};
+	int fd = (int)syscall(SYS_openat2, dirfd, rel[0] ? rel : ".", &how, sizeof(how));
+
+	if (fd < 0)
+		return cl_error_set(err, errno, "'%s': open beneath the layer root", rel);
+	return fd;
+}
+
+static int set_opaque(struct unpack *u, const char *dir, struct cl_error **err)
+{
+	_cleanup_close_ int fd = open_beneath(u->dirfd, dir, err);
+	const char *name = u->flags & CL_TAR_USERXATTR ? "user.overlay.opaque"
+						       : "trusted.overlay.opaque";
+
+	if (fd < 0)
+		return fd;
+	if (fsetxattr(fd, name, "y", 1, 0) < 0)
+		return cl_error_set(err, errno, "'%s': set %s", dir[0] ? dir : ".", name);
+	return 0;
+}
+
+/* drop overlay xattrs a layer must never carry (redirect, metacopy, origin, …) */
+static void strip_overlay_xattrs(struct archive_entry *e)
+{
+	struct archive_entry *keep = archive_entry_new();
+	const char *name;
+	const void *val;
+	size_t len;
+	bool any = false;
+
+	if (!keep)
+		return;
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &val, &len) == ARCHIVE_OK) {
+		if (cl_tar_xattr_is_overlay(name))
+			any = true;
+		else
+			archive_entry_xattr_add_entry(keep, name, val, len);
+	}
+	if (any) {
+		archive_entry_xattr_clear(e);
+		archive_entry_xattr_reset(keep);
+		while (archive_entry_xattr_next(keep, &name, &val, &len) == ARCHIVE_OK)
+			archive_entry_xattr_add_entry(e, name, val, len);
+	}
+	archive_entry_free(keep);
+}
+
+/*
+ * Overlay conversions for one entry. Return: 1 if handled here (opaque marker),
+ * 0 to extract @e (possibly rewritten), -errno.
+ */
+static int convert_entry(struct unpack *u, struct archive_entry *e, struct cl_error **err)
+{
+	const char *path = archive_entry_pathname(e), *hl = archive_entry_hardlink(e), *base;
+	_cleanup_free_ char *dir = NULL, *target = NULL;
+	size_t len, off;
+
+	if (check_name(path, "path", err) < 0 || (hl && check_name(hl, "hardlink target", err) < 0))
+		return -EPERM;
+	len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	for (off = len; off > 0 && path[off - 1] != '/'; off--)
+		;
+	base = path + off; /* the last component, up to len */
+	if (strncmp(base, CL_TAR_WH_PREFIX, sizeof(CL_TAR_WH_PREFIX) - 1)) {
+		strip_overlay_xattrs(e);
+		return 0;
+	}
+	dir = strndup(path, off); /* the parent: "" or "a/b/" */
+	if (!dir)
+		return cl_error_set(err, ENOMEM, "'%s'", path);
+	if (len - off == strlen(CL_TAR_WH_OPAQUE) && !strncmp(base, CL_TAR_WH_OPAQUE, len - off))
+		return set_opaque(u, dir, err) < 0 ? -EIO : 1;
+	base += sizeof(CL_TAR_WH_PREFIX) - 1;
+	len -= off + sizeof(CL_TAR_WH_PREFIX) - 1;
+	if (len == 0 || (len == 1 && base[0] == '.') || (len == 2 && !strncmp(base, "..", 2)))
+		return cl_error_set(err, EPERM, "'%s': bad whiteout name", path);
+	if (asprintf(&target, "%s%.*s", dir, (int)len, base) < 0)
+		return cl_error_set(err, ENOMEM, "'%s'", path);
+	/* what overlayfs itself makes for a deleted lower name */
+	archive_entry_copy_pathname(e, target);
+	archive_entry_set_filetype(e, AE_IFCHR);
+	archive_entry_set_rdev(e, 0);
+	archive_entry_set_size(e, 0);
+	archive_entry_copy_hardlink(e, NULL);
+	archive_entry_copy_symlink(e, NULL);
+	archive_entry_xattr_clear(e);
+	return 0;
+}
+
+static int copy_data(struct unpack *u, const char *path, struct cl_error **err)
+{
+	for (;;) {
+		const void *buf = NULL;
+		size_t size = 0;
+		la_int64_t off = 0;
+		int r = archive_read_data_block(u->in, &buf, &size, &off);
+
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (r < ARCHIVE_WARN)
+			return unpack_fail(u, u->in, path, err);
+		if (archive_write_data_block(u->out, buf, size, off) < ARCHIVE_OK)
+			return unpack_fail(u, u->out, path, err);
+	}
+}
+
+static int unpack_entry(struct unpack *u, struct archive_entry *e, struct cl_error **err)
+{
+	_cleanup_free_ char *path = NULL;
+	int r = convert_entry(u, e, err);
+
+	if (r != 0)
+		return r < 0 ? r : 0;
+	path = strdup(archive_entry_pathname(e));
+	if (!path)
+		return cl_error_set(err, ENOMEM, "unpack");
+	/* strict: a warning here means metadata (owner, xattr, time) was not restored */
+	if (archive_write_header(u->out, e) != ARCHIVE_OK)
+		return unpack_fail(u, u->out, path, err);
+	if (archive_entry_size(e) > 0 && copy_data(u, path, err) < 0)
+		return -EIO;
+	if (archive_write_finish_entry(u->out) != ARCHIVE_OK)
+		return unpack_fail(u, u->out, path, err);
+	return 0;
+}
+
+static int unpack_open(struct unpack *u, struct cl_error **err)
+{
+	int opts = ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+		   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM |
+		   ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SPARSE;
+
+	if (geteuid() == 0)
+		opts |= ARCHIVE_EXTRACT_OWNER;
+	u->in = archive_read_new();
+	u->out = archive_write_disk_new();
+	if (!u->in || !u->out)
+		return cl_error_set(err, ENOMEM, "libarchive");
+	if (archive_write_disk_set_options(u->out, opts) != ARCHIVE_OK)
+		return unpack_fail(u, u->out, NULL, err);
+	/* plain tar only: compression is the caller's job, never an external program */
+	if (archive_read_support_format_tar(u->in) != ARCHIVE_OK ||
+	    archive_read_support_filter_none(u->in) != ARCHIVE_OK ||
+	    archive_read_open(u->in, u, NULL, unpack_read_cb, NULL) != ARCHIVE_OK)
+		return unpack_fail(u, u->in, NULL, err);
+	return 0;
+}
+
+static int unpack_run(struct unpack *u, struct cl_error **err)
+{
+	struct archive_entry *e = NULL;
+	int r = unpack_open(u, err);
+
+	while (r == 0) {
+		r = archive_read_next_header(u->in, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN)
+			return unpack_fail(u, u->in, NULL, err);
+		r = unpack_entry(u, e, err);
+	}
+	if (r < 0)
+		return r;
+	/* applies the deferred directory modes and times */
+	if (archive_write_close(u->out) != ARCHIVE_OK)
+		return unpack_fail(u, u->out, NULL, err);
+	return 0;
+}
+
+int cl_tar_unpack(int dirfd, unsigned flags, cl_source_fn src, void *ctx, struct cl_error **err)
+{
+	struct unpack u = { .src = src, .src_ctx = ctx, .dirfd = dirfd, .flags = flags };
+	_cleanup_close_ int oldcwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (oldcwd < 0)
+		return cl_error_set(err, errno, "open current directory");
+	/* libarchive's disk writer works relative to the cwd; it is restored below */
+	if (fchdir(dirfd) < 0)
+		return cl_error_set(err, errno, "enter the layer directory");
+	r = unpack_run(&u, err);
+	if (fchdir(oldcwd) < 0 && r == 0)
+		r = cl_error_set(err, errno, "return to the previous directory");
+	archive_read_free(u.in);
+	archive_write_free(u.out);
+	cl_error_free(&u.src_err);
+	return r;
+}
