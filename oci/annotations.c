@@ -88,15 +88,18 @@ int cl_oci_request_parse(const struct cl_kv *ann, size_t n, struct cl_request *r
 {
 	struct cl_request r = {};
 	bool explicit_enable = false;
+	int rc;
 
 	for (size_t i = 0; i < n; i++) {
 		if (strncmp(ann[i].key, PREFIX, strlen(PREFIX)))
 			continue;
 		if (!strcmp(ann[i].key, PREFIX "enable"))
 			explicit_enable = true;
-		if (parse_one(ann[i].key, ann[i].value, &r, err) < 0) {
+		rc = parse_one(ann[i].key, ann[i].value, &r, err);
+		if (rc < 0) {
+			/* not -(*err)->errnum: @err may be NULL (discarded) */
 			cl_oci_request_clear(&r);
-			return -(*err)->errnum;
+			return rc;
 		}
 	}
 	/* a base alone enables the hook; enable=false with a base is a contradiction */

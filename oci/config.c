@@ -69,6 +69,11 @@ static int parse_annotations(json_object *obj, struct cl_oci_config *c, struct c
 		if (!json_object_is_type(val, json_type_string))
 			return cl_error_set(err, EINVAL, "config.json: annotation '%.64s' is not a string",
 					    key);
+		/* "\u0000" would silently cut the value short: "/a\u0000/.." reads as "/a" */
+		if (strlen(json_object_get_string(val)) != (size_t)json_object_get_string_len(val))
+			return cl_error_set(err, EINVAL,
+					    "config.json: annotation '%.64s' contains a NUL byte",
+					    key);
 		kv->key = strdup(key);
 		kv->value = strdup(json_object_get_string(val));
 		c->n_annotations++;
@@ -84,6 +89,7 @@ int cl_oci_config_parse(const char *json, size_t len, const char *bundle,
 	_cleanup_(json_object_putp) json_object *obj = NULL;
 	struct cl_oci_config c = {};
 	json_object *linux_obj;
+	int r;
 
 	if (len > CL_OCI_MAX_INPUT)
 		return cl_error_set(err, EFBIG, "config.json larger than %u bytes",
@@ -91,16 +97,18 @@ int cl_oci_config_parse(const char *json, size_t len, const char *bundle,
 	obj = cl_json_parse(json, len, "config.json", err);
 	if (!obj)
 		return -EINVAL;
-	if (parse_root(obj, bundle, &c, err) < 0 || parse_annotations(obj, &c, err) < 0)
-		goto fail;
-	if (json_object_object_get_ex(obj, "linux", &linux_obj) &&
-	    json_object_is_type(linux_obj, json_type_object) &&
-	    cl_json_get_string(linux_obj, "cgroupsPath", "config.json linux", &c.cgroups_path,
-			       err) < 0)
-		goto fail;
+	r = parse_root(obj, bundle, &c, err);
+	if (r >= 0)
+		r = parse_annotations(obj, &c, err);
+	if (r >= 0 && json_object_object_get_ex(obj, "linux", &linux_obj) &&
+	    json_object_is_type(linux_obj, json_type_object))
+		r = cl_json_get_string(linux_obj, "cgroupsPath", "config.json linux",
+				       &c.cgroups_path, err);
+	if (r < 0) {
+		/* not -(*err)->errnum: @err may be NULL (discarded) */
+		cl_oci_config_clear(&c);
+		return r;
+	}
 	*ret = c;
 	return 0;
-fail:
-	cl_oci_config_clear(&c);
-	return -(*err)->errnum;
 }

@@ -53,6 +53,9 @@ int cl_json_get_string(json_object *obj, const char *key, const char *what, char
 		return 0;
 	if (!json_object_is_type(v, json_type_string))
 		return cl_error_set(err, EINVAL, "%s: '%s' is not a string", what, key);
+	/* "\u0000" would silently cut the copy short: "a\u0000/.." would read as "a" */
+	if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+		return cl_error_set(err, EINVAL, "%s: '%s' contains a NUL byte", what, key);
 	*ret = strdup(json_object_get_string(v));
 	return *ret ? 0 : cl_error_set(err, ENOMEM, "%s", what);
 }
