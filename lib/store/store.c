@@ -32,7 +32,7 @@ int cl_store_parse_size(const char *s, uint64_t *ret)
 
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
+	if (errno || end == s || s[0] < '0' || s[0] > '9')
 		return -EINVAL;
 	switch (*end) {
 	case 'K': case 'k': shift = 10; end++; break;
