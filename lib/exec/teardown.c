@@ -72,6 +72,17 @@ static int op_remove_key(struct cl_store *store, const struct cl_record *rec,
 	else if (r < 0)
 		return r;
 	r = cl_fscrypt_key_status(store->dir_fd, &id, &rep->key_status, err);
+	/*
+	 * Inodes still being written back keep the key "incompletely removed": flush the
+	 * store and remove again, as fscrypt's own tooling advises ("sync, then retry").
+	 */
+	for (int tries = 0; r == 0 && rep->key_status == CL_KEY_INCOMPLETELY_REMOVED && tries < 3;
+	     tries++) {
+		(void)syncfs(store->dir_fd);
+		if (cl_fscrypt_remove_key(store->dir_fd, &id, &flags, err) < 0)
+			cl_error_free(err);
+		r = cl_fscrypt_key_status(store->dir_fd, &id, &rep->key_status, err);
+	}
 	if (r < 0)
 		return r;
 	if (rep->key_status != CL_KEY_ABSENT)
