@@ -155,6 +155,8 @@ static int header_from_stream(struct cl_clx_reader *r, struct cl_identity *const
 	ret = read_exact(r->fd, prefix, sizeof(prefix), &got, err);
 	if (ret < 0)
 		return ret;
+	if (got == 0)
+		return cl_error_set(err, EBADMSG, "empty input");
 	ret = cl_clx_header_peek_len(prefix, got, &len, err);
 	if (ret == 0) {
 		r->front = malloc(len);
@@ -169,9 +171,13 @@ static int header_from_stream(struct cl_clx_reader *r, struct cl_identity *const
 		else
 			ret = header_accept(r, r->front, len, CL_CLX_COPY_FRONT, ids, n, err);
 	}
-	if (ret == -EBADMSG)
-		return cl_error_wrap(err, "front header copy (the trailer copy needs a regular "
-					  "file as input)");
+	if (ret == -EBADMSG) {
+		_cleanup_free_ char *why = strdup((*err)->msg ? (*err)->msg : "?");
+
+		return cl_error_set(err, EBADMSG, "front header copy: %s (only a regular file "
+						  "input can fall back to the trailer copy)",
+				    why ? why : "?");
+	}
 	return ret;
 }
 
