@@ -41,7 +41,7 @@ struct pack {
 	dev_t dev;
 	void *links; /* tsearch tree of struct link_node: hardlinks */
 	unsigned char *buf;
-	const char *opaque_name;
+	char *xlist, *xval; /* xattr names and one value */
 };
 
 CL_DEFINE_CLEANUP(struct archive_entry *, archive_entry_free)
@@ -104,35 +104,47 @@ static const char *link_lookup(struct pack *p, const struct stat *st, const char
 	return NULL;
 }
 
-/* copy xattrs, dropping overlay bookkeeping; report an opaque directory */
-static int pack_xattrs(struct pack *p, int dfd, const char *name, const char *path,
+static ssize_t xattr_list(int fd, const char *proc, char *buf, size_t len)
+{
+	return fd >= 0 ? flistxattr(fd, buf, len) : llistxattr(proc, buf, len);
+}
+
+static ssize_t xattr_get(int fd, const char *proc, const char *k, char *buf, size_t len)
+{
+	return fd >= 0 ? fgetxattr(fd, k, buf, len) : lgetxattr(proc, k, buf, len);
+}
+
+/*
+ * Copy xattrs, dropping overlay bookkeeping; report an opaque directory. @fd is the
+ * open file or directory, or -1 for a symlink, device or fifo: those are reached as
+ * "/proc/self/fd/DFD/NAME" with the l*xattr calls, which do not follow the last link.
+ */
+static int pack_xattrs(struct pack *p, int fd, int dfd, const char *name, const char *path,
 		       struct archive_entry *e, bool *ret_opaque, struct cl_error **err)
 {
-	_cleanup_free_ char *list = malloc(XATTR_LIST_MAX_LEN), *proc = NULL;
-	_cleanup_free_ char *val = malloc(XATTR_SIZE_MAX);
 	const char *opq = p->flags & CL_TAR_USERXATTR ? "user.overlay.opaque"
 						       : "trusted.overlay.opaque";
+	_cleanup_free_ char *proc = NULL;
 	ssize_t n;
 
-	if (!list || !val || asprintf(&proc, "/proc/self/fd/%d/%s", dfd, name) < 0)
+	if (fd < 0 && asprintf(&proc, "/proc/self/fd/%d/%s", dfd, name) < 0)
 		return cl_error_set(err, ENOMEM, "'%s': xattrs", path);
-	/* l*xattr on the parent's fd path: works for symlinks and devices too */
-	n = llistxattr(proc, list, XATTR_LIST_MAX_LEN);
+	n = xattr_list(fd, proc, p->xlist, XATTR_LIST_MAX_LEN);
 	if (n < 0 && (errno == ENOTSUP || errno == EPERM))
 		return 0;
 	if (n < 0)
 		return cl_error_set(err, errno, "'%s': list xattrs", path);
-	for (char *k = list; k < list + n; k += strlen(k) + 1) {
-		ssize_t vl = lgetxattr(proc, k, val, XATTR_SIZE_MAX);
+	for (char *k = p->xlist; k < p->xlist + n; k += strlen(k) + 1) {
+		ssize_t vl = xattr_get(fd, proc, k, p->xval, XATTR_SIZE_MAX);
 
 		if (vl < 0 && errno == ENODATA)
 			continue; /* removed meanwhile */
 		if (vl < 0)
 			return cl_error_set(err, errno, "'%s': xattr '%s'", path, k);
-		if (!strcmp(k, opq) && vl == 1 && val[0] == 'y')
+		if (!strcmp(k, opq) && vl == 1 && p->xval[0] == 'y')
 			*ret_opaque = true;
 		if (!cl_tar_xattr_is_overlay(k))
-			archive_entry_xattr_add_entry(e, k, val, (size_t)vl);
+			archive_entry_xattr_add_entry(e, k, p->xval, (size_t)vl);
 	}
 	return 0;
 }
@@ -287,19 +299,29 @@ static int pack_symlink(int dfd, const char *name, const char *path, const struc
 	return 0;
 }
 
-/* a regular file: open it, check it is what we stat'ed, then header and data */
-static int pack_file(struct pack *p, int dfd, const char *name, const char *path,
-		     const struct stat *st, struct archive_entry *e, struct cl_error **err)
+/* open a file or directory we stat'ed, checking it is still the same inode */
+static int open_entry(int dfd, const char *name, const char *path, const struct stat *st,
+		      struct cl_error **err)
 {
-	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+		    (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0);
+	int fd = openat(dfd, name, flags);
 	struct stat fst;
-	int r;
 
 	if (fd < 0)
 		return cl_error_set(err, errno, "open '%s'", path);
-	if (fstat(fd, &fst) < 0 || fst.st_ino != st->st_ino || fst.st_dev != st->st_dev)
+	if (fstat(fd, &fst) < 0 || fst.st_ino != st->st_ino || fst.st_dev != st->st_dev) {
+		close(fd);
 		return cl_error_set(err, EAGAIN, "'%s' changed while packing", path);
-	r = pack_sparse_map(fd, st, e);
+	}
+	return fd;
+}
+
+static int pack_file(struct pack *p, int fd, const char *path, const struct stat *st,
+		     struct archive_entry *e, struct cl_error **err)
+{
+	int r = pack_sparse_map(fd, st, e);
+
 	if (r < 0)
 		return cl_error_set(err, -r, "'%s': find holes", path);
 	if (archive_write_header(p->a, e) < ARCHIVE_WARN)
@@ -309,14 +331,11 @@ static int pack_file(struct pack *p, int dfd, const char *name, const char *path
 
 static int pack_dir(struct pack *p, int dfd, const char *prefix, struct cl_error **err);
 
-static int pack_subdir(struct pack *p, int dfd, const char *name, const char *path,
-		       const struct stat *st, bool opaque, struct cl_error **err)
+static int pack_subdir(struct pack *p, int fd, const char *path, const struct stat *st,
+		       bool opaque, struct cl_error **err)
 {
-	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_free_ char *prefix = NULL;
 
-	if (fd < 0)
-		return cl_error_set(err, errno, "open '%s'", path);
 	if (st->st_dev != p->dev)
 		return cl_error_set(err, EXDEV, "'%s' is a mount point inside the layer", path);
 	if (opaque && pack_opaque_marker(p, path, st, err) < 0)
@@ -326,12 +345,36 @@ static int pack_subdir(struct pack *p, int dfd, const char *name, const char *pa
 	return pack_dir(p, fd, prefix, err);
 }
 
+/* everything but the data: the entry, symlink target, xattrs, hardlink */
+static int pack_describe(struct pack *p, int fd, int dfd, const char *name, const char *path,
+			 const struct stat *st, struct archive_entry **ret, bool *ret_opaque,
+			 struct cl_error **err)
+{
+	_cleanup_(archive_entry_freep) struct archive_entry *e = pack_new_entry(path, st);
+	const char *first = NULL;
+
+	if (!e)
+		return cl_error_set(err, ENOMEM, "'%s'", path);
+	if (S_ISLNK(st->st_mode) && pack_symlink(dfd, name, path, st, e, err) < 0)
+		return -EIO;
+	if (pack_xattrs(p, fd, dfd, name, path, e, ret_opaque, err) < 0)
+		return -EIO;
+	if (!S_ISDIR(st->st_mode) && st->st_nlink > 1)
+		first = link_lookup(p, st, path);
+	if (first) {
+		archive_entry_copy_hardlink(e, first);
+		archive_entry_set_size(e, 0);
+	}
+	*ret = TAKE_PTR(e);
+	return 0;
+}
+
 static int pack_entry(struct pack *p, int dfd, const char *prefix, const char *name,
 		      struct cl_error **err)
 {
 	_cleanup_(archive_entry_freep) struct archive_entry *e = NULL;
 	_cleanup_free_ char *path = NULL;
-	const char *first = NULL;
+	_cleanup_close_ int fd = -1;
 	bool opaque = false;
 	struct stat st;
 
@@ -346,25 +389,19 @@ static int pack_entry(struct pack *p, int dfd, const char *prefix, const char *n
 	if (!strncmp(name, CL_TAR_WH_PREFIX, sizeof(CL_TAR_WH_PREFIX) - 1))
 		return cl_error_set(err, EINVAL, "'%s': names starting with '" CL_TAR_WH_PREFIX
 						 "' cannot be stored in an OCI layer", path);
-	e = pack_new_entry(path, &st);
-	if (!e)
-		return cl_error_set(err, ENOMEM, "'%s'", path);
-	if (S_ISLNK(st.st_mode) && pack_symlink(dfd, name, path, &st, e, err) < 0)
-		return -EIO;
-	if (pack_xattrs(p, dfd, name, path, e, &opaque, err) < 0)
-		return -EIO;
-	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1)
-		first = link_lookup(p, &st, path);
-	if (first) {
-		archive_entry_copy_hardlink(e, first);
-		archive_entry_set_size(e, 0);
-	} else if (S_ISREG(st.st_mode)) {
-		return pack_file(p, dfd, name, path, &st, e, err);
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+		fd = open_entry(dfd, name, path, &st, err);
+		if (fd < 0)
+			return fd;
 	}
+	if (pack_describe(p, fd, dfd, name, path, &st, &e, &opaque, err) < 0)
+		return -EIO;
+	if (S_ISREG(st.st_mode) && !archive_entry_hardlink(e))
+		return pack_file(p, fd, path, &st, e, err);
 	if (archive_write_header(p->a, e) < ARCHIVE_WARN)
 		return pack_fail(p, path, err);
 	if (S_ISDIR(st.st_mode))
-		return pack_subdir(p, dfd, name, path, &st, opaque, err);
+		return pack_subdir(p, fd, path, &st, opaque, err);
 	return 0;
 }
 
@@ -442,11 +479,11 @@ static int pack_open(struct pack *p, struct cl_error **err)
 		return cl_error_set(err, ENOMEM, "libarchive");
 	/*
 	 * full pax: xattrs, long names, sparse 1.0 and nanosecond mtimes (restricted pax
-	 * rounds them to seconds). Names that are not UTF-8 get hdrcharset=BINARY and keep
-	 * their bytes. No padding to 10 KiB records.
+	 * rounds them to seconds). Names that are not ASCII get hdrcharset=BINARY and keep
+	 * their bytes. Unblocked: no copy into 10 KiB records, no padding at the end.
 	 */
 	if (archive_write_set_format_pax(p->a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(p->a, 1) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(p->a, 0) != ARCHIVE_OK ||
 	    archive_write_open2(p->a, p, NULL, pack_write_cb, NULL, NULL) != ARCHIVE_OK)
 		return pack_fail(p, "tar", err);
 	return 0;
@@ -462,7 +499,12 @@ int cl_tar_pack(int dirfd, unsigned flags, cl_sink_fn sink, void *ctx, struct cl
 		return cl_error_set(err, errno, "stat layer directory");
 	p.dev = st.st_dev;
 	p.buf = malloc(IO_BLOCK);
-	r = p.buf ? pack_open(&p, err) : cl_error_set(err, ENOMEM, "pack buffer");
+	p.xlist = malloc(XATTR_LIST_MAX_LEN);
+	p.xval = malloc(XATTR_SIZE_MAX);
+	if (!p.buf || !p.xlist || !p.xval)
+		r = cl_error_set(err, ENOMEM, "pack buffers");
+	else
+		r = pack_open(&p, err);
 	if (r == 0)
 		r = pack_dir(&p, dirfd, "", err);
 	if (r == 0 && archive_write_close(p.a) != ARCHIVE_OK)
@@ -471,5 +513,7 @@ int cl_tar_pack(int dirfd, unsigned flags, cl_sink_fn sink, void *ctx, struct cl
 	tdestroy(p.links, link_free);
 	cl_error_free(&p.sink_err);
 	free(p.buf);
+	free(p.xlist);
+	free(p.xval);
 	return r;
 }
