@@ -20,6 +20,10 @@
 #define CL_POOL_MAX_THREADS 64
 #define CL_POOL_MAX_DEPTH 16 /* chunks in flight, independent of the core count */
 
+/* processed buffers hold plaintext: wipe them all in cl_pool_free() (unprocessed ones
+ * are always wiped) */
+#define CL_POOL_WIPE (1U << 0)
+
 struct cl_pool_job {
 	uint64_t index;           /* chunk index */
 	const unsigned char *src; /* input: into buf; NULL = read it from fd at off first */
@@ -52,6 +56,7 @@ unsigned cl_pool_default_threads(void);
  * @threads: 1..CL_POOL_MAX_THREADS
  * @depth: jobs in flight, 1..CL_POOL_MAX_DEPTH
  * @buf_size: bytes of each job's buffer
+ * @flags: CL_POOL_WIPE
  * @init: keys each worker's cipher context
  * @work: processes a job
  * @arg: passed to @init and @work
@@ -59,8 +64,9 @@ unsigned cl_pool_default_threads(void);
  * @err: error out
  * Return: 0 or -errno.
  */
-int cl_pool_new(unsigned threads, unsigned depth, size_t buf_size, cl_pool_init_fn init,
-		cl_pool_work_fn work, void *arg, struct cl_pool **ret, struct cl_error **err);
+int cl_pool_new(unsigned threads, unsigned depth, size_t buf_size, unsigned flags,
+		cl_pool_init_fn init, cl_pool_work_fn work, void *arg, struct cl_pool **ret,
+		struct cl_error **err);
 
 /** cl_pool_job_get() - the next free job in ring order, or NULL if all are in flight. */
 struct cl_pool_job *cl_pool_job_get(struct cl_pool *p);

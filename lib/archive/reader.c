@@ -53,7 +53,7 @@ static int open_work(void *arg, EVP_CIPHER_CTX *ctx, struct cl_pool_job *job)
 	struct cl_clx_reader *r = arg;
 	unsigned char *data = job->buf + CL_STREAM_DATA_OFF;
 
-	if (!job->src) {
+	if (!job->src) { /* a file: read the record body and tag in place */
 		int ret = cl_stream_pread_all(job->fd, data, job->len + CL_CLX_TAG_LEN, job->off);
 
 		if (ret < 0)
@@ -298,8 +298,8 @@ int cl_clx_reader_new(int in_fd, struct cl_identity *const *ids, size_t n,
 	rc = reader_open_input(r, ids, n, err);
 	if (rc < 0)
 		return rc;
-	rc = cl_pool_new(jobs, cl_stream_depth(jobs), CL_STREAM_BUF_SIZE, open_init, open_work,
-			  r, &r->pool, err);
+	rc = cl_pool_new(jobs, cl_stream_depth(jobs), CL_STREAM_BUF_SIZE, CL_POOL_WIPE, open_init,
+			 open_work, r, &r->pool, err);
 	cl_secret_free(r->payload_key);
 	r->payload_key = NULL;
 	if (rc < 0)

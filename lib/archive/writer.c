@@ -47,7 +47,7 @@ static int seal_work(void *arg, EVP_CIPHER_CTX *ctx, struct cl_pool_job *job)
 	struct cl_clx_writer *w = arg;
 	unsigned char *data = job->buf + CL_STREAM_DATA_OFF;
 
-	if (!job->src) {
+	if (!job->src) { /* a file: read it in place (src stays NULL if that fails) */
 		int r = cl_stream_pread_all(job->fd, data, job->len, job->off);
 
 		if (r < 0)
@@ -145,7 +145,8 @@ int cl_clx_writer_new(int out_fd, struct cl_recipient *const *rcpts, size_t n,
 	r = writer_keys(w, rcpts, n, o.compression, &front, err);
 	if (r < 0)
 		return r;
-	r = cl_pool_new(jobs, cl_stream_depth(jobs), CL_STREAM_BUF_SIZE, seal_init, seal_work,
+	/* no CL_POOL_WIPE: sealed buffers hold ciphertext (unsealed ones are wiped anyway) */
+	r = cl_pool_new(jobs, cl_stream_depth(jobs), CL_STREAM_BUF_SIZE, 0, seal_init, seal_work,
 			w, &w->pool, err);
 	cl_secret_free(w->payload_key); /* the contexts hold the expanded key now */
 	w->payload_key = NULL;
