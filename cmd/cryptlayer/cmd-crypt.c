@@ -66,8 +66,8 @@ static void decrypt_usage(void)
 	      "status is 0.\n"
 	      "\n"
 	      "Options:\n"
-	      " -i, --identity KEY     private key (PEM): X25519 from 'cryptlayer keygen', or RSA;\n"
-	      "                          repeat to try several\n"
+	      " -i, --identity KEY     private key (PEM): X25519 from 'cryptlayer keygen',\n"
+	      "                          or RSA; repeat to try several\n"
 	      " -j, --jobs N           worker threads (default: all CPUs)\n"
 	      " -q, --quiet            no progress meter (shown only when stderr is a terminal)\n"
 	      " -h, --help             display this help\n"
@@ -100,7 +100,8 @@ static int parse_option(const char *cmd, int c, char **argv, struct crypt_args *
 		return 0;
 	case 'c':
 		if (strcmp(optarg, "zstd") && strcmp(optarg, "none"))
-			return cl_cli_usage(cmd, "--compress must be zstd or none, not '%s'", optarg);
+			return cl_cli_usage(cmd, "--compress must be zstd or none, not '%s'",
+					    optarg);
 		a->zstd = !strcmp(optarg, "zstd");
 		return 0;
 	case 'j':

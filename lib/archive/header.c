@@ -92,8 +92,9 @@ static int decode_fields(const unsigned char *buf, struct cl_clx_header *h,
 {
 	h->version = cl_le16_get(buf + CL_CLX_OFF_VERSION);
 	if (h->version != CL_CLX_VERSION)
-		return cl_error_set(err, EPROTONOSUPPORT, "unsupported format version %u (this is %u)",
-				    h->version, CL_CLX_VERSION);
+		return cl_error_set(err, EPROTONOSUPPORT,
+				    "unsupported format version %u (this is %u)", h->version,
+				    CL_CLX_VERSION);
 	h->copy = buf[CL_CLX_OFF_COPY];
 	h->aead = buf[CL_CLX_OFF_AEAD];
 	h->compression = buf[CL_CLX_OFF_COMPRESS];
@@ -109,7 +110,8 @@ static int decode_fields(const unsigned char *buf, struct cl_clx_header *h,
 	if (h->compression > CL_CLX_COMPRESS_ZSTD)
 		return cl_error_set(err, EPROTONOSUPPORT, "unknown compression %u", h->compression);
 	if (h->chunk_size != CL_CLX_CHUNK_SIZE)
-		return cl_error_set(err, EPROTONOSUPPORT, "unsupported chunk size %u", h->chunk_size);
+		return cl_error_set(err, EPROTONOSUPPORT, "unsupported chunk size %u",
+				    h->chunk_size);
 	if (h->n_stanzas < 1 || h->n_stanzas > CL_CLX_MAX_STANZAS)
 		return cl_error_set(err, EBADMSG, "bad recipient count %u", h->n_stanzas);
 	return 0;
@@ -127,7 +129,8 @@ static int decode_stanzas(const unsigned char *buf, size_t len, struct cl_clx_he
 			return cl_error_set(err, EBADMSG, "stanza %u overruns the header", i);
 		s->type = buf[off];
 		if (buf[off + 1])
-			return cl_error_set(err, EPROTONOSUPPORT, "stanza %u: reserved byte set", i);
+			return cl_error_set(err, EPROTONOSUPPORT, "stanza %u: reserved byte set",
+					    i);
 		s->len = cl_le16_get(buf + off + 2);
 		off += CL_CLX_STANZA_HDR;
 		if (s->len == 0 || end - off < s->len)

@@ -452,6 +452,18 @@ static void reader_release(struct cl_clx_reader *r)
 	cl_pool_job_put(r->pool, job);
 }
 
+static int job_error(const struct cl_pool_job *job, struct cl_error **err)
+{
+	unsigned long long i = job->index;
+
+	if (job->result == -EBADMSG)
+		return cl_error_set(err, EBADMSG, "chunk %llu: authentication failed (corrupted, "
+						  "truncated or reordered data)", i);
+	if (job->result == -ENODATA)
+		return cl_error_set(err, EIO, "input file shrank while being read");
+	return cl_error_set(err, -job->result, "open chunk %llu", i);
+}
+
 ssize_t cl_clx_reader_read(struct cl_clx_reader *r, const void **ret_buf,
 			   struct cl_error **err)
 {
@@ -483,15 +495,8 @@ ssize_t cl_clx_reader_read(struct cl_clx_reader *r, const void **ret_buf,
 			return ret;
 		}
 		r->held = job;
-		if (job->result == -EBADMSG)
-			return cl_error_set(err, EBADMSG, "chunk %llu: authentication failed "
-							  "(corrupted, truncated or reordered data)",
-					    (unsigned long long)job->index);
-		if (job->result == -ENODATA)
-			return cl_error_set(err, EIO, "input file shrank while being read");
 		if (job->result < 0)
-			return cl_error_set(err, -job->result, "open chunk %llu",
-					    (unsigned long long)job->index);
+			return job_error(job, err);
 		r->final_seen = job->final;
 		r->out_bytes += job->len;
 		if (r->progress)

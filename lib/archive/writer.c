@@ -292,7 +292,8 @@ static int writer_copy_read(struct cl_clx_writer *w, int fd, struct cl_error **e
 		int r;
 
 		if (c && c->len < CL_CLX_CHUNK_SIZE) {
-			n = read(fd, c->buf + CL_STREAM_DATA_OFF + c->len, CL_CLX_CHUNK_SIZE - c->len);
+			n = read(fd, c->buf + CL_STREAM_DATA_OFF + c->len,
+				 CL_CLX_CHUNK_SIZE - c->len);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0)

@@ -42,16 +42,17 @@ static int key_classify(EVP_PKEY *pkey, const char *name, bool public_only,
 	}
 	if (!EVP_PKEY_is_a(pkey, "RSA"))
 		return cl_error_set(err, EINVAL,
-				    "'%s': unsupported %s key type %s (use X25519 or RSA >= %d bits)",
+				    "'%s': unsupported %s key type %s (use X25519 or RSA >= %d "
+				    "bits)",
 				    name, public_only ? "public" : "private",
 				    EVP_PKEY_get0_type_name(pkey), CL_RSA_MIN_BITS);
 	bits = EVP_PKEY_get_bits(pkey);
 	if (bits < CL_RSA_MIN_BITS)
-		return cl_error_set(err, EINVAL, "'%s': RSA key of %d bits is too small (need >= %d)",
-				    name, bits, CL_RSA_MIN_BITS);
+		return cl_error_set(err, EINVAL, "'%s': RSA key of %d bits is too small "
+						 "(need >= %d)", name, bits, CL_RSA_MIN_BITS);
 	if (bits > CL_RSA_MAX_BITS)
-		return cl_error_set(err, EINVAL, "'%s': RSA key of %d bits is too large (max %d)",
-				    name, bits, CL_RSA_MAX_BITS);
+		return cl_error_set(err, EINVAL, "'%s': RSA key of %d bits is too large "
+						 "(max %d)", name, bits, CL_RSA_MAX_BITS);
 	memset(x25519, 0, CL_X25519_LEN);
 	*ret_type = CL_KEY_RSA;
 	return 0;
@@ -179,8 +180,8 @@ int cl_identity_load(const char *path, struct cl_identity **ret, struct cl_error
 
 int cl_identity_generate(struct cl_identity **ret, struct cl_error **err)
 {
-	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *kctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519",
-										     NULL);
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *kctx =
+		EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
 	struct cl_identity *id;
 	size_t n = CL_X25519_LEN;

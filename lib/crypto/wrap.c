@@ -117,8 +117,8 @@ int cl_wrap_x25519_open(const struct cl_identity *id, const unsigned char *body,
 static int x25519_seal(const struct cl_recipient *r, const struct cl_secret *dk,
 		       unsigned char *out, size_t *ret_len, struct cl_error **err)
 {
-	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *kctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519",
-										     NULL);
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *kctx =
+		EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *eph = NULL;
 	int ret;
 

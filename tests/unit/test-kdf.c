@@ -79,8 +79,8 @@ static void test_clx_labels(void **state)
 	memset(dk, 0xaa, sizeof(dk));
 	for (unsigned i = 0; i < sizeof(prefix); i++)
 		prefix[i] = (unsigned char)i;
-	check_hkdf(dk, sizeof(dk), prefix, sizeof(prefix), (const unsigned char *)CL_CLX_INFO_PAYLOAD,
-		   strlen(CL_CLX_INFO_PAYLOAD),
+	check_hkdf(dk, sizeof(dk), prefix, sizeof(prefix),
+		   (const unsigned char *)CL_CLX_INFO_PAYLOAD, strlen(CL_CLX_INFO_PAYLOAD),
 		   "dfa36fd0836418c2a92886c52690c4852e7c4c13bdb941944b7810b1071c51e0");
 	check_hkdf(dk, sizeof(dk), prefix, sizeof(prefix), (const unsigned char *)CL_CLX_INFO_MAC,
 		   strlen(CL_CLX_INFO_MAC),

@@ -21,9 +21,10 @@
 #include "tests/unit/hex.h"
 
 /* recipient private key = bytes 0x20..0x3f, ephemeral = 0x00..0x1f, data key = 0xaa × 32 */
-static const char kat_rcpt_pem[] = "-----BEGIN PRIVATE KEY-----\n"
-				   "MC4CAQAwBQYDK2VuBCIEICAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/\n"
-				   "-----END PRIVATE KEY-----\n";
+static const char kat_rcpt_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MC4CAQAwBQYDK2VuBCIEICAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/\n"
+	"-----END PRIVATE KEY-----\n";
 static const char kat_rcpt_pub[] =
 	"358072d6365880d1aeea329adf9121383851ed21a28e3b75e965d0d2cd166254";
 static const char kat_body[] =

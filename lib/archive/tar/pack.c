@@ -201,14 +201,16 @@ static int pack_data(struct pack *p, int fd, struct archive_entry *e, off_t size
 		if (sparse && archive_entry_sparse_next(e, &off, &len) != ARCHIVE_OK)
 			off = size, len = 0;
 		for (; pos < off; ) {
-			size_t n = (size_t)(off - pos < (off_t)sizeof(zeros) ? off - pos : (off_t)sizeof(zeros));
+			off_t gap = off - pos;
+			size_t n = gap < (off_t)sizeof(zeros) ? (size_t)gap : sizeof(zeros);
 
 			if (pack_feed(p, zeros, n, path, err) < 0)
 				return -EIO;
 			pos += (off_t)n;
 		}
 		for (; pos < off + len; ) {
-			size_t want = (size_t)(off + len - pos < IO_BLOCK ? off + len - pos : IO_BLOCK);
+			off_t left = off + len - pos;
+			size_t want = left < IO_BLOCK ? (size_t)left : IO_BLOCK;
 			ssize_t n = pread(fd, p->buf, want, pos);
 
 			if (n < 0 && errno == EINTR)
