@@ -100,9 +100,14 @@ int cl_wrap_x25519_open(const struct cl_identity *id, const unsigned char *body,
 
 	if (id->type != CL_KEY_X25519 || len != CL_WRAP_X25519_LEN)
 		return cl_error_set(err, ENOKEY, "not an x25519 stanza for '%s'", id->name);
+	/* a key agreement OpenSSL refuses (a low-order E) just means "not ours": another
+	 * stanza may still be */
 	k = x25519_wrap_key(id->pkey, body, body, id->x25519, err);
-	if (!k)
-		return cl_error_wrap(err, "'%s'", id->name);
+	if (!k) {
+		cl_error_free(err);
+		return cl_error_set(err, ENOKEY, "x25519 stanza does not agree with '%s'",
+				    id->name);
+	}
 	dk = cl_secret_new(CL_WRAP_KEY_LEN, err);
 	if (!dk)
 		return -ENOMEM;

@@ -130,6 +130,11 @@ static void test_x25519_round_trip_and_wrong_key(void **state)
 		cl_error_free(&err);
 		body[i] ^= 0x01;
 	}
+	/* a low-order ephemeral key (all zero: shared secret 0) is "not ours", not fatal */
+	memset(body, 0, CL_X25519_LEN);
+	assert_int_equal(cl_wrap_key_open(id, CL_KEY_X25519, body, len, &out, &err), -ENOKEY);
+	assert_null(out);
+	cl_error_free(&err);
 	cl_secret_free(dk);
 	cl_recipient_free(r);
 	cl_identity_free(id);
