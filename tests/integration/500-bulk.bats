@@ -4,7 +4,7 @@
 
 load helpers
 
-CLTAR=$TOP/build/tests/cltar
+CLTAR=${CLTAR:-$TOP/build/tests/cltar}
 MIB=1048576
 CL=$CRYPTLAYER # the bulk commands need no store: run_cryptlayer without --root
 
