@@ -30,7 +30,7 @@ struct cl_clx_reader {
 	struct cl_secret *mac_key;     /* to authenticate the trailer copy at the end */
 	struct cl_pool *pool;
 	uint64_t next_index;
-	bool final_submitted, final_seen, done;
+	bool final_submitted, final_seen, done, failed;
 	struct cl_error *pending; /* a stream error met while reading ahead */
 	struct cl_pool_job *held; /* returned by the last read, released on the next */
 	unsigned warnings;
@@ -464,39 +464,56 @@ static int job_error(const struct cl_pool_job *job, struct cl_error **err)
 	return cl_error_set(err, -job->result, "open chunk %llu", i);
 }
 
+/* the next verified job, or 0 at the verified end, or -errno */
+static int reader_next(struct cl_clx_reader *r, struct cl_pool_job **ret, struct cl_error **err)
+{
+	struct cl_pool_job *job;
+	struct cl_error *e;
+	int rc;
+
+	reader_fill(r);
+	job = cl_pool_job_wait(r->pool);
+	if (job) {
+		r->held = job;
+		if (job->result < 0)
+			return job_error(job, err);
+		*ret = job;
+		return 1;
+	}
+	if (r->final_seen) {
+		rc = reader_check_end(r, err);
+		r->done = rc == 0;
+		return rc;
+	}
+	/* nothing in flight before the final chunk: read-ahead met an error, report it now */
+	e = TAKE_PTR(r->pending);
+	if (!e)
+		return cl_error_set(err, EIO, "reader stalled");
+	rc = -e->errnum;
+	if (err)
+		*err = e;
+	else
+		cl_error_free(&e);
+	return rc;
+}
+
 ssize_t cl_clx_reader_read(struct cl_clx_reader *r, const void **ret_buf,
 			   struct cl_error **err)
 {
 	for (;;) {
-		struct cl_pool_job *job;
+		struct cl_pool_job *job = NULL;
+		int rc;
 
 		reader_release(r);
+		if (r->failed)
+			return cl_error_set(err, EIO, "read after a failure");
 		if (r->done)
 			return 0;
-		reader_fill(r);
-		job = cl_pool_job_wait(r->pool);
-		if (!job) {
-			int ret = 0;
-
-			if (!r->final_seen) { /* read ahead met an error; report it now */
-				struct cl_error *e = TAKE_PTR(r->pending);
-
-				if (!e)
-					return cl_error_set(err, EIO, "reader stalled");
-				ret = -e->errnum;
-				if (err)
-					*err = e;
-				else
-					cl_error_free(&e);
-				return ret;
-			}
-			ret = reader_check_end(r, err);
-			r->done = ret == 0;
-			return ret;
+		rc = reader_next(r, &job, err);
+		if (rc <= 0) {
+			r->failed = rc < 0;
+			return rc;
 		}
-		r->held = job;
-		if (job->result < 0)
-			return job_error(job, err);
 		r->final_seen = job->final;
 		r->out_bytes += job->len;
 		if (r->progress)
