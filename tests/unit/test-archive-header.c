@@ -257,7 +257,7 @@ static void test_encode_refuses(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest archive_header[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_front_and_trailer),
 		cmocka_unit_test(test_every_byte_flip),
@@ -266,5 +266,5 @@ int main(void)
 		cmocka_unit_test(test_encode_refuses),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(archive_header, NULL, NULL);
 }

@@ -142,7 +142,7 @@ static void test_record_header_rules(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest chunk[] = {
 		cmocka_unit_test(test_seal_known_answer),
 		cmocka_unit_test(test_open_known_answer),
 		cmocka_unit_test(test_tamper_reorder_truncate),
@@ -150,5 +150,5 @@ int main(void)
 		cmocka_unit_test(test_record_header_rules),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(chunk, NULL, NULL);
 }

@@ -122,7 +122,7 @@ static void test_bad_lengths(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest kdf[] = {
 		cmocka_unit_test(test_rfc5869_case1),
 		cmocka_unit_test(test_rfc5869_case2),
 		cmocka_unit_test(test_rfc5869_case3_empty_salt_info),
@@ -131,5 +131,5 @@ int main(void)
 		cmocka_unit_test(test_bad_lengths),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(kdf, NULL, NULL);
 }

@@ -216,7 +216,7 @@ static void test_not_a_key(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest wrap[] = {
 		cmocka_unit_test(test_x25519_known_answer),
 		cmocka_unit_test(test_x25519_round_trip_and_wrong_key),
 		cmocka_unit_test(test_rsa_round_trip),
@@ -224,5 +224,5 @@ int main(void)
 		cmocka_unit_test(test_not_a_key),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(wrap, NULL, NULL);
 }
