@@ -340,6 +340,7 @@ assert_same_tree() {
 
 @test "an overlay upper round-trips through pack, encrypt, decrypt and unpack" {
 	command -v python3 >/dev/null || skip "python3 is needed to set xattrs (no attr package)"
+	command -v rsync >/dev/null || skip "rsync is needed to compare the trees"
 	skip_if_not_root
 	local t=$BATS_TEST_TMPDIR
 	make_upper "$t/src"
@@ -417,6 +418,7 @@ assert_same_tree() {
 }
 
 @test "a 4 GiB stream runs in bounded memory (max RSS <= 64 MiB each way)" {
+	[ -x /usr/bin/time ] || skip "GNU time (/usr/bin/time) is needed to read the max RSS"
 	local t=$BATS_TEST_TMPDIR
 	run bash -c "head -c 4G /dev/zero \
 		| /usr/bin/time -f %M -o '$t/enc.rss' '$CRYPTLAYER' encrypt -r '$W/id.pub' \
