@@ -211,13 +211,15 @@ if command -v gnuplot >/dev/null; then
 		done
 	} >"$T/plot.dat"
 	gnuplot <<-PLOT
-	set terminal pngcairo size 1000,520 noenhanced
+	set terminal pngcairo size 1100,600 noenhanced
 	set output '$PNG'
 	set title "bulk encryption throughput, $NPROC CPUs (median of $ROUNDS rounds)"
 	set ylabel 'GB/s'
 	set style fill solid 0.8
 	set boxwidth 0.7
 	set xtics rotate by -35
+	set bmargin 8
+	set rmargin 6
 	set grid ytics
 	set yrange [0:*]
 	plot '$T/plot.dat' using 0:2:xtic(1) with boxes notitle, \
