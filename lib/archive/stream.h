@@ -12,8 +12,8 @@
 #include "lib/archive/pool.h"
 
 /*
- * A job buffer holds one record with its payload at a 64-byte aligned offset (VAES
- * loads and stores stay within cache lines): [pad 60][u32 r][payload][tag].
+ * A job buffer holds one record with its payload at a 64-byte aligned offset (the AES
+ * code's loads and stores stay within cache lines): [pad 60][u32 r][payload][tag].
  */
 #define CL_STREAM_DATA_OFF 64
 #define CL_STREAM_REC_OFF (CL_STREAM_DATA_OFF - CL_CLX_REC_HDR)
