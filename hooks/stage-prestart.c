@@ -26,16 +26,12 @@ static int read_state(int in_fd, struct cl_oci_state *ret, struct cl_error **err
 static int read_config(const char *bundle, struct cl_oci_config *ret, struct cl_error **err)
 {
 	_cleanup_free_ char *path = NULL, *buf = NULL;
-	_cleanup_close_ int fd = -1;
 	size_t len = 0;
 
 	if (asprintf(&path, "%s/config.json", bundle) < 0)
 		return cl_error_set(err, ENOMEM, "config.json");
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return cl_error_set(err, errno, "open '%s'", path);
-	if (cl_read_all_fd(fd, CL_OCI_MAX_INPUT, &buf, &len, err) < 0)
-		return cl_error_wrap(err, "'%s'", path);
+	if (cl_read_file_at(AT_FDCWD, path, CL_OCI_MAX_INPUT, &buf, &len, err) < 0)
+		return -(*err)->errnum;
 	return cl_oci_config_parse(buf, len, bundle, ret, err);
 }
 

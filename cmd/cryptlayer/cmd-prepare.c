@@ -46,9 +46,7 @@ static int do_prepare(const struct cl_globals *g, const char *bundle, const char
 	bfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (bfd < 0)
 		return cl_error_set(err, errno, "bundle '%s'", bundle);
-	r = cl_read_file_at(bfd, "config.json", CL_OCI_MAX_INPUT, &buf, err);
-	if (r == 0)
-		len = strlen(buf);
+	r = cl_read_file_at(bfd, "config.json", CL_OCI_MAX_INPUT, &buf, &len, err);
 	if (r == 0)
 		r = cl_oci_config_parse(buf, len, bundle, &cfg, err);
 	if (r == 0)

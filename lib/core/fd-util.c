@@ -51,14 +51,14 @@ int cl_read_all_fd(int fd, size_t max, char **ret_buf, size_t *ret_len, struct c
 	return 0;
 }
 
-int cl_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf,
+int cl_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len,
 		    struct cl_error **err)
 {
-	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 
 	if (fd < 0)
 		return cl_error_set(err, errno, "open '%s'", path);
-	if (cl_read_all_fd(fd, max, ret_buf, NULL, err) < 0)
+	if (cl_read_all_fd(fd, max, ret_buf, ret_len, err) < 0)
 		return cl_error_wrap(err, "'%s'", path);
 	return 0;
 }

@@ -13,8 +13,8 @@
  */
 int cl_read_all_fd(int fd, size_t max, char **ret_buf, size_t *ret_len, struct cl_error **err);
 
-/** cl_read_file_at() - cl_read_all_fd() on @path relative to @dirfd. */
-int cl_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf,
+/** cl_read_file_at() - cl_read_all_fd() on @path relative to @dirfd (O_NOFOLLOW). */
+int cl_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len,
 		    struct cl_error **err);
 
 /** cl_write_all() - write all of @buf, retrying short writes and EINTR. */

@@ -81,7 +81,7 @@ int cl_record_read(const char *run_dir, const char *id, struct cl_record *ret,
 
 	if (asprintf(&path, "%s/%s.json", run_dir, id) < 0)
 		return cl_error_set(err, ENOMEM, "record");
-	r = cl_read_file_at(AT_FDCWD, path, 1 << 20, &buf, err);
+	r = cl_read_file_at(AT_FDCWD, path, 1 << 20, &buf, NULL, err);
 	if (r < 0)
 		return r;
 	o = json_tokener_parse(buf);
