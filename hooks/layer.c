@@ -80,7 +80,7 @@ int cl_layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 	return r;
 }
 
-static bool pid_alive(pid_t pid)
+bool cl_layer_pid_alive(pid_t pid)
 {
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
@@ -102,7 +102,7 @@ int cl_layer_destroy(const struct cl_ctx *ctx, const char *id, bool stopped,
 	}
 	if (r < 0)
 		return r;
-	if (!stopped && rec.owner && !strcmp(rec.owner, "hook") && pid_alive(rec.pid)) {
+	if (!stopped && rec.owner && !strcmp(rec.owner, "hook") && cl_layer_pid_alive(rec.pid)) {
 		r = cl_error_set(err, EBUSY, "layer '%s' is in use by running container pid %d",
 				 id, (int)rec.pid);
 		goto out;

@@ -44,5 +44,8 @@ int cl_layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 int cl_layer_destroy(const struct cl_ctx *ctx, const char *id, bool stopped,
 		     struct cl_teardown_report *ret_rep, struct cl_error **err);
 
+/** cl_layer_pid_alive() - whether the container process @pid (> 0) still exists. */
+bool cl_layer_pid_alive(pid_t pid);
+
 /** cl_layer_new_id() - a fresh random id "cl-<16 hex>". Return: 0 or -errno. */
 int cl_layer_new_id(char **ret);

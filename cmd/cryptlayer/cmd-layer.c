@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +10,6 @@
 #include "cmd/cryptlayer/cli.h"
 #include "hooks/layer.h"
 #include "lib/core/cleanup.h"
-#include "lib/exec/ns.h"
 #include "lib/fscrypt/fscrypt.h"
 #include "lib/mount/overlay.h"
 #include "lib/record/record.h"
@@ -172,7 +170,7 @@ static json_object *status_json(const struct cl_globals *g, const struct cl_reco
 			ks = cl_fscrypt_key_status_name(st);
 	}
 	if (rec->owner && !strcmp(rec->owner, "hook"))
-		mounted = rec->pid > 0 && (kill(rec->pid, 0) == 0 || errno == EPERM);
+		mounted = cl_layer_pid_alive(rec->pid);
 	else if (rec->merged)
 		mounted = cl_mount_is_mountpoint(rec->merged) > 0;
 #define S(k, v) json_object_object_add(o, k, (v) ? json_object_new_string(v) : NULL)
