@@ -175,9 +175,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < CL_ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[optind], commands[i].name))
 			continue;
+		_cleanup_free_ char *self = self_path(argv[0]);
 		int idx = optind;
 
-		g.self = self_path(argv[0]);
+		g.self = self;
 		optind = 0; /* glibc: 0 re-initialises getopt for the subcommand */
 		return commands[i].fn(&g, argc - idx, argv + idx);
 	}
