@@ -19,7 +19,7 @@ WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototyp
         -Wpointer-arith -Wimplicit-fallthrough -Wvla -Wno-missing-field-initializers
 override CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -I. \
         $(shell pkg-config --cflags $(STATIC_PKGS) $(DYN_PKGS) $(PLUGIN_PKGS)) \
-        -DCL_LIBDIR='"$(LIBDIR)"' -DCL_VERSION='"$(VERSION)"'
+        -DCL_LIBDIR='"$(LIBDIR)"'
 override CFLAGS += -std=gnu11 $(WARN) $(if $(filter 1,$(WERROR)),-Werror) \
         -fstack-protector-strong -fPIC -MMD -MP
 override LDFLAGS += -Wl,-z,relro,-z,now
@@ -52,6 +52,16 @@ all: $(B)/cryptlayer $(if $(PLUGIN_SRCS),$(B)/cryptlayer-tar.so)
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The version lives in a generated header that changes only when `git describe` does,
+# so main.o is rebuilt after a commit (a -D flag is invisible to make).
+$(B)/version.h: FORCE
+	@mkdir -p $(B)
+	@echo '#define CL_VERSION "$(VERSION)"' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(B)/cmd/cryptlayer/main.o: $(B)/version.h
+$(B)/cmd/cryptlayer/main.o: override CPPFLAGS += -include $(B)/version.h
+FORCE:
 
 $(B)/libcryptlayer.a: $(LIB_OBJS)
 	@rm -f $@
