@@ -88,12 +88,8 @@ teardown_file() {
 	local name bundle key
 	name=$(safename)
 	bundle=$BATS_TEST_TMPDIR/$name
-	mkdir -p "$bundle/rootfs"
-	(cd "$bundle" && runc spec)
-	jq --arg base "$BATS_FILE_TMPDIR/base" '.process.terminal = false
-		| .process.args = ["sh", "-c", "cat /etc/base-file; echo written > /new; cat /new"]
-		| .root.readonly = false | .annotations = {"io.cryptlayer.base": $base}' \
-		"$bundle/config.json" >"$bundle/c.json" && mv "$bundle/c.json" "$bundle/config.json"
+	make_bundle "$bundle" none "$BATS_FILE_TMPDIR/base" \
+		sh -c "cat /etc/base-file; echo written > /new; cat /new"
 	run_cryptlayer prepare --bundle "$bundle"
 	assert_equal "$(jq -r .root.path "$bundle/config.json")" "$STORE/containers/$name/merged"
 	key=$($CL status "$name" --json | jq -r .key_id)
@@ -112,12 +108,8 @@ teardown_file() {
 	local name bundle
 	name=$(safename)
 	bundle=$BATS_TEST_TMPDIR/$name
-	mkdir -p "$bundle/rootfs"
-	(cd "$bundle" && runc spec)
-	jq --arg base "$BATS_FILE_TMPDIR/base" '.process.terminal = false
-		| .process.args = ["sh", "-c", "echo written > /new; cat /new /etc/base-file"]
-		| .root.readonly = false | .annotations = {"io.cryptlayer.base": $base}' \
-		"$bundle/config.json" >"$bundle/c.json" && mv "$bundle/c.json" "$bundle/config.json"
+	make_bundle "$bundle" none "$BATS_FILE_TMPDIR/base" \
+		sh -c "echo written > /new; cat /new /etc/base-file"
 	# prepare and crun share one private namespace: on this test machine PID 1's mount
 	# namespace is out of reach, so poststop could not unmount a copy made outside it
 	run unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null

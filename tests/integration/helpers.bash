@@ -77,7 +77,8 @@ runtime() {
 }
 
 # make_bundle DIR STAGE ANNOTATION_BASE CMD...: an OCI bundle whose root.path is an empty
-# stub, with cryptlayer hooks at STAGE (prestart|createRuntime) and poststop.
+# stub, with cryptlayer hooks at STAGE (prestart|createRuntime) and poststop; STAGE "none"
+# adds no hooks (for 'cryptlayer prepare').
 make_bundle() {
 	local dir=$1 stage=$2 base=$3; shift 3
 	mkdir -p "$dir/rootfs"
@@ -90,8 +91,9 @@ make_bundle() {
 		--arg prop "${ROOTFS_PROPAGATION:-}" '
 		.process.terminal = false | .process.args = $args | .root.readonly = false
 		| .annotations = (if $base == "" then {} else {"io.cryptlayer.base": $base} end)
-		| .hooks = {($stage): [{path: $hook[0], args: ($hook + [$stage])}],
-		            poststop: [{path: $hook[0], args: ($hook + ["poststop"])}]}
+		| if $stage == "none" then . else
+		  .hooks = {($stage): [{path: $hook[0], args: ($hook + [$stage])}],
+		            poststop: [{path: $hook[0], args: ($hook + ["poststop"])}]} end
 		| if $prop != "" then .linux.rootfsPropagation = $prop else . end
 		' "$dir/config.json" >"$dir/config.json.new"
 	mv "$dir/config.json.new" "$dir/config.json"
