@@ -38,3 +38,15 @@ const struct cl_crypto_algs *cl_crypto_algs_get(struct cl_error **err)
 	}
 	return &algs;
 }
+
+int cl_crypto_sha256(const void *buf, size_t len, unsigned char out[32], struct cl_error **err)
+{
+	const struct cl_crypto_algs *a = cl_crypto_algs_get(err);
+	unsigned int n = 0;
+
+	if (!a)
+		return -ENOPKG;
+	if (EVP_Digest(buf, len, out, &n, a->sha256, NULL) != 1 || n != 32)
+		return cl_error_ossl(err, EIO, "sha-256");
+	return 0;
+}

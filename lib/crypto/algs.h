@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stddef.h>
+
 #include <openssl/evp.h>
 
 #include "lib/core/err.h"
@@ -23,3 +25,10 @@ struct cl_crypto_algs {
  * Return: the table, or NULL with *err set.
  */
 const struct cl_crypto_algs *cl_crypto_algs_get(struct cl_error **err);
+
+/**
+ * cl_crypto_sha256() - SHA-256 of @len bytes at @buf into @out (32 bytes).
+ * @err: error out
+ * Return: 0 or -errno.
+ */
+int cl_crypto_sha256(const void *buf, size_t len, unsigned char out[32], struct cl_error **err);

@@ -8,16 +8,14 @@
 #include <openssl/rsa.h>
 
 #include "lib/core/cleanup.h"
+#include "lib/crypto/aead.h"
 #include "lib/crypto/algs.h"
 #include "lib/crypto/kdf.h"
 #include "lib/crypto/ossl-err.h"
 #include "lib/crypto/wrap.h"
 
-#define GCM_TAG 16
-
 CL_DEFINE_CLEANUP(EVP_PKEY *, EVP_PKEY_free)
 CL_DEFINE_CLEANUP(EVP_PKEY_CTX *, EVP_PKEY_CTX_free)
-CL_DEFINE_CLEANUP(EVP_CIPHER_CTX *, EVP_CIPHER_CTX_free)
 
 /* k = HKDF(X25519(priv, peer), salt = eph_pub ‖ rcpt_pub, info) */
 static struct cl_secret *x25519_wrap_key(EVP_PKEY *priv, const unsigned char *peer,
@@ -47,31 +45,8 @@ static struct cl_secret *x25519_wrap_key(EVP_PKEY *priv, const unsigned char *pe
 				  CL_WRAP_KEY_LEN, err);
 }
 
-/* one-shot AES-256-GCM with a zero nonce (the key is single-use) and no AAD */
-static int gcm_once(bool enc, const struct cl_secret *key, const unsigned char *in,
-		    unsigned char *out, unsigned char tag[GCM_TAG], struct cl_error **err)
-{
-	_cleanup_(EVP_CIPHER_CTX_freep) EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	const struct cl_crypto_algs *a = cl_crypto_algs_get(err);
-	static const unsigned char zero_iv[12];
-	int n = 0, m = 0;
-
-	if (!a)
-		return -ENOPKG;
-	if (!ctx || EVP_CipherInit_ex2(ctx, a->aes256gcm, key->data, zero_iv, enc, NULL) != 1 ||
-	    EVP_CipherUpdate(ctx, out, &n, in, CL_WRAP_KEY_LEN) != 1)
-		return cl_error_ossl(err, EIO, "aes-256-gcm key wrap");
-	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, GCM_TAG, tag) != 1)
-		return cl_error_ossl(err, EIO, "aes-256-gcm key wrap");
-	if (EVP_CipherFinal_ex(ctx, out + n, &m) != 1) {
-		if (!enc)
-			return cl_error_ossl(err, ENOKEY, "key wrap does not authenticate");
-		return cl_error_ossl(err, EIO, "aes-256-gcm key wrap");
-	}
-	if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, GCM_TAG, tag) != 1)
-		return cl_error_ossl(err, EIO, "aes-256-gcm key wrap");
-	return 0;
-}
+/* the wrap key is single-use, so a zero nonce is safe (docs/clx-format.md §4) */
+static const unsigned char zero_iv[CL_AEAD_NONCE_LEN];
 
 int cl_wrap_x25519_seal_eph(EVP_PKEY *eph, const unsigned char rcpt[CL_X25519_LEN],
 			    const struct cl_secret *dk, unsigned char out[CL_WRAP_X25519_LEN],
@@ -87,15 +62,16 @@ int cl_wrap_x25519_seal_eph(EVP_PKEY *eph, const unsigned char rcpt[CL_X25519_LE
 	k = x25519_wrap_key(eph, rcpt, out, rcpt, err);
 	if (!k)
 		return -EIO;
-	return gcm_once(true, k, dk->data, out + CL_X25519_LEN,
-			out + CL_X25519_LEN + CL_WRAP_KEY_LEN, err);
+	if (cl_aead_seal(k, zero_iv, NULL, 0, dk->data, CL_WRAP_KEY_LEN, out + CL_X25519_LEN,
+			 out + CL_X25519_LEN + CL_WRAP_KEY_LEN, err) < 0)
+		return cl_error_wrap(err, "x25519 key wrap");
+	return 0;
 }
 
 int cl_wrap_x25519_open(const struct cl_identity *id, const unsigned char *body, size_t len,
 			struct cl_secret **ret_dk, struct cl_error **err)
 {
 	_cleanup_secret_ struct cl_secret *k = NULL, *dk = NULL;
-	unsigned char tag[GCM_TAG];
 	int r;
 
 	if (id->type != CL_KEY_X25519 || len != CL_WRAP_X25519_LEN)
@@ -108,11 +84,12 @@ int cl_wrap_x25519_open(const struct cl_identity *id, const unsigned char *body,
 		return cl_error_set(err, ENOKEY, "x25519 stanza does not agree with '%s'",
 				    id->name);
 	}
-	dk = cl_secret_new(CL_WRAP_KEY_LEN, err);
-	if (!dk)
-		return -ENOMEM;
-	memcpy(tag, body + CL_X25519_LEN + CL_WRAP_KEY_LEN, GCM_TAG);
-	r = gcm_once(false, k, body + CL_X25519_LEN, dk->data, tag, err);
+	r = cl_aead_open(k, zero_iv, NULL, 0, body + CL_X25519_LEN, CL_WRAP_KEY_LEN,
+			 body + CL_X25519_LEN + CL_WRAP_KEY_LEN, &dk, err);
+	if (r == -EBADMSG) {
+		cl_error_free(err);
+		return cl_error_set(err, ENOKEY, "key wrap does not authenticate");
+	}
 	if (r < 0)
 		return r;
 	*ret_dk = TAKE_PTR(dk);
