@@ -65,6 +65,7 @@ int cl_layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 			.lower_mode = st.st_mode, .lower_uid = st.st_uid, .lower_gid = st.st_gid,
 			.store_root = ctx->root, .store_dir = store->dir, .run_dir = ctx->run_dir,
 			.owner = a->owner, .root_path = a->root_path, .pid = a->pid,
+			.owner_dir = a->owner_dir,
 		};
 
 		r = cl_plan_create(&in, &plan, err);
@@ -77,6 +78,32 @@ int cl_layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 		memset(&plan.rec, 0, sizeof(plan.rec));
 	}
 	cl_plan_clear(&plan);
+	return r;
+}
+
+int cl_layer_create_rewrite(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			    const char *json, size_t len, char **ret_json, struct cl_error **err)
+{
+	const char *argv[16] = { ctx->self, "--root", ctx->root, "--run-dir", ctx->run_dir };
+	struct cl_record rec = {};
+	size_t n = 5;
+	int r;
+
+	if (ctx->machine_key) {
+		argv[n++] = "--machine-key";
+		argv[n++] = ctx->machine_key;
+	}
+	argv[n++] = "hook";
+	argv[n++] = "poststop";
+	argv[n++] = "--id";
+	argv[n++] = a->id;
+	r = cl_layer_create(ctx, a, &rec, err);
+	if (r < 0)
+		return r;
+	r = cl_oci_config_rewrite(json, len, rec.merged, argv, ret_json, err);
+	if (r < 0)
+		(void)cl_layer_destroy(ctx, a->id, true, NULL, NULL);
+	cl_record_clear(&rec);
 	return r;
 }
 

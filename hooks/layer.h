@@ -25,6 +25,7 @@ struct cl_layer_args {
 	enum cl_owner owner;
 	const char *root_path; /* CL_OWNER_HOOK */
 	pid_t pid;             /* CL_OWNER_HOOK */
+	const char *owner_dir; /* CL_OWNER_BUNDLE/PODMAN: gc reclaims the layer once it is gone */
 };
 
 /**
@@ -43,6 +44,16 @@ int cl_layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
  */
 int cl_layer_destroy(const struct cl_ctx *ctx, const char *id, bool stopped,
 		     struct cl_teardown_report *ret_rep, struct cl_error **err);
+
+/**
+ * cl_layer_create_rewrite() - cl_layer_create(), then config.json @json rewritten to
+ * use the layer: root.path → its merged dir, plus a poststop hook that erases it (our
+ * absolute path, the global options and --id; runc runs it even when create fails).
+ * Shared by prepare (bundle) and precreate (podman). On failure the layer is gone.
+ * Return: 0 and *ret_json (malloc'ed), or -errno.
+ */
+int cl_layer_create_rewrite(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			    const char *json, size_t len, char **ret_json, struct cl_error **err);
 
 /** cl_layer_pid_alive() - whether the container process @pid (> 0) still exists. */
 bool cl_layer_pid_alive(pid_t pid);

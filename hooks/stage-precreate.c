@@ -1,12 +1,79 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* podman precreate: config.json in, config.json out */
+/*
+ * podman precreate: config.json in, config.json out (DESIGN §3). Image mode: the lower
+ * is the rootfs podman prepared (root.path); with --rootfs STUB the base is named by
+ * io.cryptlayer.base and root.path must be an empty stub. root.path then points at the
+ * layer's merged dir, mounted in the host namespace like 'prepare' does, and the config
+ * gets its own poststop hook: podman runs none when 'runc create' fails.
+ */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hooks/hooks.h"
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
+#include "lib/core/log.h"
 #include "oci/oci.h"
+
+/*
+ * precreate runs again at every 'podman start': an ephemeral layer still recorded for
+ * this container is a leftover (the container is not running, or podman would not be
+ * starting it), so erase it first.
+ */
+static int reclaim_stale(const struct cl_ctx *ctx, const char *id, struct cl_error **err)
+{
+	struct cl_record rec = {};
+	bool ours;
+
+	if (cl_record_read(ctx->run_dir, id, &rec, NULL) < 0)
+		return 0;
+	ours = rec.owner && !strcmp(rec.owner, "podman");
+	cl_record_clear(&rec);
+	if (!ours)
+		return 0; /* not ours to erase: creating the layer will say it exists */
+	cl_log(CL_LOG_INFO, "%s: erasing the layer left from an earlier run", id);
+	return cl_layer_destroy(ctx, id, true, NULL, err);
+}
+
+static int setup(const struct cl_ctx *ctx, const struct cl_oci_config *cfg,
+		 const struct cl_request *req, const char *buf, size_t len, int out_fd,
+		 struct cl_error **err)
+{
+	_cleanup_free_ char *out = NULL;
+	struct cl_oci_podman pod = {};
+	int r;
+
+	if (req->keymode == CL_KEY_PERSISTENT)
+		return cl_error_set(err, ENOTSUP, "persistent keys under podman are not supported yet");
+	r = cl_oci_podman_parse(cfg, &pod, err);
+	if (r < 0)
+		return r;
+	/* --rootfs STUB: podman writes etc/passwd etc. into it, never into the base */
+	if (req->base && cl_exec_check_stub(cfg->root_path, err) < 0)
+		r = cl_error_wrap(err, "--rootfs with io.cryptlayer.base");
+	if (r == 0)
+		r = reclaim_stale(ctx, pod.id, err);
+	if (r == 0) {
+		struct cl_layer_args a = { .id = pod.id, .req = req,
+					   .lower = req->base ? req->base : cfg->root_path,
+					   .owner = CL_OWNER_PODMAN, .owner_dir = pod.userdata };
+
+		r = cl_layer_create_rewrite(ctx, &a, buf, len, &out, err);
+		if (r == 0 && cl_write_all(out_fd, out, strlen(out)) < 0) {
+			r = cl_error_set(err, errno, "write config.json to stdout");
+			(void)cl_layer_destroy(ctx, pod.id, true, NULL, NULL);
+		}
+	}
+	if (r == 0)
+		cl_log(CL_LOG_INFO, "%s: layer over '%s'", pod.id,
+		       req->base ? req->base : cfg->root_path);
+	else
+		cl_error_wrap(err, "container %.12s", pod.id);
+	cl_oci_podman_clear(&pod);
+	return r;
+}
 
 int cl_hook_precreate(const struct cl_ctx *ctx, int in_fd, int out_fd, struct cl_error **err)
 {
@@ -16,15 +83,15 @@ int cl_hook_precreate(const struct cl_ctx *ctx, int in_fd, int out_fd, struct cl
 	size_t len = 0;
 	int r;
 
-	(void)ctx;
 	if (cl_read_all_fd(in_fd, CL_OCI_MAX_INPUT, &buf, &len, err) < 0)
 		return cl_error_wrap(err, "config.json on stdin");
 	r = cl_oci_config_parse(buf, len, NULL, &cfg, err);
 	if (r == 0)
 		r = cl_oci_request_parse(cfg.annotations, cfg.n_annotations, &req, err);
 	if (r == 0 && req.enabled)
-		r = cl_error_set(err, ENOTSUP, "precreate (podman) is not supported yet");
-	if (r == 0 && cl_write_all(out_fd, buf, len) < 0)
+		r = setup(ctx, &cfg, &req, buf, len, out_fd, err);
+	/* not enabled: the config goes back byte for byte, nothing is created */
+	else if (r == 0 && cl_write_all(out_fd, buf, len) < 0)
 		r = cl_error_set(err, errno, "write config.json to stdout");
 	cl_oci_request_clear(&req);
 	cl_oci_config_clear(&cfg);

@@ -13,6 +13,7 @@ void cl_oci_config_clear(struct cl_oci_config *c)
 {
 	free(c->root_path);
 	free(c->cgroups_path);
+	free(c->containerenv);
 	for (size_t i = 0; i < c->n_annotations; i++) {
 		free(c->annotations[i].key);
 		free(c->annotations[i].value);
@@ -83,6 +84,34 @@ static int parse_annotations(json_object *obj, struct cl_oci_config *c, struct c
 	return 0;
 }
 
+/* podman binds <runroot>/overlay-containers/<id>/userdata/.containerenv (DESIGN §3) */
+static int parse_containerenv(json_object *obj, struct cl_oci_config *c, struct cl_error **err)
+{
+	json_object *mounts;
+
+	if (!json_object_object_get_ex(obj, "mounts", &mounts) ||
+	    json_object_is_type(mounts, json_type_null))
+		return 0;
+	if (!json_object_is_type(mounts, json_type_array))
+		return cl_error_set(err, EINVAL, "config.json: 'mounts' is not an array");
+	for (size_t i = 0; i < json_object_array_length(mounts); i++) {
+		json_object *m = json_object_array_get_idx(mounts, i), *dst;
+		int r;
+
+		if (!json_object_is_type(m, json_type_object) ||
+		    !json_object_object_get_ex(m, "destination", &dst) ||
+		    !json_object_is_type(dst, json_type_string) ||
+		    strcmp(json_object_get_string(dst), "/run/.containerenv"))
+			continue;
+		free(c->containerenv);
+		c->containerenv = NULL;
+		r = cl_json_get_string(m, "source", "config.json mounts", &c->containerenv, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int cl_oci_config_parse(const char *json, size_t len, const char *bundle,
 			struct cl_oci_config *ret, struct cl_error **err)
 {
@@ -100,6 +129,8 @@ int cl_oci_config_parse(const char *json, size_t len, const char *bundle,
 	r = parse_root(obj, bundle, &c, err);
 	if (r >= 0)
 		r = parse_annotations(obj, &c, err);
+	if (r >= 0)
+		r = parse_containerenv(obj, &c, err);
 	if (r >= 0 && json_object_object_get_ex(obj, "linux", &linux_obj) &&
 	    json_object_is_type(linux_obj, json_type_object))
 		r = cl_json_get_string(linux_obj, "cgroupsPath", "config.json linux",

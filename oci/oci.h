@@ -30,8 +30,17 @@ struct cl_kv {
 struct cl_oci_config {
 	char *root_path; /* absolute: a relative root.path is resolved against the bundle */
 	char *cgroups_path;
+	char *containerenv; /* source of the /run/.containerenv bind mount (podman), or NULL */
 	struct cl_kv *annotations;
 	size_t n_annotations;
+};
+
+#define CL_OCI_PODMAN_ID_SIZE 65 /* 64 lowercase hex + NUL */
+
+/* Which podman container a precreate config belongs to (DESIGN §3). */
+struct cl_oci_podman {
+	char id[CL_OCI_PODMAN_ID_SIZE]; /* = the poststop state's "id" */
+	char *userdata; /* <runroot>/overlay-containers/<id>/userdata, or NULL if unknown */
 };
 
 enum cl_keymode {
@@ -70,6 +79,19 @@ void cl_oci_state_clear(struct cl_oci_state *s);
 int cl_oci_config_parse(const char *json, size_t len, const char *bundle,
 			struct cl_oci_config *ret, struct cl_error **err);
 void cl_oci_config_clear(struct cl_oci_config *c);
+
+/**
+ * cl_oci_podman_parse() - the podman container id of a precreate config: from
+ * linux.cgroupsPath ("/libpod_parent/libpod-<id>", "/<parent>/libpod-<id>", systemd
+ * "<slice>:libpod:<id>"), else from the /run/.containerenv mount source
+ * ("<runroot>/overlay-containers/<id>/userdata/.containerenv"), which also names the
+ * container's userdata dir. Pure.
+ * Return: 0 and *ret (free with cl_oci_podman_clear), -ENOENT when the config names no
+ * podman container, -EINVAL when the two sources disagree.
+ */
+int cl_oci_podman_parse(const struct cl_oci_config *c, struct cl_oci_podman *ret,
+			struct cl_error **err);
+void cl_oci_podman_clear(struct cl_oci_podman *p);
 
 /**
  * cl_oci_request_parse() - validate io.cryptlayer.* annotations into a request.

@@ -34,12 +34,12 @@ static void prepare_help(void)
 static int do_prepare(const struct cl_globals *g, const char *bundle, const char *id,
 		      struct cl_error **err)
 {
-	struct cl_ctx ctx = { .root = g->root, .run_dir = g->run_dir, .self = g->self };
+	struct cl_ctx ctx = { .root = g->root, .run_dir = g->run_dir, .self = g->self,
+			      .machine_key = g->machine_key };
 	_cleanup_free_ char *buf = NULL, *out = NULL;
 	_cleanup_close_ int bfd = -1;
 	struct cl_oci_config cfg = {};
 	struct cl_request req = {};
-	struct cl_record rec = {};
 	size_t len = 0;
 	int r;
 
@@ -54,22 +54,16 @@ static int do_prepare(const struct cl_globals *g, const char *bundle, const char
 	if (r == 0) {
 		struct cl_layer_args a = { .id = id, .req = &req,
 					   .lower = req.base ? req.base : cfg.root_path,
-					   .owner = CL_OWNER_BUNDLE };
+					   .owner = CL_OWNER_BUNDLE, .owner_dir = bundle };
 
 		req.enabled = true;
-		r = cl_layer_create(&ctx, &a, &rec, err);
-	}
-	if (r == 0) {
-		const char *argv[] = { g->self, "--root", g->root, "--run-dir", g->run_dir,
-				       "hook", "poststop", "--id", id, NULL };
-
-		r = cl_oci_config_rewrite(buf, len, rec.merged, argv, &out, err);
-		if (r == 0)
+		r = cl_layer_create_rewrite(&ctx, &a, buf, len, &out, err);
+		if (r == 0) {
 			r = cl_write_file_atomic_at(bfd, "config.json", out, strlen(out), 0644, err);
-		if (r < 0)
-			(void)cl_layer_destroy(&ctx, id, true, NULL, NULL);
+			if (r < 0)
+				(void)cl_layer_destroy(&ctx, id, true, NULL, NULL);
+		}
 	}
-	cl_record_clear(&rec);
 	cl_oci_request_clear(&req);
 	cl_oci_config_clear(&cfg);
 	return r;

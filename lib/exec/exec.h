@@ -44,6 +44,7 @@ int cl_exec_mount_container(int mnt_fd, pid_t pid, const char *root_path,
 /**
  * cl_exec_check_stub() - @root_path may hold only empty directories and empty regular
  * files (mount points the runtime made), never content: refuse symlinks, devices,
- * non-empty files. Return: 0 or -errno (EEXIST names the offending path).
+ * non-empty files; the one exception is podman's etc/mtab -> /proc/mounts link.
+ * Return: 0 or -errno (EEXIST names the offending path).
  */
 int cl_exec_check_stub(const char *root_path, struct cl_error **err);

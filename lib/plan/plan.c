@@ -23,6 +23,16 @@ const char *cl_plan_op_name(enum cl_op_kind k)
 	return k < _CL_OP_MAX ? names[k] : "?";
 }
 
+const char *cl_plan_owner_name(enum cl_owner o)
+{
+	static const char *const names[_CL_OWNER_MAX] = {
+		[CL_OWNER_CLI] = "cli", [CL_OWNER_BUNDLE] = "bundle", [CL_OWNER_HOOK] = "hook",
+		[CL_OWNER_PODMAN] = "podman",
+	};
+
+	return o < _CL_OWNER_MAX ? names[o] : "?";
+}
+
 bool cl_path_contains(const char *outer, const char *inner)
 {
 	size_t n = strlen(outer);
@@ -96,8 +106,9 @@ static int fill_paths(const struct cl_plan_input *in, struct cl_plan *p)
 	r->backend = strdup(cl_oci_backend_name(in->req->backend));
 	r->keymode = strdup(cl_oci_keymode_name(in->req->keymode));
 	r->store_root = strdup(in->store_root);
-	r->owner = strdup(in->owner == CL_OWNER_HOOK ? "hook" :
-			  in->owner == CL_OWNER_BUNDLE ? "bundle" : "cli");
+	r->owner = strdup(cl_plan_owner_name(in->owner));
+	if (in->owner_dir && !(r->owner_dir = strdup(in->owner_dir)))
+		return -ENOMEM;
 	r->state = strdup("running");
 	if (!r->merged || !r->id || !r->base || !r->backend || !r->keymode || !r->store_root ||
 	    !r->owner || !r->state)

@@ -16,6 +16,7 @@ enum cl_owner {
 	CL_OWNER_CLI,    /* cryptlayer create: overlay on <layer>/merged, host namespace */
 	CL_OWNER_BUNDLE, /* cryptlayer prepare: like cli, root.path points at merged */
 	CL_OWNER_HOOK,   /* prestart/createRuntime: overlay onto root.path in the container */
+	CL_OWNER_PODMAN, /* precreate: like bundle, config.json comes and goes on stdio */
 	_CL_OWNER_MAX,
 };
 
@@ -51,6 +52,7 @@ struct cl_plan_input {
 	enum cl_owner owner;
 	const char *root_path;  /* CL_OWNER_HOOK: the container's root.path */
 	pid_t pid;              /* CL_OWNER_HOOK: container init */
+	const char *owner_dir;  /* bundle/podman: exists while the owner does, or NULL */
 };
 
 struct cl_plan {
@@ -83,6 +85,9 @@ int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct c
 int cl_plan_teardown(const struct cl_record *rec, struct cl_plan *ret, struct cl_error **err);
 
 void cl_plan_clear(struct cl_plan *p);
+
+/** cl_plan_owner_name() - "cli", "bundle", "hook", "podman" (the record's owner). */
+const char *cl_plan_owner_name(enum cl_owner o);
 
 /** cl_plan_op_name() - short name for logs and tests. */
 const char *cl_plan_op_name(enum cl_op_kind k);

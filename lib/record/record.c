@@ -16,7 +16,7 @@ CL_DEFINE_CLEANUP(json_object *, json_object_put)
 
 #define STR_FIELDS(X)                                                                              \
 	X(id) X(base) X(backend) X(keymode) X(key_id) X(store_root) X(layer_dir) X(upper)          \
-	X(merged) X(owner) X(state)
+	X(merged) X(owner) X(owner_dir) X(state)
 
 void cl_record_clear(struct cl_record *rec)
 {

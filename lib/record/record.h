@@ -20,7 +20,9 @@ struct cl_record {
 	char *layer_dir; /* absolute, host view */
 	char *upper;
 	char *merged;    /* mount target: merged dir (cli/bundle) or the container's root.path */
-	char *owner;     /* "cli", "bundle" or "hook" */
+	char *owner;     /* "cli", "bundle", "hook" or "podman" */
+	char *owner_dir; /* exists while the owner does: the bundle (prepare), podman's
+			  * overlay-containers/<id>/userdata (precreate); gc reclaims after */
 	char *state;     /* "creating", "running" */
 	pid_t pid;       /* container init (hook mode) or 0 */
 };

@@ -1,11 +1,35 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* libFuzzer target: <bundle>/config.json, then the prepare/precreate rewrite of it. */
+/*
+ * libFuzzer target: <bundle>/config.json, the podman container id of it (precreate),
+ * then the prepare/precreate rewrite of it.
+ */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "oci/oci.h"
+
+/* the podman id is 64 lowercase hex; the userdata dir is absolute and names that id */
+static void check_podman(const struct cl_oci_config *c)
+{
+	struct cl_oci_podman p = {};
+	struct cl_error *err = NULL;
+
+	if (cl_oci_podman_parse(c, &p, &err) < 0) {
+		assert(err && err->errnum > 0);
+		assert(!p.userdata && !p.id[0]);
+		cl_error_free(&err);
+		return;
+	}
+	assert(strlen(p.id) == 64 && strspn(p.id, "0123456789abcdef") == 64);
+	assert(cl_oci_id_valid(p.id));
+	if (p.userdata) {
+		assert(p.userdata[0] == '/' && strstr(p.userdata, p.id));
+		assert(!strstr(p.userdata, "/../"));
+	}
+	cl_oci_podman_clear(&p);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -53,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(c.n_annotations <= 4096);
 		for (size_t i = 0; i < c.n_annotations; i++)
 			assert(c.annotations[i].key && c.annotations[i].value);
+		check_podman(&c);
 		cl_oci_config_clear(&c);
 	} else {
 		assert(err && err->errnum > 0 && err->msg);

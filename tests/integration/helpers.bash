@@ -124,3 +124,14 @@ wait_for_file() {
 	echo "timed out waiting for $1" >&2
 	return 1
 }
+
+# make_hooks_dir DIR [SUBDIR]: the hooks.d descriptors of hooks/hooks.d[/SUBDIR] for this
+# build tree and this suite's store (what 'make install' substitutes for @BINDIR@ etc.).
+make_hooks_dir() {
+	local dir=$1 src=$TOP/hooks/hooks.d${2:+/$2} f
+	mkdir -p "$dir"
+	for f in "$src"/*.json; do
+		sed -e "s|@BINDIR@/cryptlayer|$CRYPTLAYER|" -e "s|@ROOT@|$CLROOT|" \
+			-e "s|@RUNDIR@|$CLRUN|" "$f" >"$dir/${f##*/}"
+	done
+}

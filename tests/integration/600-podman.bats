@@ -1,0 +1,246 @@
+#!/usr/bin/env bats
+# podman with the hooks.d descriptors: precreate puts the encrypted layer under the
+# container, poststop (podman's and the one precreate adds) erases it.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	setup_store
+	command -v podman >/dev/null || skip "podman is not installed"
+	local t=$BATS_FILE_TMPDIR
+	make_hooks_dir "$t/hooks.d"
+	# crun refuses hybrid cgroups here: podman runs it through a wrapper (machine quirk)
+	cat >"$t/crun-wrapper" <<'WRAP'
+#!/bin/sh
+exec unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun "$@"' crun "$@"
+WRAP
+	chmod +x "$t/crun-wrapper"
+	# podman storage of this suite only, on the same ext4 as the test dir
+	export PODMAN_ARGS="--root $t/podroot --runroot $t/podrun --tmpdir $t/podtmp
+		--cgroup-manager=cgroupfs --events-backend=file --hooks-dir $t/hooks.d"
+	make_base "$t/base"
+	tar -C "$t/base" -c . | pod import - clbase >/dev/null
+}
+
+teardown_file() {
+	[ -n "${PODMAN_ARGS:-}" ] && {
+		pod rm -af -t 0 >/dev/null 2>&1
+		pod rmi -af >/dev/null 2>&1
+		umount "$BATS_FILE_TMPDIR/podroot/overlay" 2>/dev/null
+	}
+	teardown_store
+}
+
+# pod ARGS...: podman with this suite's storage and hooks
+pod() {
+	# shellcheck disable=SC2086 # PODMAN_ARGS is a word list
+	podman $PODMAN_ARGS "$@"
+}
+
+# runtime flag for podman: runc, or crun through the wrapper
+rt_flag() {
+	skip_if_no_runtime "$1"
+	if [ "$1" = crun ]; then echo "--runtime=$BATS_FILE_TMPDIR/crun-wrapper"; else echo "--runtime=runc"; fi
+}
+
+RUN_OPTS=(--network=none --ulimit nofile=20000:20000 --ulimit nproc=4096:4096)
+ENABLE=(--annotation io.cryptlayer.enable=true)
+
+# The layer of podman container $1 is gone: key ABSENT, no record, directory or mount.
+assert_layer_gone() {
+	local id=$1 key=$2
+	assert_not_exist "$CLRUN/$id.json"
+	assert_not_exist "$STORE/containers/$id"
+	assert_no_layer_mounts
+	[ -z "$key" ] || { run "$PROBE" key-status "$key" "$STORE"; assert_output absent; }
+}
+
+# ephemeral_image_mode RUNTIME: marker encrypted while it runs, gone after stop, and a
+# new container from the same image starts clean
+ephemeral_image_mode() {
+	local rt id key name podsum
+	rt=$(rt_flag "$1")
+	name=$(safename)
+	# the marker is assembled inside: its full text is in no argv and never printed
+	id=$(pod run -d --name "$name" "$rt" "${RUN_OPTS[@]}" "${ENABLE[@]}" clbase sh -c \
+		'm=PLAIN; echo "${m}TEXT-$0-marker" > /marker && touch /ready && exec sleep 600' \
+		"$name")
+	wait_for_file "$STORE/containers/$id/crypt/upper/ready"
+	run_cryptlayer status "$id" --json
+	key=$(jq -r .key_id <<<"$output")
+	assert_equal "$(jq -r .key_status <<<"$output")" present
+	assert_equal "$(jq -r .merged <<<"$output")" "$STORE/containers/$id/merged"
+	run "$PROBE" policy "$STORE/containers/$id/crypt"
+	assert_output "v2 $key contents=1 filenames=4 flags=3"
+	assert_not_in_image "PLAINTEXT-$name-marker"
+	run grep -r -a -l -F "PLAINTEXT-$name-marker" "$BATS_FILE_TMPDIR/podroot" "$BATS_FILE_TMPDIR/podrun"
+	assert_output ""
+	# the record names podman's userdata dir, for gc
+	run jq -r .owner_dir "$CLRUN/$id.json"
+	assert_output "$BATS_FILE_TMPDIR/podrun/overlay-containers/$id/userdata"
+
+	pod stop -t 0 "$name" >/dev/null
+	assert_layer_gone "$id" "$key"
+	assert_not_in_image "PLAINTEXT-$name-marker"
+
+	# podman start runs precreate again: a fresh layer with a new key, no old data
+	pod start "$name" >/dev/null
+	wait_for_file "$STORE/containers/$id/crypt/upper/ready"
+	run_cryptlayer status "$id" --json
+	assert [ "$(jq -r .key_id <<<"$output")" != "$key" ]
+	pod rm -f -t 0 "$name" >/dev/null
+	assert_layer_gone "$id"
+
+	run pod run --rm "$rt" "${RUN_OPTS[@]}" "${ENABLE[@]}" clbase sh -c \
+		'test ! -e /marker && test ! -e /ready && echo clean'
+	assert_success
+	assert_output clean
+	assert_no_layer_mounts
+	run ls "$STORE/containers"
+	assert_output ""
+	run "$CRYPTLAYER" --root "$CLROOT" --run-dir "$CLRUN" list --json
+	assert_output "[]"
+}
+
+@test "podman runc, image mode: writes encrypted, erased at stop, new container clean" {
+	ephemeral_image_mode runc
+}
+
+@test "podman crun, image mode: the same" {
+	ephemeral_image_mode crun
+}
+
+# rootfs_stub RUNTIME: podman run --rootfs STUB with the base named by annotation
+rootfs_stub() {
+	local rt name stub id key
+	rt=$(rt_flag "$1")
+	name=$(safename)
+	stub=$BATS_TEST_TMPDIR/stub
+	mkdir "$stub"
+	tree_sum "$BATS_FILE_TMPDIR/base" >"$BATS_TEST_TMPDIR/base.sum"
+	pod run -d --name "$name" "$rt" "${RUN_OPTS[@]}" "${ENABLE[@]}" \
+		--annotation "io.cryptlayer.base=$BATS_FILE_TMPDIR/base" --rootfs "$stub" sh -c \
+		'cat /etc/base-file > /seen; m=PLAIN; echo "${m}TEXT-$0-marker" > /marker &&
+		 touch /ready && exec sleep 600' "$name" >/dev/null
+	id=$(pod inspect --format '{{.Id}}' "$name")
+	wait_for_file "$STORE/containers/$id/crypt/upper/ready"
+	run cat "$STORE/containers/$id/crypt/upper/seen"
+	assert_output base-file
+	run_cryptlayer status "$id" --json
+	key=$(jq -r .key_id <<<"$output")
+	assert_equal "$(jq -r .base <<<"$output")" "$BATS_FILE_TMPDIR/base"
+	assert_not_in_image "PLAINTEXT-$name-marker"
+	pod rm -f -t 0 "$name" >/dev/null
+	assert_layer_gone "$id" "$key"
+	# neither the base nor the stub got the container's writes
+	assert_equal "$(tree_sum "$BATS_FILE_TMPDIR/base")" "$(cat "$BATS_TEST_TMPDIR/base.sum")"
+	run find "$stub" -type f
+	assert_output ""
+}
+
+@test "podman runc, --rootfs STUB + io.cryptlayer.base" {
+	rootfs_stub runc
+}
+
+@test "podman crun, --rootfs STUB + io.cryptlayer.base" {
+	rootfs_stub crun
+}
+
+@test "podman --rootfs with content while a base is named: refused, nothing created" {
+	local name stub
+	name=$(safename)
+	stub=$BATS_TEST_TMPDIR/stub
+	mkdir -p "$stub/etc"
+	echo secret >"$stub/etc/not-a-mount-point"
+	run pod run --rm --name "$name" --runtime=runc "${RUN_OPTS[@]}" "${ENABLE[@]}" \
+		--annotation "io.cryptlayer.base=$BATS_FILE_TMPDIR/base" --rootfs "$stub" true
+	assert_failure
+	run grep -F "root.path holds content at '$stub/etc/not-a-mount-point'" "$CLRUN/cryptlayer.log"
+	assert_success
+	run ls "$STORE/containers"
+	assert_output ""
+	assert_no_layer_mounts
+}
+
+@test "podman without the annotation: untouched, no record, no store" {
+	local t=$BATS_TEST_TMPDIR name cfg
+	name=$(safename)
+	run pod run --rm --name "$name" --runtime=runc "${RUN_OPTS[@]}" clbase sh -c \
+		'grep " / " /proc/mounts'
+	assert_success
+	refute_output --partial "lowerdir=/proc/self/fd"
+	run ls "$CLRUN"
+	refute_output --partial ".json"
+	run ls "$STORE/containers"
+	assert_output ""
+
+	# precreate on a config without io.cryptlayer.*: byte for byte, and no store made
+	cfg=$TOP/tests/data/config-podman-precreate.json
+	jq 'del(.annotations["io.cryptlayer.enable"])' "$cfg" >"$t/in.json"
+	printf ' \n' >>"$t/in.json"
+	"$CRYPTLAYER" --root "$t/none" --run-dir "$t/nonerun" hook precreate <"$t/in.json" \
+		>"$t/out.json"
+	cmp "$t/in.json" "$t/out.json"
+	assert_not_exist "$t/none"
+	jq '.annotations["io.cryptlayer.enable"] = "false"' "$cfg" >"$t/in.json"
+	"$CRYPTLAYER" --root "$t/none" --run-dir "$t/nonerun" hook precreate <"$t/in.json" \
+		>"$t/out.json"
+	cmp "$t/in.json" "$t/out.json"
+	assert_not_exist "$t/none"
+}
+
+@test "precreate: malformed config.json on stdin is refused, nothing left behind" {
+	local t=$BATS_TEST_TMPDIR
+	printf '{"root": {"path": "/x"}, "annotations": {"io.cryptlayer.enable": "true"' >"$t/bad"
+	run_cryptlayer 1 hook precreate <"$t/bad"
+	assert_output --partial "cryptlayer: precreate: malformed JSON in config.json"
+	assert_equal "${#lines[@]}" 1
+	run_cryptlayer 1 hook precreate </dev/null
+	assert_output --partial "cryptlayer: precreate: malformed JSON in config.json"
+	# well-formed, enabled, but no podman container id in it
+	jq -n '{root: {path: "/x"}, annotations: {"io.cryptlayer.enable": "true"}}' >"$t/noid"
+	run_cryptlayer 1 hook precreate <"$t/noid"
+	assert_output --partial "no podman container id"
+	run grep -c "precreate: malformed JSON in config.json" "$CLRUN/cryptlayer.log"
+	assert [ "$output" -ge 2 ]
+	run ls "$STORE/containers"
+	assert_output ""
+	run_cryptlayer list --json
+	assert_output "[]"
+}
+
+@test "podman: a refused annotation stops the container; the reason is in cryptlayer.log" {
+	local name
+	name=$(safename)
+	run pod run --rm --name "$name" --runtime=runc "${RUN_OPTS[@]}" "${ENABLE[@]}" \
+		--annotation io.cryptlayer.key=bogus clbase true
+	assert_failure
+	assert_output --partial "precreate"
+	run grep -F "annotation 'io.cryptlayer.key': expected ephemeral or persistent" \
+		"$CLRUN/cryptlayer.log"
+	assert_success
+	run pod run --rm --runtime=runc "${RUN_OPTS[@]}" "${ENABLE[@]}" \
+		--annotation io.cryptlayer.key=persistent clbase true
+	assert_failure
+	run grep -F "not supported yet" "$CLRUN/cryptlayer.log"
+	assert_success
+	run ls "$STORE/containers"
+	assert_output ""
+	assert_no_layer_mounts
+}
+
+@test "podman runc: a command that cannot start leaves nothing behind" {
+	local name
+	name=$(safename)
+	run -127 pod run --name "$name" --runtime=runc "${RUN_OPTS[@]}" "${ENABLE[@]}" clbase /nonexistent
+	assert_failure
+	assert_output --partial "/nonexistent"
+	# podman runs no poststop after a failed 'runc create'; the one precreate added did
+	assert_no_layer_mounts
+	run ls "$STORE/containers"
+	assert_output ""
+	run_cryptlayer list --json
+	assert_output "[]"
+	pod rm -f "$name" >/dev/null
+}
