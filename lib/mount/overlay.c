@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
-#include <libmount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +9,6 @@
 
 #include "lib/core/cleanup.h"
 #include "lib/mount/overlay.h"
-
-CL_DEFINE_CLEANUP(struct libmnt_table *, mnt_unref_table)
-CL_DEFINE_CLEANUP(struct libmnt_iter *, mnt_free_iter)
-
-void cl_strv_free(char **v)
-{
-	if (!v)
-		return;
-	for (char **p = v; *p; p++)
-		free(*p);
-	free(v);
-}
 
 /* The kernel explains fsconfig failures in the fs_context log: "e overlayfs: ..." */
 static int fs_error(int fsfd, int errnum, const char *step, struct cl_error **err)
@@ -81,73 +68,4 @@ int cl_mount_move_fd(int mnt_fd, int target_fd, const char *what, struct cl_erro
 		       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return cl_error_set(err, errno, "move mount onto '%s'", what);
 	return 0;
-}
-
-static int parse_self(struct libmnt_table **ret, struct cl_error **err)
-{
-	struct libmnt_table *tb = mnt_new_table();
-	int r;
-
-	if (!tb)
-		return cl_error_set(err, ENOMEM, "mountinfo");
-	r = mnt_table_parse_file(tb, "/proc/self/mountinfo");
-	if (r < 0) {
-		mnt_unref_table(tb);
-		return cl_error_set(err, r > -5000 ? -r : EINVAL, "parse '/proc/self/mountinfo'");
-	}
-	*ret = tb;
-	return 0;
-}
-
-/* Append a copy of @str to the NULL-terminated @v holding @n entries. */
-static int strv_push(char ***v, int n, const char *str)
-{
-	char **nv = realloc(*v, sizeof(**v) * (size_t)(n + 2));
-
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	nv[n] = strdup(str);
-	nv[n + 1] = NULL;
-	return nv[n] ? 0 : -ENOMEM;
-}
-
-int cl_mount_submounts(const char *target, char ***ret_paths, struct cl_error **err)
-{
-	_cleanup_(mnt_unref_tablep) struct libmnt_table *tb = NULL;
-	_cleanup_(mnt_free_iterp) struct libmnt_iter *itr = mnt_new_iter(MNT_ITER_FORWARD);
-	struct libmnt_fs *parent, *child;
-	char **v = calloc(1, sizeof(*v));
-	int n = 0;
-
-	if (!itr || !v) {
-		free(v);
-		return cl_error_set(err, ENOMEM, "mountinfo");
-	}
-	if (parse_self(&tb, err) < 0) {
-		free(v);
-		return -(*err)->errnum;
-	}
-	parent = mnt_table_find_target(tb, target, MNT_ITER_BACKWARD);
-	if (!parent) {
-		free(v);
-		return cl_error_set(err, ENOENT, "'%s' is not a mount point", target);
-	}
-	while (mnt_table_next_child_fs(tb, itr, parent, &child) == 0) {
-		if (strv_push(&v, n++, mnt_fs_get_target(child)) < 0) {
-			cl_strv_free(v);
-			return cl_error_set(err, ENOMEM, "mountinfo");
-		}
-	}
-	*ret_paths = v;
-	return n;
-}
-
-int cl_mount_is_mountpoint(const char *path)
-{
-	_cleanup_(mnt_unref_tablep) struct libmnt_table *tb = NULL;
-
-	if (parse_self(&tb, NULL) < 0)
-		return -EIO;
-	return mnt_table_find_target(tb, path, MNT_ITER_BACKWARD) != NULL;
 }

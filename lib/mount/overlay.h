@@ -26,14 +26,19 @@ int cl_mount_move_fd(int mnt_fd, int target_fd, const char *what, struct cl_erro
 /**
  * cl_mount_submounts() - the direct children of the top mount at @target in the
  * current namespace's mountinfo, in mount order.
+ * Asks statmount(2)/listmount(2) (Linux >= 6.8), else parses mountinfo with libmount.
  * Return: the number found (*ret_paths: NULL-terminated array of absolute targets),
  *	or -errno.
  */
 int cl_mount_submounts(const char *target, char ***ret_paths, struct cl_error **err);
 
+/** cl_mount_submounts_libmount() - the same from mountinfo (the fallback; for tests). */
+int cl_mount_submounts_libmount(const char *target, char ***ret_paths, struct cl_error **err);
+
 /**
- * cl_mount_is_mountpoint() - whether @path is a mount target in the current namespace.
- * Return: 1, 0 or -errno.
+ * cl_mount_is_mountpoint() - whether @path (not followed if a symlink) is the root of a
+ * mount in the current namespace (statx STATX_ATTR_MOUNT_ROOT; libmount before Linux 5.8).
+ * Return: 1, 0 (also when @path does not exist) or -errno.
  */
 int cl_mount_is_mountpoint(const char *path);
 

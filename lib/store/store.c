@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
-#include <libmount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +13,9 @@
 #include "lib/core/fd-util.h"
 #include "lib/exec/ns.h"
 #include "lib/fscrypt/fscrypt.h"
+#include "lib/mount/libmount-dl.h"
+#include "lib/mount/overlay.h"
 #include "lib/store/store.h"
-
-CL_DEFINE_CLEANUP(struct libmnt_context *, mnt_free_context)
-CL_DEFINE_CLEANUP(struct libmnt_table *, mnt_unref_table)
 
 const char *cl_store_backing_name(enum cl_store_backing b)
 {
@@ -58,18 +56,6 @@ void cl_store_free(struct cl_store *s)
 	free(s->dir);
 	free(s->image);
 	free(s);
-}
-
-/* Is @target a mount point here (called in the host namespace)? */
-static int host_is_mounted(const char *target)
-{
-	_cleanup_(mnt_unref_tablep) struct libmnt_table *tb = mnt_new_table();
-
-	if (!tb)
-		return -ENOMEM;
-	if (mnt_table_parse_mtab(tb, "/proc/self/mountinfo") < 0)
-		return -EIO;
-	return mnt_table_find_target(tb, target, MNT_ITER_BACKWARD) != NULL;
 }
 
 static int run_mkfs(const char *image, struct cl_error **err)
@@ -131,29 +117,42 @@ static int create_image(const char *image, uint64_t size, struct cl_error **err)
 	return r;
 }
 
-static int mount_image(const char *image, const char *target, struct cl_error **err)
+/* libmount sets up the loop device (LOOP_CONFIGURE, autoclear) and mounts it */
+static int loop_mount(const struct cl_libmount *lm, struct libmnt_context *cxt,
+		      const char *image, const char *target, struct cl_error **err)
 {
-	_cleanup_(mnt_free_contextp) struct libmnt_context *cxt = mnt_new_context();
+	char buf[256] = "";
 	int r;
 
-	if (!cxt)
+	lm->mnt_context_disable_helpers(cxt, 1);
+	lm->mnt_context_disable_mtab(cxt, 1);
+	if (lm->mnt_context_set_source(cxt, image) || lm->mnt_context_set_target(cxt, target) ||
+	    lm->mnt_context_set_fstype(cxt, "ext4") || lm->mnt_context_set_options(cxt, "loop"))
 		return cl_error_set(err, ENOMEM, "mount '%s'", image);
+	r = lm->mnt_context_mount(cxt);
+	if (r == 0 && lm->mnt_context_get_status(cxt) == 1)
+		return 0;
+	lm->mnt_context_get_excode(cxt, r, buf, sizeof(buf));
+	return cl_error_set(err, r < 0 && r > -5000 ? -r : EIO, "mount '%s' on '%s': %s", image,
+			    target, buf[0] ? buf : "failed");
+}
+
+static int mount_image(const char *image, const char *target, struct cl_error **err)
+{
+	const struct cl_libmount *lm = cl_libmount(err);
+	struct libmnt_context *cxt;
+	int r;
+
+	if (!lm)
+		return -(*err)->errnum;
 	if (cl_mkdir_p_at(AT_FDCWD, target, 0700, err) < 0)
 		return -(*err)->errnum;
-	mnt_context_disable_helpers(cxt, 1);
-	mnt_context_disable_mtab(cxt, 1);
-	if (mnt_context_set_source(cxt, image) || mnt_context_set_target(cxt, target) ||
-	    mnt_context_set_fstype(cxt, "ext4") || mnt_context_set_options(cxt, "loop"))
+	cxt = lm->mnt_new_context();
+	if (!cxt)
 		return cl_error_set(err, ENOMEM, "mount '%s'", image);
-	r = mnt_context_mount(cxt);
-	if (r != 0 || mnt_context_get_status(cxt) != 1) {
-		char buf[256] = "";
-
-		mnt_context_get_excode(cxt, r, buf, sizeof(buf));
-		return cl_error_set(err, r < 0 && r > -5000 ? -r : EIO, "mount '%s' on '%s': %s",
-				    image, target, buf[0] ? buf : "failed");
-	}
-	return 0;
+	r = loop_mount(lm, cxt, image, target, err);
+	lm->mnt_free_context(cxt);
+	return r;
 }
 
 static int attach(struct cl_store *s, uint64_t size, bool create, struct cl_error **err)
@@ -164,9 +163,9 @@ static int attach(struct cl_store *s, uint64_t size, bool create, struct cl_erro
 
 	if (access(s->image, F_OK) == 0) {
 		s->backing = CL_STORE_IMAGE;
-		r = host_is_mounted(s->dir);
+		r = cl_mount_is_mountpoint(s->dir);
 		if (r < 0)
-			return cl_error_set(err, -r, "read '/proc/self/mountinfo'");
+			return cl_error_set(err, -r, "is '%s' mounted", s->dir);
 		return r ? 0 : mount_image(s->image, s->dir, err);
 	}
 	fd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
