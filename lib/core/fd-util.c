@@ -83,6 +83,12 @@ int cl_write_all(int fd, const void *buf, size_t len)
 int cl_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len,
 			    mode_t mode, struct cl_error **err)
 {
+	return cl_write_file_replace_at(dirfd, path, buf, len, mode, 0, err);
+}
+
+int cl_write_file_replace_at(int dirfd, const char *path, const void *buf, size_t len,
+			     mode_t mode, unsigned flags, struct cl_error **err)
+{
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int fd = -1;
 	int r;
@@ -95,7 +101,7 @@ int cl_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t
 	r = cl_write_all(fd, buf, len);
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && !(flags & CL_WRITE_NO_SYNC) && fsync(fd) < 0)
 		r = -errno;
 	if (r == 0 && renameat(dirfd, tmp, dirfd, path) < 0)
 		r = -errno;

@@ -27,6 +27,16 @@ int cl_write_all(int fd, const void *buf, size_t len);
 int cl_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len,
 			    mode_t mode, struct cl_error **err);
 
+#define CL_WRITE_NO_SYNC (1U << 0) /* readers see old or new, but a crash may lose both */
+
+/**
+ * cl_write_file_replace_at() - cl_write_file_atomic_at() with @flags: CL_WRITE_NO_SYNC
+ * skips the fsync, for files that do not outlive a reboot (the run dir is a tmpfs).
+ * Return: 0 or -errno.
+ */
+int cl_write_file_replace_at(int dirfd, const char *path, const void *buf, size_t len,
+			     mode_t mode, unsigned flags, struct cl_error **err);
+
 /**
  * cl_mkdir_p_at() - create @path (and missing parents) under @dirfd with @mode.
  * Return: 0 (also if it exists as a directory) or -errno.

@@ -8,7 +8,8 @@
 
 /*
  * A layer's runtime record, <run-dir>/<id>.json (DESIGN §4): key *identifier*, paths,
- * mode and state. Never key bytes. Written atomically (tmp + fsync + rename).
+ * mode and state. Never key bytes. Replaced atomically (tmp + rename), not
+ * fsynced: the run dir does not outlive a reboot.
  */
 struct cl_record {
 	char *id;
