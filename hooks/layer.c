@@ -107,9 +107,26 @@ int cl_layer_create_rewrite(const struct cl_ctx *ctx, const struct cl_layer_args
 	return r;
 }
 
+/* A zombie has exited: its parent (init, if the runtime detached) has not reaped it yet. */
+static bool is_zombie(pid_t pid)
+{
+	char path[32], buf[512], *end;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold ')' itself, so take the last one */
+	end = strrchr(buf, ')');
+	return end && end[1] == ' ' && end[2] == 'Z';
+}
+
 bool cl_layer_pid_alive(pid_t pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) && !is_zombie(pid);
 }
 
 int cl_layer_destroy(const struct cl_ctx *ctx, const char *id, bool stopped,

@@ -6,6 +6,7 @@
 
 #include "lib/core/err.h"
 #include "lib/exec/exec.h"
+#include "lib/plan/gc.h"
 #include "lib/plan/plan.h"
 #include "lib/record/record.h"
 #include "oci/oci.h"
@@ -55,7 +56,26 @@ int cl_layer_destroy(const struct cl_ctx *ctx, const char *id, bool stopped,
 int cl_layer_create_rewrite(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 			    const char *json, size_t len, char **ret_json, struct cl_error **err);
 
-/** cl_layer_pid_alive() - whether the container process @pid (> 0) still exists. */
+/* One layer gc looked at: kept or reclaimed, why, and the error if reclaiming failed. */
+struct cl_gc_item {
+	const char *id;
+	enum cl_gc_verdict verdict;
+	const char *why;
+	const struct cl_error *error;
+};
+
+typedef void (*cl_gc_report_fn)(const struct cl_gc_item *item, void *data);
+
+/**
+ * cl_layer_gc() - reconcile records, mounts, keys and directories (DESIGN §4): every
+ * record in ctx->run_dir and every layer directory in the store at ctx->root that has
+ * no record; lib/plan/gc.c decides, reclaimed layers are erased in the teardown order.
+ * Serialised by an flock on <root>/gc.lock. @fn (may be NULL) sees every layer.
+ * Return: the number of layers that could not be reclaimed (>= 0), or -errno.
+ */
+int cl_layer_gc(const struct cl_ctx *ctx, cl_gc_report_fn fn, void *data, struct cl_error **err);
+
+/** cl_layer_pid_alive() - whether the container process @pid (> 0) still runs (not a zombie). */
 bool cl_layer_pid_alive(pid_t pid);
 
 /** cl_layer_new_id() - a fresh random id "cl-<16 hex>". Return: 0 or -errno. */

@@ -42,5 +42,13 @@ int cl_mount_submounts_libmount(const char *target, char ***ret_paths, struct cl
  */
 int cl_mount_is_mountpoint(const char *path);
 
+/**
+ * cl_mount_used_elsewhere() - whether the filesystem mounted on @target (the overlay of
+ * a layer) is also mounted in another mount namespace, such as a container's whose
+ * root it is. Scans /proc/<pid>/mountinfo once per namespace; for gc, not hot paths.
+ * Return: 1, 0 (also when @target does not exist) or -errno.
+ */
+int cl_mount_used_elsewhere(const char *target);
+
 /** cl_strv_free() - free a NULL-terminated string array; NULL-safe. */
 void cl_strv_free(char **v);

@@ -244,3 +244,48 @@ rootfs_stub() {
 	assert_output "[]"
 	pod rm -f "$name" >/dev/null
 }
+
+@test "podman crun: a command that cannot start leaves nothing after rm (gc); reason shown" {
+	local name id rt
+	rt=$(rt_flag crun)
+	name=$(safename)
+	run -127 pod run --name "$name" "$rt" "${RUN_OPTS[@]}" "${ENABLE[@]}" clbase /nonexistent
+	assert_output --partial "/nonexistent"
+	id=$(pod inspect --format '{{.Id}}' "$name")
+	# crun runs no poststop after a failed create, nor does podman: the layer waits for
+	# gc, which leaves it while it may still be starting, and not once it is old
+	run_cryptlayer gc --json --verbose
+	assert_equal "$(jq -r --arg id "$id" '.[] | select(.id == $id) | .action' <<<"$output")" kept
+	touch -d '-2 minutes' "$CLRUN/$id.json"
+	run_cryptlayer gc --json
+	assert_equal "$(jq -r --arg id "$id" '.[] | select(.id == $id) | .reason' <<<"$output")" \
+		"podman container not running"
+	assert_layer_gone "$id"
+	pod rm -f "$name" >/dev/null
+
+	# with --rm the container is gone at once: gc reclaims whatever the age
+	run -127 pod run --rm "$rt" "${RUN_OPTS[@]}" "${ENABLE[@]}" clbase /nonexistent
+	run_cryptlayer gc --json
+	assert_equal "$(jq -r '.[0].reason' <<<"$output")" "podman container removed"
+	assert_no_layer_mounts
+	run ls "$STORE/containers"
+	assert_output ""
+	run_cryptlayer list --json
+	assert_output "[]"
+}
+
+@test "gc never reclaims a running podman container's layer" {
+	local name id key
+	name=$(safename)
+	id=$(pod run -d --name "$name" --runtime=runc "${RUN_OPTS[@]}" "${ENABLE[@]}" clbase sh -c \
+		'touch /ready; exec sleep 600')
+	wait_for_file "$STORE/containers/$id/crypt/upper/ready"
+	touch -d '-2 minutes' "$CLRUN/$id.json"
+	run_cryptlayer gc --json --verbose
+	assert_equal "$(jq -r --arg id "$id" '.[] | select(.id == $id) | "\(.action) \(.reason)"' \
+		<<<"$output")" "kept container running"
+	run pod exec "$name" ls /ready
+	assert_success
+	pod rm -f -t 0 "$name" >/dev/null
+	assert_layer_gone "$id"
+}

@@ -4,6 +4,7 @@
  * Debian 12 does not package):
  *   fscrypt-probe policy DIR            -> "v2 <key identifier hex>" or "none"
  *   fscrypt-probe key-status KEYID DIR  -> "present", "absent", "incompletely-removed"
+ *   fscrypt-probe remove-key KEYID DIR  -> removes the key (a reboot, for gc tests)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,22 +39,43 @@ static int policy(const char *dir)
 	return 0;
 }
 
-static int key_status(const char *hex, const char *dir)
+static int parse_id(const char *hex, struct fscrypt_key_specifier *spec)
 {
-	struct fscrypt_get_key_status_arg arg = { .key_spec.type =
-							  FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER };
-	static const char *names[] = { "?", "absent", "present", "incompletely-removed" };
-	int fd = open(dir, O_RDONLY | O_DIRECTORY);
-
+	spec->type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER;
 	if (strlen(hex) != 32)
-		return 2;
+		return -1;
 	for (int i = 0; i < 16; i++) {
 		unsigned v;
 
 		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return 2;
-		arg.key_spec.u.identifier[i] = (unsigned char)v;
+			return -1;
+		spec->u.identifier[i] = (unsigned char)v;
 	}
+	return 0;
+}
+
+static int remove_key(const char *hex, const char *dir)
+{
+	struct fscrypt_remove_key_arg arg = { 0 };
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	if (parse_id(hex, &arg.key_spec) < 0)
+		return 2;
+	if (fd < 0 || ioctl(fd, FS_IOC_REMOVE_ENCRYPTION_KEY, &arg) < 0) {
+		perror(dir);
+		return 1;
+	}
+	return 0;
+}
+
+static int key_status(const char *hex, const char *dir)
+{
+	struct fscrypt_get_key_status_arg arg = { 0 };
+	static const char *names[] = { "?", "absent", "present", "incompletely-removed" };
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	if (parse_id(hex, &arg.key_spec) < 0)
+		return 2;
 	if (fd < 0 || ioctl(fd, FS_IOC_GET_ENCRYPTION_KEY_STATUS, &arg) < 0) {
 		perror(dir);
 		return 1;
@@ -68,6 +90,8 @@ int main(int argc, char **argv)
 		return policy(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "key-status"))
 		return key_status(argv[2], argv[3]);
-	fprintf(stderr, "usage: fscrypt-probe policy DIR | key-status KEYID DIR\n");
+	if (argc == 4 && !strcmp(argv[1], "remove-key"))
+		return remove_key(argv[2], argv[3]);
+	fprintf(stderr, "usage: fscrypt-probe policy DIR | key-status|remove-key KEYID DIR\n");
 	return 2;
 }

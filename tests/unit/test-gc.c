@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* lib/plan/gc.c: which layers gc reclaims (DESIGN §4). Pure: facts in, verdict out. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lib/plan/gc.h"
+
+#define OLD (CL_GC_GRACE_SECONDS + 1)
+
+static void expect(const struct cl_gc_facts *f, enum cl_gc_verdict want, const char *why)
+{
+	const char *got = NULL;
+
+	assert_int_equal(cl_plan_gc(f, &got), want);
+	assert_non_null(got);
+	if (!strstr(got, why))
+		fail_msg("reason '%s' lacks '%s'", got, why);
+}
+
+static void test_hook(void **state)
+{
+	struct cl_record rec = { .owner = "hook", .keymode = "ephemeral", .pid = 42 };
+	struct cl_gc_facts f = { .rec = &rec, .layer_exists = true, .pid_alive = true };
+
+	(void)state;
+	expect(&f, CL_GC_KEEP, "running");
+	f.layer_exists = false; /* a live process is never touched, whatever else */
+	expect(&f, CL_GC_KEEP, "running");
+	f.pid_alive = false;
+	expect(&f, CL_GC_RECLAIM, "record without a layer");
+	f.layer_exists = true;
+	expect(&f, CL_GC_RECLAIM, "process gone");
+}
+
+static void test_podman(void **state)
+{
+	struct cl_record rec = { .owner = "podman", .keymode = "ephemeral",
+				 .owner_dir = "/run/containers/storage/overlay-containers/x/userdata" };
+	struct cl_gc_facts f = { .rec = &rec, .layer_exists = true, .mounted = true,
+				 .owner_dir_exists = true, .in_use = true, .age_s = OLD };
+
+	(void)state;
+	expect(&f, CL_GC_KEEP, "running");
+	f.in_use = false;
+	expect(&f, CL_GC_RECLAIM, "not running");
+	f.age_s = 0; /* between precreate and 'runc create' */
+	expect(&f, CL_GC_KEEP, "being created");
+	f.owner_dir_exists = false; /* podman rm: gone whatever the age */
+	expect(&f, CL_GC_RECLAIM, "removed");
+	f.in_use = true;
+	expect(&f, CL_GC_RECLAIM, "removed");
+	rec.owner_dir = NULL; /* id from cgroupsPath only: no userdata dir known */
+	expect(&f, CL_GC_KEEP, "running");
+}
+
+static void test_cli_bundle_persistent(void **state)
+{
+	struct cl_record rec = { .owner = "cli", .keymode = "ephemeral" };
+	struct cl_gc_facts f = { .rec = &rec, .layer_exists = true, .age_s = OLD };
+
+	(void)state;
+	expect(&f, CL_GC_KEEP, "create");
+	rec.owner = NULL;
+	expect(&f, CL_GC_KEEP, "create");
+	rec.owner = "bundle";
+	rec.owner_dir = "/srv/bundle";
+	f.owner_dir_exists = true;
+	expect(&f, CL_GC_KEEP, "bundle exists");
+	f.owner_dir_exists = false;
+	expect(&f, CL_GC_RECLAIM, "bundle removed");
+	rec.keymode = "persistent";
+	expect(&f, CL_GC_KEEP, "persistent");
+	rec.owner = "podman";
+	expect(&f, CL_GC_KEEP, "persistent");
+	rec.owner = "cli";
+	rec.keymode = "ephemeral";
+	f.layer_exists = false;
+	expect(&f, CL_GC_RECLAIM, "record without a layer");
+	f.mounted = true; /* mounted: the directory is there after all */
+	expect(&f, CL_GC_KEEP, "create");
+}
+
+static void test_orphan(void **state)
+{
+	struct cl_gc_facts f = { .layer_exists = true, .age_s = OLD };
+
+	(void)state;
+	expect(&f, CL_GC_RECLAIM, "without a record");
+	f.key_present = true;
+	expect(&f, CL_GC_KEEP, "key present");
+	f.key_present = false;
+	f.mounted = true;
+	expect(&f, CL_GC_KEEP, "mounted");
+	f.mounted = false;
+	f.age_s = 3;
+	expect(&f, CL_GC_KEEP, "being created");
+	f.age_s = OLD;
+	f.persistent_in_store = true;
+	expect(&f, CL_GC_KEEP, "persistent");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hook),
+		cmocka_unit_test(test_podman),
+		cmocka_unit_test(test_cli_bundle_persistent),
+		cmocka_unit_test(test_orphan),
+	};
+
+	return cmocka_run_group_tests_name("plan-gc", tests, NULL, NULL);
+}
