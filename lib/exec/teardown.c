@@ -73,15 +73,21 @@ static int op_remove_key(struct cl_store *store, const struct cl_record *rec,
 		return r;
 	r = cl_fscrypt_key_status(store->dir_fd, &id, &rep->key_status, err);
 	/*
-	 * Inodes still being written back keep the key "incompletely removed": flush the
-	 * store and remove again, as fscrypt's own tooling advises ("sync, then retry").
+	 * Inodes still in use keep the key "incompletely removed"; the kernel evicts them on a
+	 * later removal call. After a container exits, its namespace's overlay can release the
+	 * upper directory's inodes a moment after the runtime starts poststop (seen under load),
+	 * and inodes under writeback need a sync: flush, wait with backoff (1 ms doubling, about
+	 * 0.5 s in all), remove again.
 	 */
-	for (int tries = 0; r == 0 && rep->key_status == CL_KEY_INCOMPLETELY_REMOVED && tries < 3;
-	     tries++) {
+	for (unsigned wait_us = 1000; r == 0 && rep->key_status == CL_KEY_INCOMPLETELY_REMOVED &&
+				      wait_us <= 256000;
+	     wait_us *= 2) {
 		(void)syncfs(store->dir_fd);
 		if (cl_fscrypt_remove_key(store->dir_fd, &id, &flags, err) < 0)
 			cl_error_free(err);
 		r = cl_fscrypt_key_status(store->dir_fd, &id, &rep->key_status, err);
+		if (r == 0 && rep->key_status == CL_KEY_INCOMPLETELY_REMOVED)
+			usleep(wait_us);
 	}
 	if (r < 0)
 		return r;
