@@ -4,6 +4,10 @@ BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib
 DATADIR ?= $(PREFIX)/share
 HOOKSDIR ?= /etc/containers/oci/hooks.d
+CRIO_HOOKSDIR ?= $(DATADIR)/cryptlayer/crio-hooks.d
+# what the installed hooks.d descriptors pass as --root and --run-dir (hooks get no env)
+CL_ROOT ?= /var/lib/cryptlayer
+CL_RUN_DIR ?= /run/cryptlayer
 B       ?= build
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -144,12 +148,28 @@ lint: check-layering
 	cppcheck -q --error-exitcode=1 --enable=warning,portability -I. $$(git ls-files '*.c')
 	shellcheck -x $$(git ls-files '*.sh' '*.bash' .ci/run bench/run)
 
+# hooks.d descriptors (DESIGN §5): podman's (precreate, poststop) where podman looks by
+# default; CRI-O's (createRuntime, poststop) in a directory podman never reads, for
+# crio.conf hooks_dir. @BINDIR@, @ROOT@, @RUNDIR@ become absolute paths.
+HOOK_JSON := $(notdir $(wildcard hooks/hooks.d/*.json))
+CRIO_JSON := $(notdir $(wildcard hooks/hooks.d/crio/*.json))
+SUBST_HOOK = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@ROOT@|$(CL_ROOT)|g' -e 's|@RUNDIR@|$(CL_RUN_DIR)|g'
+
 install: all
 	install -D -m 0755 $(B)/cryptlayer $(DESTDIR)$(BINDIR)/cryptlayer
 	$(if $(PLUGIN_SRCS),install -D -m 0644 $(B)/cryptlayer-tar.so $(DESTDIR)$(LIBDIR)/cryptlayer/cryptlayer-tar.so)
+	install -d -m 0755 $(DESTDIR)$(HOOKSDIR) $(DESTDIR)$(CRIO_HOOKSDIR)
+	@set -e; for f in $(HOOK_JSON); do echo "install $(DESTDIR)$(HOOKSDIR)/$$f"; \
+		$(SUBST_HOOK) hooks/hooks.d/$$f >$(DESTDIR)$(HOOKSDIR)/$$f; \
+		chmod 0644 $(DESTDIR)$(HOOKSDIR)/$$f; done
+	@set -e; for f in $(CRIO_JSON); do echo "install $(DESTDIR)$(CRIO_HOOKSDIR)/$$f"; \
+		$(SUBST_HOOK) hooks/hooks.d/crio/$$f >$(DESTDIR)$(CRIO_HOOKSDIR)/$$f; \
+		chmod 0644 $(DESTDIR)$(CRIO_HOOKSDIR)/$$f; done
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cryptlayer $(DESTDIR)$(LIBDIR)/cryptlayer/cryptlayer-tar.so
-	-rmdir $(DESTDIR)$(LIBDIR)/cryptlayer
+	rm -f $(addprefix $(DESTDIR)$(HOOKSDIR)/,$(HOOK_JSON))
+	rm -f $(addprefix $(DESTDIR)$(CRIO_HOOKSDIR)/,$(CRIO_JSON))
+	-rmdir $(DESTDIR)$(LIBDIR)/cryptlayer $(DESTDIR)$(CRIO_HOOKSDIR) $(DESTDIR)$(DATADIR)/cryptlayer
 
 clean:
 	rm -rf $(B) build-asan

@@ -35,17 +35,45 @@ static int read_config(const char *bundle, struct cl_oci_config *ret, struct cl_
 	return cl_oci_config_parse(buf, len, bundle, ret, err);
 }
 
-/* A second OCI stage for the same container (createRuntime + prestart) is harmless. */
-static bool already_set_up(const struct cl_ctx *ctx, const struct cl_oci_state *st)
+/* Is root.path the merged dir of the layer recorded as @id (precreate or prepare)? */
+static bool root_is_layer(const struct cl_ctx *ctx, const char *id, const char *root_path)
 {
 	struct cl_record rec = {};
 	bool same;
 
-	if (cl_record_read(ctx->run_dir, st->id, &rec, NULL) < 0)
+	if (!cl_oci_id_valid(id) || cl_record_read(ctx->run_dir, id, &rec, NULL) < 0)
 		return false;
-	same = rec.owner && !strcmp(rec.owner, "hook") && rec.pid == st->pid;
+	same = rec.owner && strcmp(rec.owner, "hook") && rec.merged &&
+	       !strcmp(rec.merged, root_path);
 	cl_record_clear(&rec);
 	return same;
+}
+
+/*
+ * A second stage for the same container is harmless: createRuntime + prestart, or
+ * podman's precreate (or prepare) followed by a CRI-O style createRuntime descriptor,
+ * when root.path already is <store>/containers/<id>/merged.
+ */
+static bool already_set_up(const struct cl_ctx *ctx, const struct cl_oci_state *st,
+			   const char *root_path)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct cl_record rec = {};
+	const char *slash;
+	size_t n = strlen(root_path);
+	bool same;
+
+	if (cl_record_read(ctx->run_dir, st->id, &rec, NULL) == 0) {
+		same = rec.owner && !strcmp(rec.owner, "hook") && rec.pid == st->pid;
+		cl_record_clear(&rec);
+		if (same || root_is_layer(ctx, st->id, root_path))
+			return true;
+	}
+	if (n < 8 || strcmp(root_path + n - 7, "/merged"))
+		return false;
+	dir = strndup(root_path, n - 7);
+	slash = dir ? strrchr(dir, '/') : NULL;
+	return slash && root_is_layer(ctx, slash + 1, root_path);
 }
 
 static int setup(const struct cl_ctx *ctx, const struct cl_oci_state *st,
@@ -61,7 +89,7 @@ static int setup(const struct cl_ctx *ctx, const struct cl_oci_state *st,
 
 	if (st->pid <= 0)
 		return cl_error_set(err, EINVAL, "state: container '%s' has no pid", st->id);
-	if (already_set_up(ctx, st))
+	if (already_set_up(ctx, st, cfg->root_path))
 		return 0;
 	/* the shared base is named: root.path must be the runtime's empty stub (DESIGN §3) */
 	if (req->base && cl_exec_check_stub(cfg->root_path, err) < 0)
