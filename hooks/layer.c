@@ -12,6 +12,8 @@
 
 #include "hooks/layer.h"
 #include "lib/core/cleanup.h"
+#include "lib/fscrypt/fscrypt.h"
+#include "lib/mount/overlay.h"
 #include "lib/store/store.h"
 
 int cl_layer_new_id(char **ret)
@@ -44,32 +46,22 @@ static int resolve_lower(const char *lower, char **ret_real, struct stat *ret_st
 	return 0;
 }
 
-int cl_layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+/* plan (create or unlock) over the resolved @lower and run it */
+static int plan_run(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+		    struct cl_store *store, const char *lower, const struct stat *st, bool unlock,
 		    struct cl_record *ret_rec, struct cl_error **err)
 {
-	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
-	_cleanup_free_ char *lower = NULL;
+	struct cl_plan_input in = {
+		.id = a->id, .req = a->req, .lower = lower,
+		.lower_mode = st->st_mode, .lower_uid = st->st_uid, .lower_gid = st->st_gid,
+		.store_root = ctx->root, .store_dir = store->dir, .run_dir = ctx->run_dir,
+		.owner = a->owner, .root_path = a->root_path, .pid = a->pid,
+		.owner_dir = a->owner_dir, .machine_key = ctx->machine_key,
+	};
 	struct cl_plan plan = {};
-	struct stat st;
 	int r;
 
-	r = resolve_lower(a->lower, &lower, &st, err);
-	if (r < 0)
-		return r;
-	r = cl_store_open(ctx->root, 0, true, &store, err);
-	if (r < 0)
-		return r;
-	{
-		struct cl_plan_input in = {
-			.id = a->id, .req = a->req, .lower = lower,
-			.lower_mode = st.st_mode, .lower_uid = st.st_uid, .lower_gid = st.st_gid,
-			.store_root = ctx->root, .store_dir = store->dir, .run_dir = ctx->run_dir,
-			.owner = a->owner, .root_path = a->root_path, .pid = a->pid,
-			.owner_dir = a->owner_dir,
-		};
-
-		r = cl_plan_create(&in, &plan, err);
-	}
+	r = unlock ? cl_plan_unlock(&in, &plan, err) : cl_plan_create(&in, &plan, err);
 	if (r < 0)
 		return r;
 	r = cl_exec_create(store, &plan, ctx->run_dir, err);
@@ -79,6 +71,23 @@ int cl_layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 	}
 	cl_plan_clear(&plan);
 	return r;
+}
+
+int cl_layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+		    struct cl_record *ret_rec, struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	_cleanup_free_ char *lower = NULL;
+	struct stat st;
+	int r;
+
+	r = resolve_lower(a->lower, &lower, &st, err);
+	if (r < 0)
+		return r;
+	r = cl_store_open(ctx->root, 0, true, &store, err);
+	if (r < 0)
+		return r;
+	return plan_run(ctx, a, store, lower, &st, false, ret_rec, err);
 }
 
 int cl_layer_create_rewrite(const struct cl_ctx *ctx, const struct cl_layer_args *a,
@@ -129,12 +138,17 @@ bool cl_layer_pid_alive(pid_t pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) && !is_zombie(pid);
 }
 
-int cl_layer_destroy(const struct cl_ctx *ctx, const char *id, bool stopped,
-		     struct cl_teardown_report *ret_rep, struct cl_error **err)
+/*
+ * Layer @id: its run-dir record, else its store descriptor (a locked persistent layer,
+ * or one whose record vanished at reboot), with the store it lives in.
+ * Return: 1 found, 0 neither exists, -errno.
+ */
+static int find_layer(const struct cl_ctx *ctx, const char *id, struct cl_store **ret_store,
+		      struct cl_record *ret, bool *ret_locked, struct cl_error **err)
 {
 	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
 	struct cl_record rec = {};
-	struct cl_plan plan = {};
+	bool locked = false;
 	int r;
 
 	if (!cl_oci_id_valid(id))
@@ -142,23 +156,167 @@ int cl_layer_destroy(const struct cl_ctx *ctx, const char *id, bool stopped,
 	r = cl_record_read(ctx->run_dir, id, &rec, err);
 	if (r == -ENOENT) {
 		cl_error_free(err);
-		return 0; /* already gone */
+		locked = true;
+		r = cl_store_open(ctx->root, 0, false, &store, err);
+		if (r == 0)
+			r = cl_record_desc_read(store->dir_fd, ctx->root, store->dir, id, &rec, err);
+		if (r == -ENOENT) {
+			cl_error_free(err);
+			return 0;
+		}
+	} else if (r == 0) {
+		r = cl_store_open(rec.store_root, 0, false, &store, err);
 	}
-	if (r < 0)
+	if (r < 0) {
+		cl_record_clear(&rec);
 		return r;
-	if (!stopped && rec.owner && !strcmp(rec.owner, "hook") && cl_layer_pid_alive(rec.pid)) {
-		r = cl_error_set(err, EBUSY, "layer '%s' is in use by running container pid %d",
-				 id, (int)rec.pid);
-		goto out;
 	}
-	r = cl_store_open(rec.store_root, 0, false, &store, err);
-	if (r < 0)
-		goto out;
-	r = cl_plan_teardown(&rec, &plan, err);
-	if (r == 0)
+	*ret = rec;
+	*ret_store = TAKE_PTR(store);
+	*ret_locked = locked;
+	return 1;
+}
+
+static int check_idle(const struct cl_record *rec, struct cl_error **err)
+{
+	if (rec->owner && !strcmp(rec->owner, "hook") && cl_layer_pid_alive(rec->pid))
+		return cl_error_set(err, EBUSY, "layer '%s' is in use by running container pid %d",
+				    rec->id, (int)rec->pid);
+	return 0;
+}
+
+/* find @id and run a teardown plan on it: erase, or what a stop does (lock persistent) */
+static int stop_layer(const struct cl_ctx *ctx, const char *id, bool erase, bool stopped,
+		      bool must_exist, struct cl_teardown_report *ret_rep, struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	struct cl_record rec = {};
+	struct cl_plan plan = {};
+	bool locked = false;
+	int r;
+
+	r = find_layer(ctx, id, &store, &rec, &locked, err);
+	if (r == 0 && must_exist)
+		return cl_error_set(err, ENOENT, "no layer '%s'", id);
+	if (r <= 0)
+		return r; /* already gone: success */
+	if (must_exist && (!rec.keymode || strcmp(rec.keymode, "persistent")))
+		r = cl_error_set(err, EINVAL, "layer '%s' is ephemeral: it cannot be locked "
+					      "('destroy' erases it)", id);
+	else if (!stopped)
+		r = check_idle(&rec, err);
+	if (r >= 0)
+		r = erase ? cl_plan_erase(&rec, &plan, err) : cl_plan_teardown(&rec, &plan, err);
+	if (r >= 0)
 		r = cl_exec_teardown(store, &rec, &plan, ctx->run_dir, ret_rep, err);
-out:
+	if (r >= 0 && ret_rep)
+		ret_rep->kept = !plan.ephemeral && !erase;
 	cl_plan_clear(&plan);
 	cl_record_clear(&rec);
 	return r;
+}
+
+int cl_layer_destroy(const struct cl_ctx *ctx, const char *id, bool stopped,
+		     struct cl_teardown_report *ret_rep, struct cl_error **err)
+{
+	return stop_layer(ctx, id, true, stopped, false, ret_rep, err);
+}
+
+int cl_layer_stop(const struct cl_ctx *ctx, const char *id, struct cl_teardown_report *ret_rep,
+		  struct cl_error **err)
+{
+	return stop_layer(ctx, id, false, true, false, ret_rep, err);
+}
+
+int cl_layer_lock(const struct cl_ctx *ctx, const char *id, struct cl_teardown_report *ret_rep,
+		  struct cl_error **err)
+{
+	return stop_layer(ctx, id, false, false, true, ret_rep, err);
+}
+
+/* a record whose key is present and whose mount is live: nothing to unlock */
+static bool is_unlocked(struct cl_store *store, const struct cl_record *rec)
+{
+	enum cl_key_status st;
+	struct cl_key_id kid;
+
+	if (!rec->key_id || cl_key_id_from_hex(rec->key_id, &kid) < 0 ||
+	    cl_fscrypt_key_status(store->dir_fd, &kid, &st, NULL) < 0 || st != CL_KEY_PRESENT)
+		return false;
+	if (rec->owner && !strcmp(rec->owner, "hook"))
+		return cl_layer_pid_alive(rec->pid);
+	return rec->merged && cl_mount_is_mountpoint(rec->merged) > 0;
+}
+
+static int unlock_found(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			struct cl_store *store, struct cl_record *rec, struct cl_record *ret_rec,
+			struct cl_error **err)
+{
+	_cleanup_free_ char *lower = NULL;
+	struct cl_request req = { .enabled = true, .keymode = CL_KEY_PERSISTENT };
+	struct cl_layer_args args = *a;
+	struct stat st;
+	int r;
+
+	if (!rec->keymode || strcmp(rec->keymode, "persistent"))
+		return cl_error_set(err, EINVAL, "layer '%s' is ephemeral: nothing to unlock",
+				    a->id);
+	r = resolve_lower(a->lower ? a->lower : rec->base, &lower, &st, err);
+	if (r < 0)
+		return cl_error_wrap(err, "layer '%s'", a->id);
+	if (strcmp(lower, rec->base))
+		return cl_error_set(err, EINVAL, "layer '%s' was made over '%s', not '%s'", a->id,
+				    rec->base, lower);
+	if (!args.req)
+		args.req = &req;
+	if (args.req->keymode != CL_KEY_PERSISTENT)
+		return cl_error_set(err, EINVAL, "layer '%s' is persistent: the request says "
+						 "ephemeral", a->id);
+	return plan_run(ctx, &args, store, lower, &st, true, ret_rec, err);
+}
+
+int cl_layer_unlock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+		    struct cl_record *ret_rec, struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	struct cl_record rec = {};
+	bool locked = false;
+	int r;
+
+	r = find_layer(ctx, a->id, &store, &rec, &locked, err);
+	if (r == 0)
+		return cl_error_set(err, ENOENT, "no persistent layer '%s'", a->id);
+	if (r < 0)
+		return r;
+	if (rec.keymode && !strcmp(rec.keymode, "persistent") && !locked &&
+	    is_unlocked(store, &rec)) {
+		/* idempotent: already unlocked, report it */
+		if (ret_rec)
+			*ret_rec = rec;
+		else
+			cl_record_clear(&rec);
+		return 0;
+	}
+	r = unlock_found(ctx, a, store, &rec, ret_rec, err);
+	cl_record_clear(&rec);
+	return r;
+}
+
+int cl_layer_create_or_unlock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			      struct cl_record *ret_rec, struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	struct cl_record rec = {};
+	int r;
+
+	if (a->req->keymode != CL_KEY_PERSISTENT || !cl_oci_id_valid(a->id))
+		return cl_layer_create(ctx, a, ret_rec, err);
+	r = cl_store_open(ctx->root, 0, true, &store, err);
+	if (r < 0)
+		return r;
+	r = cl_record_desc_read(store->dir_fd, ctx->root, store->dir, a->id, &rec, NULL);
+	cl_record_clear(&rec);
+	if (r == -ENOENT)
+		return cl_layer_create(ctx, a, ret_rec, err);
+	return cl_layer_unlock(ctx, a, ret_rec, err);
 }

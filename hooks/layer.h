@@ -75,6 +75,43 @@ typedef void (*cl_gc_report_fn)(const struct cl_gc_item *item, void *data);
  */
 int cl_layer_gc(const struct cl_ctx *ctx, cl_gc_report_fn fn, void *data, struct cl_error **err);
 
+/**
+ * cl_layer_stop() - what a container stop does to layer @id (poststop): erase an
+ * ephemeral layer, lock a persistent one (unmount, remove the key, check ABSENT; files,
+ * key file and descriptor stay). No layer, or an already locked one, is success.
+ * Return: 0 or -errno (-EBUSY when a key is not ABSENT afterwards).
+ */
+int cl_layer_stop(const struct cl_ctx *ctx, const char *id, struct cl_teardown_report *ret_rep,
+		  struct cl_error **err);
+
+/**
+ * cl_layer_lock() - lock persistent layer @id (cryptlayer lock): like cl_layer_stop(),
+ * but refuses (EBUSY) a layer a running container uses, an unknown id (ENOENT) and an
+ * ephemeral layer (EINVAL). Locking a locked layer is success.
+ * Return: 0 or -errno.
+ */
+int cl_layer_lock(const struct cl_ctx *ctx, const char *id, struct cl_teardown_report *ret_rep,
+		  struct cl_error **err);
+
+/**
+ * cl_layer_unlock() - unwrap layer @a->id's key from keys/<id> with the machine key
+ * (repairing a damaged copy), add it and mount the layer as @a->owner asks. @a->lower
+ * may be NULL (the recorded base); otherwise it must be the recorded base. @a->req may
+ * be NULL. An already unlocked layer is success (*ret_rec is its record). On failure
+ * the layer stays locked and nothing is deleted.
+ * Return: 0 and *ret_rec, or -errno (ENOENT: no such persistent layer).
+ */
+int cl_layer_unlock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+		    struct cl_record *ret_rec, struct cl_error **err);
+
+/**
+ * cl_layer_create_or_unlock() - for a persistent request whose layer exists in the store,
+ * cl_layer_unlock(); otherwise cl_layer_create() (hooks: a container started again).
+ * Return: 0 and *ret_rec, or -errno.
+ */
+int cl_layer_create_or_unlock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			      struct cl_record *ret_rec, struct cl_error **err);
+
 /** cl_layer_pid_alive() - whether the container process @pid (> 0) still runs (not a zombie). */
 bool cl_layer_pid_alive(pid_t pid);
 

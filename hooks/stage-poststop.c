@@ -26,9 +26,11 @@ int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id,
 	if (r < 0 && !id)
 		return r;
 	cl_error_free(err);
-	r = cl_layer_destroy(ctx, id ? id : st.id, true, &rep, err);
+	/* an ephemeral layer is erased, a persistent one locked (DESIGN §4) */
+	r = cl_layer_stop(ctx, id ? id : st.id, &rep, err);
 	if (r == 0 && rep.had_key)
-		cl_log(CL_LOG_INFO, "%s: erased, key absent", id ? id : st.id);
+		cl_log(CL_LOG_INFO, "%s: %s, key absent", id ? id : st.id,
+		       rep.kept ? "locked" : "erased");
 	cl_oci_state_clear(&st);
 	return r;
 }

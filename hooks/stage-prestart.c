@@ -94,7 +94,8 @@ static int setup(const struct cl_ctx *ctx, const struct cl_oci_state *st,
 	/* the shared base is named: root.path must be the runtime's empty stub (DESIGN §3) */
 	if (req->base && cl_exec_check_stub(cfg->root_path, err) < 0)
 		return -(*err)->errnum;
-	r = cl_layer_create(ctx, &a, &rec, err);
+	/* a persistent layer of this id left locked by an earlier run is unlocked */
+	r = cl_layer_create_or_unlock(ctx, &a, &rec, err);
 	if (r == 0)
 		cl_log(CL_LOG_INFO, "%s: layer over '%s', key %s", st->id, rec.base, rec.key_id);
 	cl_record_clear(&rec);

@@ -29,6 +29,8 @@ typedef int (*cl_cmd_fn)(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_store(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_create(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_destroy(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_lock(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_unlock(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_list(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_status(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_prepare(const struct cl_globals *g, int argc, char **argv);

@@ -154,6 +154,55 @@ int cl_cmd_destroy(const struct cl_globals *g, int argc, char **argv)
 	return CL_EXIT_OK;
 }
 
+int cl_cmd_lock(const struct cl_globals *g, int argc, char **argv)
+{
+	struct cl_ctx ctx = ctx_of(g);
+	struct cl_error *err = NULL;
+	const char *id = NULL;
+	int r = one_id_command("lock",
+			       "Usage:\n cryptlayer lock ID\n\n"
+			       "Lock persistent layer ID: unmount it, remove its key from the kernel\n"
+			       "and check that it is gone. Its files stay, encrypted (the host sees\n"
+			       "only encrypted names), with the wrapped key in the store; 'unlock'\n"
+			       "brings them back. Locking a locked layer succeeds; an ephemeral or\n"
+			       "unknown layer, or one a running container uses, is refused (exit 1).\n",
+			       argc, argv, NULL, &id);
+
+	if (r)
+		return r < 0 ? CL_EXIT_OK : r;
+	if (cl_layer_lock(&ctx, id, NULL, &err) < 0)
+		return cl_cli_fail(&err, "lock");
+	return CL_EXIT_OK;
+}
+
+int cl_cmd_unlock(const struct cl_globals *g, int argc, char **argv)
+{
+	struct cl_ctx ctx = ctx_of(g);
+	struct cl_error *err = NULL;
+	struct cl_record rec = {};
+	const char *id = NULL;
+	int r = one_id_command("unlock",
+			       "Usage:\n cryptlayer [--machine-key SPEC] unlock ID\n\n"
+			       "Unlock persistent layer ID: unwrap its key from the store with the\n"
+			       "machine key (a damaged copy of the key file is repaired), add it to\n"
+			       "the kernel and mount the layer. Prints the merged path, like create.\n"
+			       "Unlocking an unlocked layer succeeds. With a wrong machine key or both\n"
+			       "key-file copies damaged it exits 1 and the layer stays locked.\n",
+			       argc, argv, NULL, &id);
+
+	if (r)
+		return r < 0 ? CL_EXIT_OK : r;
+	{
+		struct cl_layer_args a = { .id = id, .owner = CL_OWNER_CLI };
+
+		if (cl_layer_unlock(&ctx, &a, &rec, &err) < 0)
+			return cl_cli_fail(&err, "unlock");
+	}
+	printf("%s\n", rec.merged ? rec.merged : "");
+	cl_record_clear(&rec);
+	return fflush(stdout) == 0 ? CL_EXIT_OK : CL_EXIT_FAIL;
+}
+
 static json_object *status_json(const struct cl_globals *g, const struct cl_record *rec)
 {
 	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
@@ -187,6 +236,70 @@ static json_object *status_json(const struct cl_globals *g, const struct cl_reco
 	return o;
 }
 
+/* @id's run-dir record, or for a locked persistent layer its store descriptor */
+static int read_layer(const struct cl_globals *g, const char *id, struct cl_record *ret,
+		      struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	int r = cl_record_read(g->run_dir, id, ret, err);
+
+	if (r != -ENOENT)
+		return r;
+	cl_error_free(err);
+	r = cl_store_open(g->root, 0, false, &store, NULL);
+	if (r == 0)
+		r = cl_record_desc_read(store->dir_fd, g->root, store->dir, id, ret, err);
+	if (r == -ENOENT) {
+		cl_error_free(err);
+		return cl_error_set(err, ENOENT, "no layer '%s'", id);
+	}
+	return r;
+}
+
+/* free @n strings of @v (some may be NULL, taken) and @v itself */
+static void free_n(char **v, int n)
+{
+	for (int i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* record ids plus the ids of persistent layers described in the store, sorted, unique */
+static int list_ids(const struct cl_globals *g, char ***ret, struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	char **ids = NULL, **desc = NULL, **all;
+	int n, m = 0, k = 0;
+
+	n = cl_record_list(g->run_dir, &ids, err);
+	if (n < 0)
+		return n;
+	if (cl_store_open(g->root, 0, false, &store, NULL) == 0) {
+		m = cl_record_desc_list(store->dir_fd, &desc, err);
+		if (m < 0) {
+			free_n(ids, n);
+			return m;
+		}
+	}
+	all = calloc((size_t)(n + m + 1), sizeof(*all));
+	if (!all) {
+		free_n(ids, n);
+		free_n(desc, m);
+		return cl_error_set(err, ENOMEM, "list");
+	}
+	for (int i = 0, j = 0; i < n || j < m;) {
+		int c = i >= n ? 1 : j >= m ? -1 : strcmp(ids[i], desc[j]);
+
+		all[k++] = c <= 0 ? TAKE_PTR(ids[i]) : TAKE_PTR(desc[j]);
+		i += c <= 0;
+		j += c >= 0;
+	}
+	free_n(ids, n);
+	free_n(desc, m);
+	*ret = all;
+	return k;
+}
+
 static void print_text(json_object *o)
 {
 	json_object_object_foreach(o, k, v)
@@ -218,7 +331,7 @@ int cl_cmd_status(const struct cl_globals *g, int argc, char **argv)
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
-	if (!cl_oci_id_valid(id) || cl_record_read(g->run_dir, id, &rec, &err) < 0) {
+	if (!cl_oci_id_valid(id) || read_layer(g, id, &rec, &err) < 0) {
 		if (!err)
 			cl_error_set(&err, EINVAL, "invalid layer id");
 		return cl_cli_fail(&err, "status");
@@ -247,13 +360,13 @@ int cl_cmd_list(const struct cl_globals *g, int argc, char **argv)
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
-	n = cl_record_list(g->run_dir, &ids, &err);
+	n = list_ids(g, &ids, &err);
 	if (n < 0)
 		return cl_cli_fail(&err, "list");
 	for (int i = 0; i < n; i++) {
 		struct cl_record rec = {};
 
-		if (cl_record_read(g->run_dir, ids[i], &rec, NULL) < 0)
+		if (read_layer(g, ids[i], &rec, NULL) < 0)
 			continue;
 		json_object_array_add(arr, status_json(g, &rec));
 		cl_record_clear(&rec);

@@ -26,7 +26,8 @@ static const struct {
 	{ "status", cl_cmd_status },   { "prepare", cl_cmd_prepare }, { "hook", cl_cmd_hook },
 	{ "store", cl_cmd_store },     { "gc", cl_cmd_gc },           { "doctor", cl_cmd_doctor },
 	{ "keygen", cl_cmd_keygen },   { "encrypt", cl_cmd_encrypt }, { "decrypt", cl_cmd_decrypt },
-	{ "export", cl_cmd_export },   { "import", cl_cmd_import },
+	{ "export", cl_cmd_export },   { "import", cl_cmd_import },   { "lock", cl_cmd_lock },
+	{ "unlock", cl_cmd_unlock },
 };
 
 static void usage(void)
@@ -41,6 +42,7 @@ static void usage(void)
 	      "Layers:\n"
 	      " create --base DIR [--id ID] [--key ephemeral|persistent]  new layer, prints merged path\n"
 	      " destroy ID                 unmount, remove the key, erase the layer\n"
+	      " lock ID / unlock ID        persistent layer: remove its key / re-add it and mount\n"
 	      " list [--json]              list layers\n"
 	      " status ID [--json]         show one layer\n"
 	      " prepare --bundle B [--id ID]  put a layer under an OCI bundle (runc/crun without hooks)\n"
@@ -58,7 +60,9 @@ static void usage(void)
 	      "Options:\n"
 	      "     --root DIR             store root (default " CL_DEFAULT_ROOT ")\n"
 	      "     --run-dir DIR          runtime records (default " CL_DEFAULT_RUN_DIR ")\n"
-	      "     --machine-key SPEC     key that wraps persistent layer keys\n"
+	      "     --machine-key SPEC     key that wraps persistent layer keys: file:PATH\n"
+	      "                            (default file:/etc/cryptlayer/machine.key, made on\n"
+	      "                            first use) or keyring:NAME (a 'user' key)\n"
 	      " -d, --debug                verbose messages on stderr\n"
 	      " -h, --help                 display this help\n"
 	      " -V, --version              display version\n"

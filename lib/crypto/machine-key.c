@@ -116,7 +116,7 @@ static int file_check(int fd, const char *path, struct cl_error **err)
 	return 0;
 }
 
-static int open_parent(const char *path, const char **ret_name, struct cl_error **err)
+static int open_parent(const char *path, bool create, const char **ret_name, struct cl_error **err)
 {
 	_cleanup_free_ char *dir = strdup(path);
 	char *slash = dir ? strrchr(dir, '/') : NULL;
@@ -129,7 +129,7 @@ static int open_parent(const char *path, const char **ret_name, struct cl_error 
 		return cl_error_set(err, EINVAL, "machine key '%s' names a directory", path);
 	*(slash == dir ? slash + 1 : slash) = '\0';
 	/* the parent (/etc/cryptlayer) is created if missing, its own parent is not */
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (create && mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return cl_error_set(err, errno, "create directory '%s'", dir);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -137,17 +137,23 @@ static int open_parent(const char *path, const char **ret_name, struct cl_error 
 	return fd;
 }
 
-static int file_load(const char *path, struct cl_secret **ret, struct cl_error **err)
+static int file_load(const char *path, bool create, struct cl_secret **ret, struct cl_error **err)
 {
 	_cleanup_secret_ struct cl_secret *key = NULL;
 	_cleanup_close_ int dfd = -1, fd = -1;
 	const char *name = NULL;
 	int r;
 
-	dfd = open_parent(path, &name, err);
+	dfd = open_parent(path, create, &name, err);
+	if (dfd == -ENOENT && !create) {
+		cl_error_free(err);
+		return cl_error_set(err, ENOENT, "machine key '%s' does not exist", path);
+	}
 	if (dfd < 0)
 		return dfd;
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT && !create)
+		return cl_error_set(err, ENOENT, "machine key '%s' does not exist", path);
 	if (fd < 0 && errno == ENOENT) {
 		r = file_create(dfd, name, path, err);
 		if (r < 0)
@@ -203,7 +209,8 @@ static int keyring_load(const char *name, struct cl_secret **ret, struct cl_erro
 	return 0;
 }
 
-int cl_machine_key_load(const char *spec, struct cl_secret **ret, struct cl_error **err)
+int cl_machine_key_load(const char *spec, bool create, struct cl_secret **ret,
+			struct cl_error **err)
 {
 	enum cl_machine_key_kind kind;
 	const char *arg = NULL;
@@ -214,5 +221,5 @@ int cl_machine_key_load(const char *spec, struct cl_secret **ret, struct cl_erro
 		return r;
 	if (kind == CL_MACHINE_KEY_KEYRING)
 		return keyring_load(arg, ret, err);
-	return file_load(arg, ret, err);
+	return file_load(arg, create, ret, err);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdbool.h>
+
 #include "lib/core/err.h"
 #include "lib/crypto/secret.h"
 
@@ -31,14 +33,17 @@ int cl_machine_key_parse(const char *spec, enum cl_machine_key_kind *ret_kind, c
 
 /**
  * cl_machine_key_load() - read the machine key named by @spec (NULL: the default).
- * A missing key file is created (O_EXCL semantics, 0600); an existing one must be a
+ * With @create, a missing key file is created (O_EXCL semantics, 0600): only wrapping a
+ * new key needs that, an unwrap with a fresh key could never succeed. An existing one must be a
  * regular file of exactly CL_MACHINE_KEY_LEN bytes, owned by the caller, with no
  * group or other access. A keyring key is looked up with request_key(2) in the
  * caller's keyrings, then in the user keyring, and must hold exactly
  * CL_MACHINE_KEY_LEN bytes.
  * @spec: "file:PATH", "keyring:NAME" or NULL
+ * @create: create a missing key file
  * @ret: the key in secret memory
  * @err: error out
  * Return: 0 or -errno.
  */
-int cl_machine_key_load(const char *spec, struct cl_secret **ret, struct cl_error **err);
+int cl_machine_key_load(const char *spec, bool create, struct cl_secret **ret,
+			struct cl_error **err);

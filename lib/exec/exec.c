@@ -9,6 +9,8 @@
 
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
+#include "lib/crypto/keyfile.h"
+#include "lib/crypto/machine-key.h"
 #include "lib/crypto/secret.h"
 #include "lib/exec/exec.h"
 #include "lib/exec/ns.h"
@@ -20,7 +22,10 @@ struct exec_ctx {
 	struct cl_plan *plan;
 	const char *run_dir;
 	struct cl_key_id key_id;
+	struct cl_secret *key; /* persistent: the new key, until it is wrapped */
 	bool key_added;
+	bool key_was_present;  /* unlock: present before we added it, so undo leaves it */
+	bool keyfile_written;
 	bool mounted_merged;
 };
 
@@ -66,7 +71,92 @@ static int op_add_key(struct exec_ctx *c, struct cl_error **err)
 		return r;
 	c->key_added = true;
 	c->plan->rec.key_id = strdup(c->key_id.hex);
+	if (!c->plan->rec.key_id)
+		return cl_error_set(err, ENOMEM, "key id");
+	if (!c->plan->ephemeral)
+		c->key = TAKE_PTR(key); /* wrapped by the next op, then wiped */
+	return 0;
+}
+
+static int open_keys_dir(struct exec_ctx *c, bool create, struct cl_error **err)
+{
+	if (create && cl_mkdir_p_at(c->store->dir_fd, c->plan->keys_rel, 0700, err) < 0)
+		return -(*err)->errnum;
+	return open_dir_at(c->store->dir_fd, c->plan->keys_rel, 0, err);
+}
+
+static int op_write_keyfile(struct exec_ctx *c, struct cl_error **err)
+{
+	_cleanup_secret_ struct cl_secret *mk = NULL, *key = TAKE_PTR(c->key);
+	_cleanup_close_ int kfd = -1;
+	struct cl_keyfile kf;
+	int r;
+
+	if (!key)
+		return cl_error_set(err, EINVAL, "write-keyfile without a new key");
+	r = cl_machine_key_load(c->plan->machine_key, true, &mk, err);
+	if (r < 0)
+		return r;
+	r = cl_keyfile_seal(mk, c->plan->rec.id, c->key_id.bytes, key, 1, &kf, err);
+	if (r < 0)
+		return r;
+	kfd = open_keys_dir(c, true, err);
+	if (kfd < 0)
+		return kfd;
+	r = cl_keyfile_write_at(kfd, c->plan->rec.id, &kf, err);
+	if (r < 0)
+		return r;
+	c->keyfile_written = true;
+	return 0;
+}
+
+/* unwrap keys/<id>, add the key and check it is the one the layer's policy names */
+static int op_load_key(struct exec_ctx *c, struct cl_error **err)
+{
+	_cleanup_secret_ struct cl_secret *mk = NULL, *key = NULL;
+	_cleanup_close_ int kfd = -1, cfd = -1;
+	unsigned char kid[CL_KEYFILE_KID_LEN];
+	struct cl_key_id pol;
+	enum cl_key_status st;
+	bool enc = false;
+	int r;
+
+	cfd = open_dir_at(c->store->dir_fd, c->plan->crypt_rel, 0, err);
+	if (cfd < 0)
+		return cfd;
+	if (cl_fscrypt_get_policy(cfd, &enc, &pol, err) < 0)
+		return -(*err)->errnum;
+	if (!enc)
+		return cl_error_set(err, EINVAL, "layer '%s' has no encryption policy",
+				    c->plan->rec.id);
+	r = cl_machine_key_load(c->plan->machine_key, false, &mk, err);
+	if (r < 0)
+		return r;
+	kfd = open_keys_dir(c, false, err);
+	if (kfd < 0)
+		return kfd;
+	r = cl_keyfile_load_at(kfd, c->plan->rec.id, mk, c->plan->rec.id, &key, kid, NULL, err);
+	if (r < 0)
+		return r;
+	if (memcmp(kid, pol.bytes, sizeof(kid)))
+		return cl_error_set(err, EINVAL, "key file of '%s' names another key than policy %s",
+				    c->plan->rec.id, pol.hex);
+	c->key_was_present = cl_fscrypt_key_status(c->store->dir_fd, &pol, &st, NULL) == 0 &&
+			     st == CL_KEY_PRESENT;
+	r = cl_fscrypt_add_key(c->store->dir_fd, key, &c->key_id, err);
+	if (r < 0)
+		return r;
+	c->key_added = true;
+	if (memcmp(c->key_id.bytes, pol.bytes, sizeof(pol.bytes)))
+		return cl_error_set(err, EINVAL, "unwrapped key of '%s' is %s, policy needs %s",
+				    c->plan->rec.id, c->key_id.hex, pol.hex);
+	c->plan->rec.key_id = strdup(c->key_id.hex);
 	return c->plan->rec.key_id ? 0 : cl_error_set(err, ENOMEM, "key id");
+}
+
+static int op_write_desc(struct exec_ctx *c, struct cl_error **err)
+{
+	return cl_record_desc_write(c->store->dir_fd, &c->plan->rec, err);
 }
 
 static int op_set_policy(struct exec_ctx *c, struct cl_error **err)
@@ -157,10 +247,27 @@ static int run_op(struct exec_ctx *c, enum cl_op_kind k, struct cl_error **err)
 		return op_mount_container(c, err);
 	case CL_OP_WRITE_RECORD:
 		return cl_record_write(c->run_dir, &c->plan->rec, err);
+	case CL_OP_WRITE_KEYFILE:
+		return op_write_keyfile(c, err);
+	case CL_OP_WRITE_DESC:
+		return op_write_desc(c, err);
+	case CL_OP_LOAD_KEY:
+		return op_load_key(c, err);
 	default:
 		return cl_error_set(err, EINVAL, "op '%s' in a creation plan",
 				    cl_plan_op_name(k));
 	}
+}
+
+static void undo_keyfile(struct exec_ctx *c)
+{
+	_cleanup_close_ int kfd = -1;
+
+	if (!c->keyfile_written)
+		return;
+	kfd = open_keys_dir(c, false, NULL);
+	if (kfd >= 0)
+		(void)cl_keyfile_erase_at(kfd, c->plan->rec.id, NULL);
 }
 
 /* Undo what ran, newest first; the erase order is the teardown's (DESIGN §4). */
@@ -182,6 +289,15 @@ static void undo(struct exec_ctx *c, int done)
 			(void)cl_rm_rf_at(c->store->dir_fd, p->crypt_rel, NULL);
 			(void)cl_fscrypt_remove_key(c->store->dir_fd, &c->key_id, &flags, NULL);
 			break;
+		case CL_OP_WRITE_KEYFILE:
+			undo_keyfile(c);
+			break;
+		case CL_OP_LOAD_KEY:
+			/* unlock undone: the layer stays locked, its files and key file stay */
+			if (c->key_added && !c->key_was_present)
+				(void)cl_fscrypt_remove_key(c->store->dir_fd, &c->key_id, &flags,
+							    NULL);
+			break;
 		case CL_OP_MKDIR_LAYER:
 			(void)cl_rm_rf_at(c->store->dir_fd, p->layer_rel, NULL);
 			break;
@@ -196,14 +312,15 @@ int cl_exec_create(struct cl_store *store, struct cl_plan *plan, const char *run
 {
 	struct exec_ctx c = { .store = store, .plan = plan, .run_dir = run_dir };
 
-	for (int i = 0; i < plan->n_ops; i++) {
-		/* a failing op cleans up after itself; undo what completed before it */
-		int r = run_op(&c, plan->ops[i], err);
+	int r = 0;
 
-		if (r < 0) {
-			undo(&c, i);
-			return r;
-		}
+	for (int i = 0; i < plan->n_ops && r == 0; i++) {
+		/* a failing op cleans up after itself; undo what completed before it */
+		r = run_op(&c, plan->ops[i], err);
+		/* except a key load that added the key and then found it wrong */
+		if (r < 0)
+			undo(&c, plan->ops[i] == CL_OP_LOAD_KEY ? i + 1 : i);
 	}
-	return 0;
+	cl_secret_free(c.key);
+	return r;
 }

@@ -21,6 +21,7 @@ struct cl_teardown_report {
 	bool had_key;
 	enum cl_key_status key_status; /* after removal */
 	bool unmounted;
+	bool kept;       /* persistent layer locked: files and key file kept */
 };
 
 /**

@@ -8,6 +8,7 @@
 
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
+#include "lib/crypto/keyfile.h"
 #include "lib/exec/exec.h"
 #include "lib/exec/ns.h"
 #include "lib/mount/overlay.h"
@@ -97,6 +98,20 @@ static int op_remove_key(struct cl_store *store, const struct cl_record *rec,
 	return 0;
 }
 
+/* keys/<id>: overwrite, unlink, fsync keys/ (a missing file or directory is fine) */
+static int op_erase_keyfile(struct cl_store *store, const struct cl_record *rec,
+			    struct cl_error **err)
+{
+	_cleanup_close_ int kfd = openat(store->dir_fd, "keys",
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (kfd < 0 && errno == ENOENT)
+		return 0;
+	if (kfd < 0)
+		return cl_error_set(err, errno, "open '%s/keys'", store->dir);
+	return cl_keyfile_erase_at(kfd, rec->id, err);
+}
+
 static int run_teardown_op(struct cl_store *store, const struct cl_record *rec,
 			   enum cl_op_kind k, const char *run_dir,
 			   struct cl_teardown_report *rep, struct cl_error **err)
@@ -122,6 +137,8 @@ static int run_teardown_op(struct cl_store *store, const struct cl_record *rec,
 		return cl_rm_rf_at(store->dir_fd, rel, err);
 	case CL_OP_REMOVE_RECORD:
 		return cl_record_remove(run_dir, rec->id, err);
+	case CL_OP_ERASE_KEYFILE:
+		return op_erase_keyfile(store, rec, err);
 	default:
 		return cl_error_set(err, EINVAL, "op '%s' in a teardown plan", cl_plan_op_name(k));
 	}

@@ -18,6 +18,8 @@ const char *cl_plan_op_name(enum cl_op_kind k)
 		[CL_OP_WRITE_RECORD] = "write-record",	 [CL_OP_UNMOUNT] = "unmount",
 		[CL_OP_DELETE_FILES] = "delete-files",	 [CL_OP_REMOVE_KEY] = "remove-key",
 		[CL_OP_REMOVE_LAYER] = "remove-layer",	 [CL_OP_REMOVE_RECORD] = "remove-record",
+		[CL_OP_WRITE_KEYFILE] = "write-keyfile", [CL_OP_WRITE_DESC] = "write-desc",
+		[CL_OP_LOAD_KEY] = "load-key",		 [CL_OP_ERASE_KEYFILE] = "erase-keyfile",
 	};
 
 	return k < _CL_OP_MAX ? names[k] : "?";
@@ -52,6 +54,8 @@ void cl_plan_clear(struct cl_plan *p)
 	free(p->upper_rel);
 	free(p->work_rel);
 	free(p->merged_rel);
+	free(p->keys_rel);
+	free(p->machine_key);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -71,8 +75,6 @@ static int check_request(const struct cl_plan_input *in, struct cl_error **err)
 		return cl_error_set(err, ENOTSUP, "backend 'btrfs' is not supported yet");
 	if (in->req->nested)
 		return cl_error_set(err, ENOTSUP, "nested stores are not supported yet");
-	if (in->req->keymode == CL_KEY_PERSISTENT)
-		return cl_error_set(err, ENOTSUP, "persistent keys are not supported yet");
 	if (!strcmp(in->lower, "/"))
 		return cl_error_set(err, EPERM, "base '/' refused: it contains the store");
 	for (size_t i = 0; i < CL_ARRAY_SIZE(forbidden); i++)
@@ -94,6 +96,8 @@ static int fill_paths(const struct cl_plan_input *in, struct cl_plan *p)
 	    asprintf(&p->upper_rel, "%s/upper", p->crypt_rel) < 0 ||
 	    asprintf(&p->work_rel, "%s/work", p->crypt_rel) < 0 ||
 	    asprintf(&p->merged_rel, "%s/merged", p->layer_rel) < 0 ||
+	    !(p->keys_rel = strdup("keys")) ||
+	    (in->machine_key && !(p->machine_key = strdup(in->machine_key))) ||
 	    asprintf(&r->layer_dir, "%s/%s", in->store_dir, p->layer_rel) < 0 ||
 	    asprintf(&r->upper, "%s/%s", in->store_dir, p->upper_rel) < 0)
 		return -ENOMEM;
@@ -116,9 +120,9 @@ static int fill_paths(const struct cl_plan_input *in, struct cl_plan *p)
 	return 0;
 }
 
-int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct cl_error **err)
+/* the parts of create and unlock that do not depend on the op list */
+static int plan_begin(const struct cl_plan_input *in, struct cl_plan *p, struct cl_error **err)
 {
-	struct cl_plan p = {};
 	int r;
 
 	r = check_request(in, err);
@@ -126,29 +130,65 @@ int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct c
 		return r;
 	if (in->owner == CL_OWNER_HOOK && (!in->root_path || in->pid <= 0))
 		return cl_error_set(err, EINVAL, "hook layer needs the container's root.path and pid");
-	if (fill_paths(in, &p) < 0) {
-		cl_plan_clear(&p);
+	if (fill_paths(in, p) < 0) {
+		cl_plan_clear(p);
 		return cl_error_set(err, ENOMEM, "plan");
 	}
-	p.owner = in->owner;
-	p.pid = in->owner == CL_OWNER_HOOK ? in->pid : 0;
-	p.rec.pid = p.pid;
-	p.ephemeral = in->req->keymode == CL_KEY_EPHEMERAL;
-	p.volatile_ = p.ephemeral;
-	p.upper_mode = in->lower_mode & 07777;
-	p.upper_uid = in->lower_uid;
-	p.upper_gid = in->lower_gid;
+	p->owner = in->owner;
+	p->pid = in->owner == CL_OWNER_HOOK ? in->pid : 0;
+	p->rec.pid = p->pid;
+	p->ephemeral = in->req->keymode == CL_KEY_EPHEMERAL;
+	/* never volatile for a persistent layer: its work dir would refuse the next mount */
+	p->volatile_ = p->ephemeral;
+	p->upper_mode = in->lower_mode & 07777;
+	p->upper_uid = in->lower_uid;
+	p->upper_gid = in->lower_gid;
+	return 0;
+}
+
+int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct cl_error **err)
+{
+	struct cl_plan p = {};
+	int r;
+
+	r = plan_begin(in, &p, err);
+	if (r < 0)
+		return r;
 	push(&p, CL_OP_MKDIR_LAYER);
 	push(&p, CL_OP_ADD_KEY);
+	/* the wrapped key is durable before anything is encrypted with it */
+	if (!p.ephemeral)
+		push(&p, CL_OP_WRITE_KEYFILE);
 	push(&p, CL_OP_SET_POLICY);
 	push(&p, CL_OP_MKDIR_UPPER);
+	if (!p.ephemeral)
+		push(&p, CL_OP_WRITE_DESC);
 	push(&p, in->owner == CL_OWNER_HOOK ? CL_OP_MOUNT_CONTAINER : CL_OP_MOUNT_MERGED);
 	push(&p, CL_OP_WRITE_RECORD);
 	*ret = p;
 	return 0;
 }
 
-int cl_plan_teardown(const struct cl_record *rec, struct cl_plan *ret, struct cl_error **err)
+int cl_plan_unlock(const struct cl_plan_input *in, struct cl_plan *ret, struct cl_error **err)
+{
+	struct cl_plan p = {};
+	int r;
+
+	if (in->req->keymode != CL_KEY_PERSISTENT)
+		return cl_error_set(err, EINVAL, "layer '%.64s' is not persistent: nothing to unlock",
+				    in->id);
+	r = plan_begin(in, &p, err);
+	if (r < 0)
+		return r;
+	push(&p, CL_OP_LOAD_KEY);
+	push(&p, in->owner == CL_OWNER_HOOK ? CL_OP_MOUNT_CONTAINER : CL_OP_MOUNT_MERGED);
+	push(&p, CL_OP_WRITE_RECORD);
+	*ret = p;
+	return 0;
+}
+
+static int plan_stop(const struct cl_record *rec, bool erase, struct cl_plan *ret,
+		     struct cl_error **err)
 {
 	struct cl_plan p = {};
 
@@ -157,13 +197,27 @@ int cl_plan_teardown(const struct cl_record *rec, struct cl_plan *ret, struct cl
 	p.ephemeral = !rec->keymode || strcmp(rec->keymode, "persistent");
 	p.owner = rec->owner && !strcmp(rec->owner, "hook") ? CL_OWNER_HOOK : CL_OWNER_CLI;
 	p.pid = rec->pid;
+	erase |= p.ephemeral;
 	push(&p, CL_OP_UNMOUNT);
-	if (p.ephemeral)
+	if (erase)
 		push(&p, CL_OP_DELETE_FILES);
 	push(&p, CL_OP_REMOVE_KEY);
-	if (p.ephemeral)
+	/* the wrapped key goes only once the kernel's copy is verified ABSENT */
+	if (erase && !p.ephemeral)
+		push(&p, CL_OP_ERASE_KEYFILE);
+	if (erase)
 		push(&p, CL_OP_REMOVE_LAYER);
 	push(&p, CL_OP_REMOVE_RECORD);
 	*ret = p;
 	return 0;
+}
+
+int cl_plan_teardown(const struct cl_record *rec, struct cl_plan *ret, struct cl_error **err)
+{
+	return plan_stop(rec, false, ret, err);
+}
+
+int cl_plan_erase(const struct cl_record *rec, struct cl_plan *ret, struct cl_error **err)
+{
+	return plan_stop(rec, true, ret, err);
 }

@@ -34,6 +34,11 @@ enum cl_op_kind {
 	CL_OP_REMOVE_KEY,     /* remove, then verify FS_IOC_GET_ENCRYPTION_KEY_STATUS == ABSENT */
 	CL_OP_REMOVE_LAYER,   /* containers/<id> */
 	CL_OP_REMOVE_RECORD,
+	/* persistent keys (docs/keyfile-format.md) */
+	CL_OP_WRITE_KEYFILE,  /* wrap the new key under the machine key into keys/<id> */
+	CL_OP_WRITE_DESC,     /* containers/<id>/layer.json: the layer survives a reboot */
+	CL_OP_LOAD_KEY,       /* unlock: unwrap keys/<id> (repairing a bad copy), add the key */
+	CL_OP_ERASE_KEYFILE,  /* destroy: overwrite, unlink and fsync keys/<id> */
 	_CL_OP_MAX,
 };
 
@@ -53,6 +58,7 @@ struct cl_plan_input {
 	const char *root_path;  /* CL_OWNER_HOOK: the container's root.path */
 	pid_t pid;              /* CL_OWNER_HOOK: container init */
 	const char *owner_dir;  /* bundle/podman: exists while the owner does, or NULL */
+	const char *machine_key; /* persistent: --machine-key spec, NULL for the default */
 };
 
 struct cl_plan {
@@ -61,6 +67,8 @@ struct cl_plan {
 	struct cl_record rec; /* what will be recorded; paths are absolute, host view */
 	char *layer_rel;      /* relative to the store dir: containers/<id> */
 	char *crypt_rel, *upper_rel, *work_rel, *merged_rel;
+	char *keys_rel;       /* "keys": the key file is keys/<id> */
+	char *machine_key;    /* persistent: the --machine-key spec, or NULL (default) */
 	mode_t upper_mode;
 	uid_t upper_uid;
 	gid_t upper_gid;
@@ -79,10 +87,26 @@ struct cl_plan {
 int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct cl_error **err);
 
 /**
- * cl_plan_teardown() - plan the erase of a recorded layer (DESIGN §4 order).
+ * cl_plan_unlock() - plan the unlock of an existing persistent layer described by @in
+ * (same input as cl_plan_create; the layer's files and key file already exist): unwrap
+ * and add the key, mount (never volatile), record.
+ * Return: 0 and *ret, or -errno (EINVAL for an ephemeral request).
+ */
+int cl_plan_unlock(const struct cl_plan_input *in, struct cl_plan *ret, struct cl_error **err);
+
+/**
+ * cl_plan_teardown() - plan what a stop does to a recorded layer (DESIGN §4 order):
+ * erase an ephemeral layer; lock a persistent one (unmount, remove the key, keep files).
  * Return: 0 or -errno.
  */
 int cl_plan_teardown(const struct cl_record *rec, struct cl_plan *ret, struct cl_error **err);
+
+/**
+ * cl_plan_erase() - plan the erase of a layer whatever its key mode (destroy): for a
+ * persistent layer also its files and, once the key is ABSENT, its key file.
+ * Return: 0 or -errno.
+ */
+int cl_plan_erase(const struct cl_record *rec, struct cl_plan *ret, struct cl_error **err);
 
 void cl_plan_clear(struct cl_plan *p);
 

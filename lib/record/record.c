@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,115 @@ int cl_record_list(const char *run_dir, char ***ret_ids, struct cl_error **err)
 			break;
 		v = nv;
 		v[n] = strndup(de->d_name, len - 5);
+		v[n + 1] = NULL;
+		if (v[n])
+			n++;
+	}
+	if (d)
+		closedir(d);
+	qsort(v, (size_t)n, sizeof(*v), cmp_str);
+	*ret_ids = v;
+	return n;
+}
+
+#define DESC_FIELDS(X) X(id) X(base) X(backend) X(keymode) X(key_id) X(owner) X(owner_dir)
+
+int cl_record_desc_write(int store_fd, const struct cl_record *rec, struct cl_error **err)
+{
+	_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+	_cleanup_free_ char *name = NULL;
+	const char *text;
+	int r = 0;
+
+	if (!o)
+		return cl_error_set(err, ENOMEM, "descriptor");
+#define ADD_FIELD(f) r |= add_str(o, #f, rec->f);
+	DESC_FIELDS(ADD_FIELD)
+#undef ADD_FIELD
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (r || !text || asprintf(&name, "containers/%s/layer.json", rec->id) < 0)
+		return cl_error_set(err, ENOMEM, "descriptor of '%s'", rec->id);
+	return cl_write_file_atomic_at(store_fd, name, text, strlen(text), 0600, err);
+}
+
+static int desc_complete(struct cl_record *rec, const char *store_root, const char *store_dir)
+{
+	bool hook = rec->owner && !strcmp(rec->owner, "hook");
+
+	if (asprintf(&rec->layer_dir, "%s/containers/%s", store_dir, rec->id) < 0) {
+		rec->layer_dir = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&rec->upper, "%s/crypt/upper", rec->layer_dir) < 0)
+		rec->upper = NULL;
+	/* a hook layer's mount point was the container's root.path: none while locked */
+	if (!hook && asprintf(&rec->merged, "%s/merged", rec->layer_dir) < 0)
+		return -ENOMEM;
+	rec->store_root = strdup(store_root);
+	rec->state = strdup("locked");
+	return rec->upper && rec->store_root && rec->state ? 0 : -ENOMEM;
+}
+
+int cl_record_desc_read(int store_fd, const char *store_root, const char *store_dir,
+			const char *id, struct cl_record *ret, struct cl_error **err)
+{
+	_cleanup_(json_object_putp) json_object *o = NULL;
+	_cleanup_free_ char *name = NULL, *buf = NULL;
+	struct cl_record rec = {};
+	int r = 0;
+
+	if (asprintf(&name, "containers/%s/layer.json", id) < 0)
+		return cl_error_set(err, ENOMEM, "descriptor");
+	r = cl_read_file_at(store_fd, name, 1 << 16, &buf, NULL, err);
+	if (r < 0)
+		return r;
+	o = json_tokener_parse(buf);
+	if (!o || !json_object_is_type(o, json_type_object))
+		return cl_error_set(err, EINVAL, "descriptor '%s' is malformed", name);
+#define GET_FIELD(f) r = r ? r : get_str(o, #f, &rec.f);
+	DESC_FIELDS(GET_FIELD)
+#undef GET_FIELD
+	if (r || !rec.id || strcmp(rec.id, id) || !rec.keymode || !rec.base) {
+		cl_record_clear(&rec);
+		return cl_error_set(err, EINVAL, "descriptor '%s' is malformed", name);
+	}
+	if (desc_complete(&rec, store_root, store_dir) < 0) {
+		cl_record_clear(&rec);
+		return cl_error_set(err, ENOMEM, "descriptor '%s'", name);
+	}
+	*ret = rec;
+	return 0;
+}
+
+int cl_record_desc_list(int store_fd, char ***ret_ids, struct cl_error **err)
+{
+	int fd = openat(store_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	char **v = calloc(1, sizeof(*v));
+	struct dirent *de;
+	int n = 0;
+
+	if (!v || (!d && errno != ENOENT)) {
+		int e = v ? errno : ENOMEM;
+
+		free(v);
+		if (fd >= 0)
+			close(fd);
+		return cl_error_set(err, e, "open 'containers' in the store");
+	}
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *name = NULL;
+		char **nv;
+
+		if (de->d_name[0] == '.' || asprintf(&name, "%s/layer.json", de->d_name) < 0 ||
+		    faccessat(dirfd(d), name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		nv = realloc(v, sizeof(*v) * (size_t)(n + 2));
+		if (!nv)
+			break;
+		v = nv;
+		v[n] = strdup(de->d_name);
 		v[n + 1] = NULL;
 		if (v[n])
 			n++;

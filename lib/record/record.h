@@ -48,3 +48,28 @@ int cl_record_remove(const char *run_dir, const char *id, struct cl_error **err)
 int cl_record_list(const char *run_dir, char ***ret_ids, struct cl_error **err);
 
 void cl_record_clear(struct cl_record *rec);
+
+/*
+ * A persistent layer's descriptor, containers/<id>/layer.json on the store filesystem
+ * (outside the encrypted crypt/): records in the run dir vanish at reboot, the
+ * descriptor does not (DESIGN §4). Fields id, base, backend, keymode, key_id, owner;
+ * never key bytes.
+ */
+
+/** cl_record_desc_write() - write @rec's descriptor under the store directory @store_fd. */
+int cl_record_desc_write(int store_fd, const struct cl_record *rec, struct cl_error **err);
+
+/**
+ * cl_record_desc_read() - read layer @id's descriptor and complete it into a record of
+ * the locked layer: layer_dir, upper, merged (cli/bundle layers) under @store_dir,
+ * @store_root, state "locked", pid 0.
+ * Return: 0, -ENOENT without a descriptor, -EINVAL when it is malformed.
+ */
+int cl_record_desc_read(int store_fd, const char *store_root, const char *store_dir,
+			const char *id, struct cl_record *ret, struct cl_error **err);
+
+/**
+ * cl_record_desc_list() - ids of every layer with a descriptor, sorted.
+ * Return: count (*ret_ids NULL-terminated), or -errno.
+ */
+int cl_record_desc_list(int store_fd, char ***ret_ids, struct cl_error **err);

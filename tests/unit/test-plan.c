@@ -187,9 +187,73 @@ static void test_create_volatile_ephemeral(void **state)
 	assert_true(p.ephemeral);
 	assert_true(p.volatile_);
 	cl_plan_clear(&p);
-	/* persistent layers must survive: never volatile (refused for now, see below) */
+	/* persistent layers must survive: never volatile (DESIGN §3) */
 	req.keymode = CL_KEY_PERSISTENT;
-	expect_refused(ENOTSUP, "not supported yet");
+	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
+	assert_false(p.ephemeral);
+	assert_false(p.volatile_);
+	cl_plan_clear(&p);
+	assert_int_equal(cl_plan_unlock(&in, &p, NULL), 0);
+	assert_false(p.volatile_);
+	cl_plan_clear(&p);
+}
+
+static void test_create_persistent(void **state)
+{
+	struct cl_plan p = {};
+
+	(void)state;
+	req.keymode = CL_KEY_PERSISTENT;
+	in.machine_key = "keyring:mk";
+	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
+	/* the key file is durable before the policy is set and anything is written */
+	assert_ops(&p, "mkdir-layer,add-key,write-keyfile,set-policy,mkdir-upper,write-desc,"
+		       "mount-merged,write-record");
+	assert_string_equal(p.keys_rel, "keys");
+	assert_string_equal(p.machine_key, "keyring:mk");
+	assert_string_equal(p.rec.keymode, "persistent");
+	cl_plan_clear(&p);
+	in.machine_key = NULL;
+	in.owner = CL_OWNER_HOOK;
+	in.root_path = "/run/runc/c1/rootfs";
+	in.pid = 99;
+	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
+	assert_ops(&p, "mkdir-layer,add-key,write-keyfile,set-policy,mkdir-upper,write-desc,"
+		       "mount-container,write-record");
+	assert_null(p.machine_key);
+	cl_plan_clear(&p);
+}
+
+static void test_unlock(void **state)
+{
+	struct cl_plan p = {.n_ops = 77};
+	struct cl_error *err = NULL;
+
+	(void)state;
+	assert_int_equal(cl_plan_unlock(&in, &p, &err), -EINVAL);
+	assert_non_null(strstr(err->msg, "is not persistent"));
+	cl_error_free(&err);
+	assert_int_equal(p.n_ops, 77);
+	req.keymode = CL_KEY_PERSISTENT;
+	assert_int_equal(cl_plan_unlock(&in, &p, &err), 0);
+	assert_ops(&p, "load-key,mount-merged,write-record");
+	assert_string_equal(p.rec.merged, STORE_DIR "/containers/c1/merged");
+	cl_plan_clear(&p);
+	in.owner = CL_OWNER_HOOK;
+	in.root_path = "/run/runc/c1/rootfs";
+	in.pid = 99;
+	assert_int_equal(cl_plan_unlock(&in, &p, &err), 0);
+	assert_ops(&p, "load-key,mount-container,write-record");
+	assert_string_equal(p.rec.merged, "/run/runc/c1/rootfs");
+	cl_plan_clear(&p);
+	/* the same checks as create: a bad id or base is refused */
+	in.id = "../x";
+	assert_int_equal(cl_plan_unlock(&in, &p, &err), -EINVAL);
+	cl_error_free(&err);
+	in.id = "c1";
+	in.pid = 0;
+	assert_int_equal(cl_plan_unlock(&in, &p, &err), -EINVAL);
+	cl_error_free(&err);
 }
 
 static void test_create_bad_base(void **state)
@@ -274,9 +338,6 @@ static void test_create_not_supported(void **state)
 	req.backend = CL_BACKEND_OVERLAY;
 	req.nested = true;
 	expect_refused(ENOTSUP, "nested stores are not supported yet");
-	req.nested = false;
-	req.keymode = CL_KEY_PERSISTENT;
-	expect_refused(ENOTSUP, "persistent keys are not supported yet");
 }
 
 static void test_create_id_checked_first(void **state)
@@ -331,6 +392,14 @@ static void test_teardown_persistent(void **state)
 	assert_false(p.ephemeral);
 	assert_int_equal(p.owner, CL_OWNER_HOOK);
 	assert_int_equal(p.pid, 4321);
+	cl_plan_clear(&p);
+	/* destroy: the files, the key, then the key file once the key is ABSENT */
+	assert_int_equal(cl_plan_erase(&rec, &p, NULL), 0);
+	assert_ops(&p, "unmount,delete-files,remove-key,erase-keyfile,remove-layer,remove-record");
+	cl_plan_clear(&p);
+	rec.keymode = (char *)"ephemeral";
+	assert_int_equal(cl_plan_erase(&rec, &p, NULL), 0);
+	assert_ops(&p, "unmount,delete-files,remove-key,remove-layer,remove-record");
 	cl_plan_clear(&p);
 }
 
@@ -413,15 +482,25 @@ static void test_path_contains(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_create_cli),		  T(test_create_bundle),
-	    T(test_create_hook),	  T(test_create_hook_needs_pid_and_root),
-	    T(test_create_upper_owner),	  T(test_create_volatile_ephemeral),
-	    T(test_create_bad_base),	  T(test_create_near_miss_bases),
-	    T(test_create_custom_roots),  T(test_create_bad_id),
-	    T(test_create_not_supported), T(test_create_id_checked_first),
-	    T(test_teardown_ephemeral),	  T(test_teardown_persistent),
-	    T(test_teardown_incomplete),  T(test_op_names),
+	    T(test_create_cli),
+	    T(test_create_bundle),
+	    T(test_create_hook),
+	    T(test_create_hook_needs_pid_and_root),
+	    T(test_create_upper_owner),
+	    T(test_create_volatile_ephemeral),
+	    T(test_create_bad_base),
+	    T(test_create_near_miss_bases),
+	    T(test_create_custom_roots),
+	    T(test_create_bad_id),
+	    T(test_create_not_supported),
+	    T(test_create_id_checked_first),
+	    T(test_teardown_ephemeral),
+	    T(test_teardown_persistent),
+	    T(test_teardown_incomplete),
+	    T(test_op_names),
 	    T(test_path_contains),
+	    T(test_create_persistent),
+	    T(test_unlock),
 	};
 
 	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
