@@ -38,7 +38,8 @@ LDLIBS_MAIN := $(shell pkg-config --libs $(STATIC_PKGS)) -ldl -lpthread
 endif
 
 LIB_SRCS := $(sort $(wildcard lib/core/*.c lib/crypto/*.c lib/fscrypt/*.c lib/mount/*.c \
-        lib/store/*.c lib/plan/*.c lib/exec/*.c lib/record/*.c lib/archive/*.c oci/*.c))
+        lib/store/*.c lib/plan/*.c lib/exec/*.c lib/record/*.c lib/archive/*.c lib/probe/*.c \
+        oci/*.c))
 # the only code that includes <archive.h>: built into the plugin, never into the binary
 PLUGIN_SRCS := $(sort $(wildcard lib/archive/tar/*.c))
 CMD_SRCS := $(sort $(wildcard cmd/cryptlayer/*.c hooks/*.c))
@@ -119,9 +120,9 @@ check-asan:
 # Include direction (STYLE §1.1): action modules never include oci/ or plan/;
 # oci/ uses only lib/core; lib/ never includes cmd/ or hooks/.
 check-layering:
-	@! grep -nE '#include "(oci|lib/plan)/' lib/core lib/crypto lib/fscrypt lib/mount \
+	@! grep -nE '#include "(oci|lib/plan)/' lib/core lib/crypto lib/fscrypt lib/mount lib/probe \
 		lib/archive -r --include='*.[ch]' || { echo "layering: action module includes oci/plan"; exit 1; }
-	@! grep -nE '#include "(lib/(crypto|fscrypt|mount|store|plan|exec|record|archive)|hooks|cmd)/' \
+	@! grep -nE '#include "(lib/(crypto|fscrypt|mount|store|plan|exec|record|archive|probe)|hooks|cmd)/' \
 		oci -r --include='*.[ch]' || { echo "layering: oci/ includes beyond lib/core"; exit 1; }
 	@! grep -nE '#include "(hooks|cmd)/' lib oci -r --include='*.[ch]' \
 		|| { echo "layering: lib/ or oci/ includes hooks/ or cmd/"; exit 1; }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gc; doctor is not implemented yet and is refused clearly, never silently ignored. */
+/* gc: reclaim what crashes and failed starts leave behind. */
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -98,11 +98,4 @@ int cl_cmd_gc(const struct cl_globals *g, int argc, char **argv)
 									 JSON_C_TO_STRING_NOSLASHESCAPE) :
 			       "[]");
 	return failed ? CL_EXIT_FAIL : CL_EXIT_OK;
-}
-
-int cl_cmd_doctor(const struct cl_globals *g, int argc, char **argv)
-{
-	(void)g, (void)argc;
-	fprintf(stderr, "cryptlayer: %s: not supported yet\n", argv[0]);
-	return CL_EXIT_FAIL;
 }

@@ -7,6 +7,7 @@
 
 #include "cmd/cryptlayer/cli.h"
 #include "lib/core/cleanup.h"
+#include "lib/probe/host.h"
 #include "lib/store/store.h"
 
 static void store_help(void)
@@ -26,32 +27,13 @@ static void store_help(void)
 	      stdout);
 }
 
-/* The kernel's xts(aes) driver with the highest priority: what fscrypt contents use. */
-static void kernel_aes_driver(char *buf, size_t len)
-{
-	_cleanup_fclose_ FILE *f = fopen("/proc/crypto", "re");
-	char line[256], name[128] = "", driver[128] = "";
-	int best = -1, prio;
-
-	snprintf(buf, len, "none loaded yet");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "name : %127s", name) == 1 ||
-		    sscanf(line, "driver : %127s", driver) == 1)
-			continue;
-		if (sscanf(line, "priority : %d", &prio) == 1 && !strcmp(name, "xts(aes)") &&
-		    prio > best) {
-			best = prio;
-			snprintf(buf, len, "%s (priority %d)", driver, prio);
-		}
-	}
-}
-
 static int store_status(const struct cl_globals *g)
 {
 	_cleanup_(cl_store_freep) struct cl_store *s = NULL;
 	struct cl_error *err = NULL;
 	struct statvfs vfs;
-	char drv[128];
+	char drv[96];
+	int prio;
 
 	if (cl_store_open(g->root, 0, true, &s, &err) < 0)
 		return cl_cli_fail(&err, "store status");
@@ -59,7 +41,7 @@ static int store_status(const struct cl_globals *g)
 		cl_error_set(&err, errno, "statvfs '%s'", s->dir);
 		return cl_cli_fail(&err, "store status");
 	}
-	kernel_aes_driver(drv, sizeof(drv));
+	prio = cl_host_kernel_driver("xts(aes)", drv, sizeof(drv));
 	printf("root        %s\n", s->root);
 	printf("backing     %s%s%s\n", cl_store_backing_name(s->backing), s->image ? " " : "",
 	       s->image ? s->image : "");
@@ -67,7 +49,11 @@ static int store_status(const struct cl_globals *g)
 	printf("size        %llu MiB\n", (unsigned long long)vfs.f_blocks * vfs.f_frsize >> 20);
 	printf("used        %llu MiB\n",
 	       (unsigned long long)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize >> 20);
-	printf("fscrypt     xts(aes) via %s (contents AES-256-XTS, names AES-256-CTS)\n", drv);
+	if (prio < 0)
+		printf("fscrypt     xts(aes) via none loaded yet (contents AES-256-XTS, names AES-256-CTS)\n");
+	else
+		printf("fscrypt     xts(aes) via %s (priority %d) (contents AES-256-XTS, names "
+		       "AES-256-CTS)\n", drv, prio);
 	return CL_EXIT_OK;
 }
 

@@ -113,11 +113,19 @@ int cl_fscrypt_key_status(int mnt_fd, const struct cl_key_id *id, enum cl_key_st
 
 int cl_fscrypt_set_policy(int dir_fd, const struct cl_key_id *id, struct cl_error **err)
 {
+	return cl_fscrypt_set_policy_modes(dir_fd, id, FSCRYPT_MODE_AES_256_XTS,
+					   FSCRYPT_MODE_AES_256_CTS, FSCRYPT_POLICY_FLAGS_PAD_32,
+					   err);
+}
+
+int cl_fscrypt_set_policy_modes(int dir_fd, const struct cl_key_id *id, uint8_t contents,
+				uint8_t filenames, uint8_t flags, struct cl_error **err)
+{
 	struct fscrypt_policy_v2 p = {
 		.version = FSCRYPT_POLICY_V2,
-		.contents_encryption_mode = FSCRYPT_MODE_AES_256_XTS,
-		.filenames_encryption_mode = FSCRYPT_MODE_AES_256_CTS,
-		.flags = FSCRYPT_POLICY_FLAGS_PAD_32,
+		.contents_encryption_mode = contents,
+		.filenames_encryption_mode = filenames,
+		.flags = flags,
 	};
 
 	memcpy(p.master_key_identifier, id->bytes, sizeof(id->bytes));

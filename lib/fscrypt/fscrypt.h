@@ -57,6 +57,32 @@ int cl_fscrypt_key_status(int mnt_fd, const struct cl_key_id *id, enum cl_key_st
 int cl_fscrypt_set_policy(int dir_fd, const struct cl_key_id *id, struct cl_error **err);
 
 /**
+ * cl_fscrypt_set_policy_modes() - the same with explicit FSCRYPT_MODE_* and flags (probes).
+ * Return: 0 or -errno.
+ */
+int cl_fscrypt_set_policy_modes(int dir_fd, const struct cl_key_id *id, uint8_t contents,
+				uint8_t filenames, uint8_t flags, struct cl_error **err);
+
+/* A policy to try: names as fscrypt.rst writes them, and the outcome of a real file create. */
+struct cl_fscrypt_mode_probe {
+	const char *contents_name;
+	const char *filenames_name;
+	uint8_t contents, filenames, flags;
+	int result; /* 0 works; -errno of the failing step (ENOPKG: no kernel algorithm) */
+	const char *step; /* "set policy" or "create file" when result < 0 */
+};
+
+/**
+ * cl_fscrypt_probe_modes() - on the filesystem of @dir_fd (an unencrypted directory), add
+ * a throw-away key, and for each of @modes make a directory with that policy and create and
+ * write a file in it (modes that set fine may still fail there, with ENOPKG: DESIGN §2).
+ * Everything made is removed and the key checked ABSENT again.
+ * Return: 0 (outcomes in @modes[i].result), or -errno when the probe itself failed.
+ */
+int cl_fscrypt_probe_modes(int dir_fd, struct cl_fscrypt_mode_probe *modes, size_t n,
+			   struct cl_error **err);
+
+/**
  * cl_fscrypt_get_policy() - FS_IOC_GET_ENCRYPTION_POLICY_EX.
  * @ret_encrypted: false when the directory has no policy (ENODATA)
  * Return: 0, or -errno: -EOPNOTSUPP/-ENOTTY when the filesystem has no fscrypt.

@@ -247,3 +247,9 @@ int cl_mount_submounts(const char *target, char ***ret_paths, struct cl_error **
 	}
 	return cl_mount_submounts_libmount(target, ret_paths, err);
 }
+
+bool cl_mount_have_statmount(void)
+{
+	/* an invalid request: ENOSYS only when the kernel lacks the call */
+	return syscall(__NR_statmount, NULL, NULL, 0, 0) == 0 || errno != ENOSYS;
+}

@@ -50,5 +50,8 @@ int cl_mount_is_mountpoint(const char *path);
  */
 int cl_mount_used_elsewhere(const char *target);
 
+/** cl_mount_have_statmount() - whether the kernel has statmount(2)/listmount(2) (6.8). */
+bool cl_mount_have_statmount(void);
+
 /** cl_strv_free() - free a NULL-terminated string array; NULL-safe. */
 void cl_strv_free(char **v);

@@ -137,3 +137,32 @@ teardown_file() {
 	run_cryptlayer 2 destroy
 	run_cryptlayer 2 hook nosuchstage
 }
+
+@test "doctor probes the fscrypt policies for real and says what falls back" {
+	run_cryptlayer doctor --json
+	# the policy cryptlayer uses works, and was probed by creating a file
+	assert_equal "$(jq -r '.fscrypt_modes[0] | "\(.contents) \(.filenames) \(.works) \(.used)"' <<<"$output")" \
+		"AES-256-XTS AES-256-CTS true true"
+	assert_equal "$(jq -r '.store.directory' <<<"$output")" "$STORE"
+	jq -e '.kernel.xts_aes_driver | type == "string"' <<<"$output"
+	jq -e '.cpu.flags | test("aes")' <<<"$output"
+	jq -e '.runtimes.runc | startswith("runc version")' <<<"$output"
+	jq -e '.fallbacks | map(select(startswith("btrfs backend"))) | length == 1' <<<"$output"
+	# every mode either works or says why not
+	jq -e '[.fscrypt_modes[] | select(.works == false and .error == null)] | length == 0' <<<"$output"
+	# the probe leaves nothing behind on the store
+	run ls -A "$STORE"
+	refute_output --partial ".probe"
+	run_cryptlayer doctor
+	assert_output --partial "fscrypt      AES-256-XTS"
+	assert_output --partial "fallbacks"
+	run_cryptlayer doctor --help
+	assert_output --partial "Usage:"
+	run_cryptlayer 2 doctor --bogus
+}
+
+@test "doctor without a usable store: exit 1, one clear error" {
+	run $CRYPTLAYER --root /proc/cryptlayer-none --run-dir "$CLRUN" doctor
+	assert_failure 1
+	assert_output --partial "cryptlayer: doctor: layers cannot be made here:"
+}
