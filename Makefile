@@ -142,9 +142,9 @@ demo: all $(B)/tests/fscrypt-probe
 	bash contrib/demo.sh
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $$(git ls-files '*.c' '*.h' ':!:lib/*/uapi-*.h')
 format-check:
-	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h' ':!:lib/*/uapi-*.h')
 lint: check-layering
 	cppcheck -q --error-exitcode=1 --enable=warning,portability -I. $$(git ls-files '*.c')
 	shellcheck -x $$(git ls-files '*.sh' '*.bash' .ci/run bench/run)
