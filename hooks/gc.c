@@ -154,6 +154,7 @@ static void gc_orphan(struct gc_run *run, struct cl_store *store, const char *id
 	_cleanup_free_ char *key_hex = NULL, *rel = NULL;
 	struct cl_error *err = NULL;
 	struct cl_gc_facts f = {};
+	struct cl_record desc = {};
 	enum cl_gc_verdict v;
 	const char *why;
 
@@ -171,10 +172,19 @@ static void gc_orphan(struct gc_run *run, struct cl_store *store, const char *id
 			return;
 		f.mounted = cl_mount_is_mountpoint(merged) != 0;
 	}
+	if (f.persistent_in_store &&
+	    cl_record_desc_read(store->dir_fd, run->ctx->root, store->dir, id, &desc, NULL) == 0) {
+		f.desc = &desc;
+		f.owner_dir_exists = desc.owner_dir && access(desc.owner_dir, F_OK) == 0;
+	}
 	v = cl_plan_gc(&f, &why);
-	if (v == CL_GC_RECLAIM)
+	/* a persistent layer goes with its key file: destroy finds it by its descriptor */
+	if (v == CL_GC_RECLAIM && f.desc)
+		(void)cl_layer_destroy(run->ctx, id, true, NULL, &err);
+	else if (v == CL_GC_RECLAIM)
 		(void)erase_orphan(run, store, id, key_hex, &err);
 	report(run, id, v, why, &err);
+	cl_record_clear(&desc);
 }
 
 /* layer directories in the store at ctx->root that no record in ctx->run_dir names */

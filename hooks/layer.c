@@ -106,12 +106,13 @@ int cl_layer_create_rewrite(const struct cl_ctx *ctx, const struct cl_layer_args
 	argv[n++] = "poststop";
 	argv[n++] = "--id";
 	argv[n++] = a->id;
-	r = cl_layer_create(ctx, a, &rec, err);
+	/* a persistent layer of this id made by an earlier run is unlocked, not re-made */
+	r = cl_layer_create_or_unlock(ctx, a, &rec, err);
 	if (r < 0)
 		return r;
 	r = cl_oci_config_rewrite(json, len, rec.merged, argv, ret_json, err);
 	if (r < 0)
-		(void)cl_layer_destroy(ctx, a->id, true, NULL, NULL);
+		(void)cl_layer_stop(ctx, a->id, NULL, NULL); /* never erases persistent data */
 	cl_record_clear(&rec);
 	return r;
 }

@@ -47,10 +47,11 @@ int cl_layer_destroy(const struct cl_ctx *ctx, const char *id, bool stopped,
 		     struct cl_teardown_report *ret_rep, struct cl_error **err);
 
 /**
- * cl_layer_create_rewrite() - cl_layer_create(), then config.json @json rewritten to
- * use the layer: root.path → its merged dir, plus a poststop hook that erases it (our
- * absolute path, the global options and --id; runc runs it even when create fails).
- * Shared by prepare (bundle) and precreate (podman). On failure the layer is gone.
+ * cl_layer_create_rewrite() - cl_layer_create_or_unlock(), then config.json @json
+ * rewritten to use the layer: root.path → its merged dir, plus a poststop hook that
+ * erases it, or locks a persistent one (our absolute path, the global options and --id;
+ * runc runs it even when create fails). Shared by prepare (bundle) and precreate
+ * (podman). On failure an ephemeral layer is gone and a persistent one locked.
  * Return: 0 and *ret_json (malloc'ed), or -errno.
  */
 int cl_layer_create_rewrite(const struct cl_ctx *ctx, const struct cl_layer_args *a,

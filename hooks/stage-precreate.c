@@ -18,7 +18,8 @@
 #include "oci/oci.h"
 
 /*
- * precreate runs again at every 'podman start': an ephemeral layer still recorded for
+ * precreate runs again at every 'podman start' (and unlocks a persistent layer of this
+ * container there). An ephemeral layer still recorded for
  * this container is a leftover (the container is not running, or podman would not be
  * starting it), so erase it first.
  */
@@ -29,7 +30,9 @@ static int reclaim_stale(const struct cl_ctx *ctx, const char *id, struct cl_err
 
 	if (cl_record_read(ctx->run_dir, id, &rec, NULL) < 0)
 		return 0;
-	ours = rec.owner && !strcmp(rec.owner, "podman");
+	/* a persistent layer is never erased here: it is unlocked (or reused) below */
+	ours = rec.owner && !strcmp(rec.owner, "podman") &&
+	       (!rec.keymode || strcmp(rec.keymode, "persistent"));
 	cl_record_clear(&rec);
 	if (!ours)
 		return 0; /* not ours to erase: creating the layer will say it exists */
@@ -45,8 +48,6 @@ static int setup(const struct cl_ctx *ctx, const struct cl_oci_config *cfg,
 	struct cl_oci_podman pod = {};
 	int r;
 
-	if (req->keymode == CL_KEY_PERSISTENT)
-		return cl_error_set(err, ENOTSUP, "persistent keys under podman are not supported yet");
 	r = cl_oci_podman_parse(cfg, &pod, err);
 	if (r < 0)
 		return r;
@@ -63,7 +64,8 @@ static int setup(const struct cl_ctx *ctx, const struct cl_oci_config *cfg,
 		r = cl_layer_create_rewrite(ctx, &a, buf, len, &out, err);
 		if (r == 0 && cl_write_all(out_fd, out, strlen(out)) < 0) {
 			r = cl_error_set(err, errno, "write config.json to stdout");
-			(void)cl_layer_destroy(ctx, pod.id, true, NULL, NULL);
+			/* erase an ephemeral layer, lock a persistent one */
+			(void)cl_layer_stop(ctx, pod.id, NULL, NULL);
 		}
 	}
 	if (r == 0)

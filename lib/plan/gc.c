@@ -16,7 +16,14 @@ static enum cl_gc_verdict verdict(enum cl_gc_verdict v, const char *why, const c
 
 enum cl_gc_verdict cl_plan_gc_persistent(const struct cl_gc_facts *f, const char **ret_why)
 {
-	(void)f;
+	/* recorded (unlocked) or described in the store (locked, or after a reboot) */
+	const struct cl_record *d = f->rec ? f->rec : f->desc;
+
+	if (f->pid_alive || f->in_use)
+		return verdict(CL_GC_KEEP, "persistent layer in use", ret_why);
+	if (d && (owner_is(d, "podman") || owner_is(d, "bundle")) && d->owner_dir &&
+	    !f->owner_dir_exists)
+		return verdict(CL_GC_RECLAIM, "persistent layer whose owner was removed", ret_why);
 	return verdict(CL_GC_KEEP, "persistent layer", ret_why);
 }
 

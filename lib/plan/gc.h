@@ -27,6 +27,7 @@ struct cl_gc_facts {
 	bool persistent_in_store;    /* keys/<id> exists: a persistent layer (lives on reboot) */
 	bool key_present;            /* orphans: the key of its policy is in the kernel */
 	long age_s;                  /* seconds since the record (or directory) was written */
+	const struct cl_record *desc; /* orphans: a persistent layer's store descriptor, or NULL */
 };
 
 /**
@@ -39,7 +40,8 @@ struct cl_gc_facts {
 enum cl_gc_verdict cl_plan_gc(const struct cl_gc_facts *f, const char **ret_why);
 
 /**
- * cl_plan_gc_persistent() - the rule for persistent layers. Extension point: for now
- * they are always kept (owner-gone reclamation comes with persistent layers).
+ * cl_plan_gc_persistent() - the rule for persistent layers: kept, unless the owner that
+ * recorded an owner_dir (podman's userdata dir, a bundle) is gone and no container uses
+ * the layer; 'create' layers (no owner_dir) are never collected.
  */
 enum cl_gc_verdict cl_plan_gc_persistent(const struct cl_gc_facts *f, const char **ret_why);

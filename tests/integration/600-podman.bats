@@ -221,9 +221,9 @@ rootfs_stub() {
 		"$CLRUN/cryptlayer.log"
 	assert_success
 	run pod run --rm --runtime=runc "${RUN_OPTS[@]}" "${ENABLE[@]}" \
-		--annotation io.cryptlayer.key=persistent clbase true
+		--annotation io.cryptlayer.backend=btrfs clbase true
 	assert_failure
-	run grep -F "not supported yet" "$CLRUN/cryptlayer.log"
+	run grep -F "backend 'btrfs' is not supported yet" "$CLRUN/cryptlayer.log"
 	assert_success
 	run ls "$STORE/containers"
 	assert_output ""

@@ -73,8 +73,16 @@ static void test_cli_bundle_persistent(void **state)
 	f.owner_dir_exists = false;
 	expect(&f, CL_GC_RECLAIM, "bundle removed");
 	rec.keymode = "persistent";
-	expect(&f, CL_GC_KEEP, "persistent");
+	expect(&f, CL_GC_RECLAIM, "persistent layer whose owner was removed");
 	rec.owner = "podman";
+	expect(&f, CL_GC_RECLAIM, "persistent layer whose owner was removed");
+	f.in_use = true;
+	expect(&f, CL_GC_KEEP, "persistent layer in use");
+	f.in_use = false;
+	f.owner_dir_exists = true;
+	expect(&f, CL_GC_KEEP, "persistent");
+	f.owner_dir_exists = false;
+	rec.owner_dir = NULL;
 	expect(&f, CL_GC_KEEP, "persistent");
 	rec.owner = "cli";
 	rec.keymode = "ephemeral";
@@ -101,6 +109,20 @@ static void test_orphan(void **state)
 	f.age_s = OLD;
 	f.persistent_in_store = true;
 	expect(&f, CL_GC_KEEP, "persistent");
+	{
+		/* locked (no record): its store descriptor names the owner */
+		struct cl_record d = { .owner = "podman", .keymode = "persistent",
+				       .owner_dir = "/run/containers/x/userdata" };
+
+		f.desc = &d;
+		f.owner_dir_exists = true;
+		expect(&f, CL_GC_KEEP, "persistent");
+		f.owner_dir_exists = false;
+		expect(&f, CL_GC_RECLAIM, "owner was removed");
+		d.owner = "cli";
+		expect(&f, CL_GC_KEEP, "persistent");
+		f.desc = NULL;
+	}
 }
 
 int main(void)

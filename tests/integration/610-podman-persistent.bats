@@ -1,0 +1,216 @@
+#!/usr/bin/env bats
+# podman with io.cryptlayer.key=persistent: 'podman stop' locks the layer (key ABSENT,
+# encrypted names), 'podman start' unlocks it with the data intact (precreate), a
+# damaged key-file copy is repaired there, a wrong machine key stops the start and keeps
+# the layer, run-dir loss changes nothing, and 'podman rm' + 'cryptlayer gc' (or
+# destroy) leaves nothing behind.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	setup_store
+	command -v podman >/dev/null || skip "podman is not installed"
+	local t=$BATS_FILE_TMPDIR
+	export MK=$t/mk/machine.key OTHER_MK=$t/other.key
+	export CL="$CL --machine-key file:$MK"
+	head -c 32 /dev/urandom >"$OTHER_MK"
+	chmod 600 "$OTHER_MK"
+	# the installed descriptors plus our machine key in every hook's argv
+	hooks_dir_with_key "$t/hooks.d" "$MK"
+	hooks_dir_with_key "$t/hooks-other.d" "$OTHER_MK"
+	cat >"$t/crun-wrapper" <<'WRAP'
+#!/bin/sh
+exec unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun "$@"' crun "$@"
+WRAP
+	chmod +x "$t/crun-wrapper"
+	export PODMAN_BASE="--root $t/podroot --runroot $t/podrun --tmpdir $t/podtmp
+		--cgroup-manager=cgroupfs --events-backend=file"
+	export PODMAN_ARGS="$PODMAN_BASE --hooks-dir $t/hooks.d"
+	make_base "$t/base"
+	tar -C "$t/base" -c . | pod import - clbase >/dev/null
+}
+
+teardown_file() {
+	[ -n "${PODMAN_ARGS:-}" ] && {
+		pod rm -af -t 0 >/dev/null 2>&1
+		pod rmi -af >/dev/null 2>&1
+		umount "$BATS_FILE_TMPDIR/podroot/overlay" 2>/dev/null
+	}
+	teardown_store
+}
+
+# hooks_dir_with_key DIR KEYFILE
+hooks_dir_with_key() {
+	local dir=$1 f
+	make_hooks_dir "$dir"
+	for f in "$dir"/*.json; do
+		jq --arg mk "file:$2" '.hook.args |= (.[0:5] + ["--machine-key", $mk] + .[5:])' \
+			"$f" >"$f.new"
+		mv "$f.new" "$f"
+	done
+}
+
+pod() {
+	# shellcheck disable=SC2086 # PODMAN_ARGS is a word list
+	podman $PODMAN_ARGS "$@"
+}
+
+rt_flag() {
+	skip_if_no_runtime "$1"
+	if [ "$1" = crun ]; then echo "--runtime=$BATS_FILE_TMPDIR/crun-wrapper"; else echo "--runtime=runc"; fi
+}
+
+RUN_OPTS=(--network=none --ulimit nofile=20000:20000 --ulimit nproc=4096:4096)
+ENABLE=(--annotation io.cryptlayer.enable=true --annotation io.cryptlayer.key=persistent)
+
+# every start appends a line to /starts; the marker is written once, assembled inside
+# (never in argv or on stdout, which podman stores)
+# shellcheck disable=SC2016
+CMD='test -e /persist || { m=PODP; echo "${m}ERSIST-$0" > /persist; mkdir /plainname-dir; }
+     echo start >> /starts; exec sleep 600'
+
+# start_persistent RUNTIME NAME: run it, wait until it wrote its first start; sets ID
+start_persistent() {
+	local rt=$1 name=$2
+	ID=$(pod run -d --name "$name" "$rt" "${RUN_OPTS[@]}" "${ENABLE[@]}" clbase sh -c "$CMD" \
+		"$name")
+	wait_starts "$ID" 1
+}
+
+wait_starts() {
+	local i
+	for i in $(seq 1 100); do
+		[ "$(cat "$STORE/containers/$1/merged/starts" 2>/dev/null | wc -l)" = "$2" ] && return 0
+		sleep 0.05
+	done
+	echo "container $1 did not reach start $2" >&2
+	return 1
+}
+
+assert_locked() {
+	local id=$1 name=$2 key=$3
+	run "$PROBE" key-status "$key" "$STORE"
+	assert_output absent
+	assert_not_exist "$CLRUN/$id.json"
+	assert_no_layer_mounts
+	assert_file_exists "$STORE/containers/$id/layer.json"
+	assert_file_exists "$STORE/keys/$id"
+	run find "$STORE/containers/$id/crypt" -name "*plainname*" -o -name upper
+	assert_output ""
+	run_cryptlayer status "$id" --json
+	assert_equal "$(jq -r '"\(.keymode) \(.key_status) \(.mounted)"' <<<"$output")" \
+		"persistent absent false"
+	assert_not_in_image "PODPERSIST-$name"
+	run grep -r -a -l -F "PODPERSIST-$name" "$BATS_FILE_TMPDIR/podroot" "$BATS_FILE_TMPDIR/podrun"
+	assert_output ""
+}
+
+assert_data_back() {
+	local id=$1 name=$2 key=$3
+	run cat "$STORE/containers/$id/merged/persist"
+	assert_output "PODPERSIST-$name"
+	assert_dir_exists "$STORE/containers/$id/merged/plainname-dir"
+	run_cryptlayer status "$id" --json
+	assert_equal "$(jq -r .key_id <<<"$output")" "$key"
+	assert_equal "$(jq -r .key_status <<<"$output")" present
+}
+
+assert_nothing_left() {
+	local id=$1 key=$2
+	assert_not_exist "$STORE/keys/$id"
+	assert_not_exist "$STORE/containers/$id"
+	assert_not_exist "$CLRUN/$id.json"
+	assert_no_layer_mounts
+	run "$PROBE" key-status "$key" "$STORE"
+	assert_output absent
+	run_cryptlayer list --json
+	assert_equal "$(jq --arg id "$id" '[.[] | select(.id == $id)] | length' <<<"$output")" 0
+}
+
+stop_start_rm_gc() {
+	local rt name key
+	rt=$(rt_flag "$1")
+	name=$(safename)
+	start_persistent "$rt" "$name"
+	run_cryptlayer status "$ID" --json
+	key=$(jq -r .key_id <<<"$output")
+	assert_equal "$(jq -r .keymode <<<"$output")" persistent
+
+	pod stop -t 0 "$name" >/dev/null
+	assert_locked "$ID" "$name" "$key"
+
+	pod start "$name" >/dev/null
+	wait_starts "$ID" 2
+	assert_data_back "$ID" "$name" "$key"
+
+	# 'podman rm -f' stops it (poststop locks); rm itself runs no hook: gc erases it
+	pod rm -f -t 0 "$name" >/dev/null
+	assert_locked "$ID" "$name" "$key"
+	run_cryptlayer gc
+	assert_nothing_left "$ID" "$key"
+}
+
+@test "podman runc persistent: stop locks, start brings the data back, rm + gc erase it" {
+	stop_start_rm_gc runc
+}
+
+@test "podman crun persistent: the same" {
+	stop_start_rm_gc crun
+}
+
+@test "podman persistent: run-dir loss, then a damaged key-file copy, then a wrong machine key" {
+	local rt name key kf
+	rt=$(rt_flag runc)
+	name=$(safename)
+	start_persistent "$rt" "$name"
+	run_cryptlayer status "$ID" --json
+	key=$(jq -r .key_id <<<"$output")
+	pod stop -t 0 "$name" >/dev/null
+
+	# reboot-like loss of the run dir: list still shows the layer, start unlocks it
+	rm -rf "$CLRUN"
+	run_cryptlayer list --json
+	assert_equal "$(jq -r --arg id "$ID" '.[] | select(.id == $id) | "\(.keymode) \(.key_status)"' <<<"$output")" \
+		"persistent absent"
+	pod start "$name" >/dev/null
+	wait_starts "$ID" 2
+	assert_data_back "$ID" "$name" "$key"
+	pod stop -t 0 "$name" >/dev/null
+
+	# one copy damaged: the start repairs it
+	kf=$STORE/keys/$ID
+	cp "$kf" "$BATS_TEST_TMPDIR/orig"
+	python3 -c 'import sys; f=open(sys.argv[1], "r+b"); f.seek(4096 + 300); f.write(b"\xff" * 16)' "$kf"
+	pod start "$name" >/dev/null
+	wait_starts "$ID" 3
+	assert_data_back "$ID" "$name" "$key"
+	cmp "$kf" "$BATS_TEST_TMPDIR/orig"
+	pod stop -t 0 "$name" >/dev/null
+
+	# a wrong machine key: the start fails, the reason is logged, the layer stays locked
+	PODMAN_ARGS="$PODMAN_BASE --hooks-dir $BATS_FILE_TMPDIR/hooks-other.d" run pod start "$name"
+	assert_failure
+	run grep -F "wrong machine key?" "$CLRUN/cryptlayer.log"
+	assert_success
+	assert_locked "$ID" "$name" "$key"
+	cmp "$kf" "$BATS_TEST_TMPDIR/orig"
+
+	# both copies damaged: the same, and nothing is deleted
+	python3 -c 'import sys; f=open(sys.argv[1], "r+b"); f.seek(100); f.write(b"\x00" * 8); f.seek(4196); f.write(b"\x00" * 8)' "$kf"
+	run pod start "$name"
+	assert_failure
+	run grep -F "both copies are damaged" "$CLRUN/cryptlayer.log"
+	assert_success
+	assert_locked "$ID" "$name" "$key"
+	cp "$BATS_TEST_TMPDIR/orig" "$kf"
+	pod start "$name" >/dev/null
+	wait_starts "$ID" 4
+	assert_data_back "$ID" "$name" "$key"
+
+	# destroy refuses while the container runs; after rm it erases everything
+	run_cryptlayer 1 destroy "$ID"
+	pod rm -f -t 0 "$name" >/dev/null
+	run_cryptlayer destroy "$ID"
+	assert_nothing_left "$ID" "$key"
+}
