@@ -57,6 +57,7 @@ static int plan_run(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 		.store_root = ctx->root, .store_dir = store->dir, .run_dir = ctx->run_dir,
 		.owner = a->owner, .root_path = a->root_path, .pid = a->pid,
 		.owner_dir = a->owner_dir, .machine_key = ctx->machine_key,
+		.populate = a->populate != NULL,
 	};
 	struct cl_plan plan = {};
 	int r;
@@ -64,7 +65,8 @@ static int plan_run(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 	r = unlock ? cl_plan_unlock(&in, &plan, err) : cl_plan_create(&in, &plan, err);
 	if (r < 0)
 		return r;
-	r = cl_exec_create(store, &plan, ctx->run_dir, err);
+	r = cl_exec_create_populated(store, &plan, ctx->run_dir, a->populate, a->populate_ctx,
+				     err);
 	if (r == 0 && ret_rec) {
 		*ret_rec = plan.rec;
 		memset(&plan.rec, 0, sizeof(plan.rec));

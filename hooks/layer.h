@@ -27,6 +27,8 @@ struct cl_layer_args {
 	const char *root_path; /* CL_OWNER_HOOK */
 	pid_t pid;             /* CL_OWNER_HOOK */
 	const char *owner_dir; /* CL_OWNER_BUNDLE/PODMAN: gc reclaims the layer once it is gone */
+	cl_exec_populate_fn populate; /* import: fills upper before the mount, or NULL */
+	void *populate_ctx;
 };
 
 /**

@@ -47,5 +47,7 @@ int cl_cmd_import(const struct cl_globals *g, int argc, char **argv);
 int cl_cli_fail(struct cl_error **err, const char *prefix);
 /** cl_cli_usage() - print one usage line plus the hint. Return: 2. */
 int cl_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** cl_cli_parse_jobs() - --jobs N, 1..CL_POOL_MAX_THREADS. Return: 0 or 2 (usage printed). */
+int cl_cli_parse_jobs(const char *cmd, const char *s, unsigned *ret);
 /** cl_cli_help_or_version() - handle --help/--version in argv. Return: 1 if handled. */
 bool cl_cli_want_help(int argc, char **argv);

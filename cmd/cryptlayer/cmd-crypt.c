@@ -76,7 +76,7 @@ static void decrypt_usage(void)
 	      stdout);
 }
 
-static int parse_jobs(const char *cmd, const char *s, unsigned *ret)
+int cl_cli_parse_jobs(const char *cmd, const char *s, unsigned *ret)
 {
 	char *end = NULL;
 	unsigned long v;
@@ -105,7 +105,7 @@ static int parse_option(const char *cmd, int c, char **argv, struct crypt_args *
 		a->zstd = !strcmp(optarg, "zstd");
 		return 0;
 	case 'j':
-		return parse_jobs(cmd, optarg, &a->jobs);
+		return cl_cli_parse_jobs(cmd, optarg, &a->jobs);
 	case 'q':
 		a->quiet = true;
 		return 0;

@@ -89,6 +89,11 @@ void cl_clx_writer_free(struct cl_clx_writer *w);
  * @ret: the reader
  * @err: error out: -ENOKEY if no stanza is for any identity, -EBADMSG if the header
  *       is damaged or forged, -EPROTONOSUPPORT for an unsupported version
+ *
+ * No thread is started here: the workers start with the first cl_clx_reader_read(),
+ * so the caller may still setns() in between (import checks the header, then makes
+ * the layer). The payload key waits in a struct cl_secret until then.
+ *
  * Return: 0 or -errno.
  */
 int cl_clx_reader_new(int in_fd, struct cl_identity *const *ids, size_t n,

@@ -27,6 +27,7 @@ struct cl_clx_reader {
 	bool from_trailer;
 	const EVP_CIPHER *cipher;
 	struct cl_secret *payload_key; /* only until the workers' contexts are keyed */
+	unsigned jobs;
 	struct cl_secret *mac_key;     /* to authenticate the trailer copy at the end */
 	struct cl_pool *pool;
 	uint64_t next_index;
@@ -295,17 +296,24 @@ int cl_clx_reader_new(int in_fd, struct cl_identity *const *ids, size_t n,
 	r->cipher = a->aes256gcm;
 	r->progress = o.progress;
 	r->progress_ctx = o.progress_ctx;
+	r->jobs = jobs;
 	rc = reader_open_input(r, ids, n, err);
-	if (rc < 0)
-		return rc;
-	rc = cl_pool_new(jobs, cl_stream_depth(jobs), CL_STREAM_BUF_SIZE, CL_POOL_WIPE, open_init,
-			 open_work, r, &r->pool, err);
-	cl_secret_free(r->payload_key);
-	r->payload_key = NULL;
 	if (rc < 0)
 		return rc;
 	*ret = TAKE_PTR(r);
 	return 0;
+}
+
+/* the workers start with the first read, so that a caller can still switch mount
+ * namespaces (single-threaded) between cl_clx_reader_new() and it */
+static int reader_start(struct cl_clx_reader *r, struct cl_error **err)
+{
+	int rc = cl_pool_new(r->jobs, cl_stream_depth(r->jobs), CL_STREAM_BUF_SIZE, CL_POOL_WIPE,
+			     open_init, open_work, r, &r->pool, err);
+
+	cl_secret_free(r->payload_key); /* the contexts hold the expanded key now */
+	r->payload_key = NULL;
+	return rc;
 }
 
 uint8_t cl_clx_reader_compression(const struct cl_clx_reader *r)
@@ -509,6 +517,13 @@ ssize_t cl_clx_reader_read(struct cl_clx_reader *r, const void **ret_buf,
 			return cl_error_set(err, EIO, "read after a failure");
 		if (r->done)
 			return 0;
+		if (!r->pool) {
+			rc = reader_start(r, err);
+			if (rc < 0) {
+				r->failed = true;
+				return rc;
+			}
+		}
 		rc = reader_next(r, &job, err);
 		if (rc <= 0) {
 			r->failed = rc < 0;
@@ -529,7 +544,8 @@ void cl_clx_reader_free(struct cl_clx_reader *r)
 {
 	if (!r)
 		return;
-	cl_pool_free(r->pool);
+	if (r->pool)
+		cl_pool_free(r->pool);
 	cl_secret_free(r->payload_key);
 	cl_secret_free(r->mac_key);
 	cl_error_free(&r->pending);

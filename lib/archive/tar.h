@@ -45,10 +45,18 @@ struct cl_tar_ops {
 	 */
 	int (*unpack)(int dirfd, unsigned flags, cl_source_fn src, void *ctx,
 		      struct cl_error **err);
-	/* streaming zstd: compress (level, threads) or decompress into @sink */
+	/* streaming zstd: compress (level, threads) or decompress into @sink (push); a
+	 * decoder made with a NULL @sink is used with zstd_read instead */
 	int (*zstd_new)(bool compress, int level, unsigned threads, cl_sink_fn sink, void *ctx,
 			struct cl_zstd **ret, struct cl_error **err);
 	int (*zstd_write)(struct cl_zstd *z, const void *buf, size_t len, struct cl_error **err);
+	/*
+	 * pull: the next block of decompressed bytes from @src in *ret (valid until the
+	 * next call, at most ZSTD_DStreamOutSize() bytes: memory stays bounded whatever
+	 * the ratio). Return: bytes, 0 at the end (last frame complete), -errno.
+	 */
+	ssize_t (*zstd_read)(struct cl_zstd *z, cl_source_fn src, void *ctx, const void **ret,
+			     struct cl_error **err);
 	/* flush; for decompression also checks that the last frame was complete */
 	int (*zstd_finish)(struct cl_zstd *z, struct cl_error **err);
 	void (*zstd_free)(struct cl_zstd *z);

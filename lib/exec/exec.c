@@ -21,6 +21,8 @@ struct exec_ctx {
 	struct cl_store *store;
 	struct cl_plan *plan;
 	const char *run_dir;
+	cl_exec_populate_fn populate;
+	void *populate_ctx;
 	struct cl_key_id key_id;
 	struct cl_secret *key; /* persistent: the new key, until it is wrapped */
 	bool key_added;
@@ -185,6 +187,19 @@ static int op_mkdir_upper(struct exec_ctx *c, struct cl_error **err)
 	return 0;
 }
 
+static int op_populate_upper(struct exec_ctx *c, struct cl_error **err)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (!c->populate)
+		return cl_error_set(err, EINVAL, "op '%s' without a populate callback",
+				    cl_plan_op_name(CL_OP_POPULATE_UPPER));
+	fd = open_dir_at(c->store->dir_fd, c->plan->upper_rel, 0, err);
+	if (fd < 0)
+		return fd;
+	return c->populate(c->populate_ctx, fd, err);
+}
+
 static int new_overlay(struct exec_ctx *c, struct cl_error **err)
 {
 	struct cl_plan *p = c->plan;
@@ -241,6 +256,8 @@ static int run_op(struct exec_ctx *c, enum cl_op_kind k, struct cl_error **err)
 		return op_set_policy(c, err);
 	case CL_OP_MKDIR_UPPER:
 		return op_mkdir_upper(c, err);
+	case CL_OP_POPULATE_UPPER:
+		return op_populate_upper(c, err);
 	case CL_OP_MOUNT_MERGED:
 		return op_mount_merged(c, err);
 	case CL_OP_MOUNT_CONTAINER:
@@ -310,7 +327,14 @@ static void undo(struct exec_ctx *c, int done)
 int cl_exec_create(struct cl_store *store, struct cl_plan *plan, const char *run_dir,
 		   struct cl_error **err)
 {
-	struct exec_ctx c = { .store = store, .plan = plan, .run_dir = run_dir };
+	return cl_exec_create_populated(store, plan, run_dir, NULL, NULL, err);
+}
+
+int cl_exec_create_populated(struct cl_store *store, struct cl_plan *plan, const char *run_dir,
+			     cl_exec_populate_fn fn, void *ctx, struct cl_error **err)
+{
+	struct exec_ctx c = { .store = store, .plan = plan, .run_dir = run_dir,
+			      .populate = fn, .populate_ctx = ctx };
 
 	int r = 0;
 

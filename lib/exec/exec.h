@@ -17,6 +17,20 @@
 int cl_exec_create(struct cl_store *store, struct cl_plan *plan, const char *run_dir,
 		   struct cl_error **err);
 
+/*
+ * Fills a new layer's upper directory (@upper_fd, O_RDONLY|O_DIRECTORY) for
+ * CL_OP_POPULATE_UPPER, before its overlay is mounted. It runs with the key present;
+ * on failure the layer is erased by the usual undo, so it need not clean up.
+ */
+typedef int (*cl_exec_populate_fn)(void *ctx, int upper_fd, struct cl_error **err);
+
+/**
+ * cl_exec_create_populated() - cl_exec_create() for a plan with CL_OP_POPULATE_UPPER,
+ * which calls @fn(@ctx, upper fd). Return: 0 or -errno.
+ */
+int cl_exec_create_populated(struct cl_store *store, struct cl_plan *plan, const char *run_dir,
+			     cl_exec_populate_fn fn, void *ctx, struct cl_error **err);
+
 struct cl_teardown_report {
 	bool had_key;
 	enum cl_key_status key_status; /* after removal */

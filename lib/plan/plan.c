@@ -14,6 +14,7 @@ const char *cl_plan_op_name(enum cl_op_kind k)
 	static const char *const names[_CL_OP_MAX] = {
 		[CL_OP_MKDIR_LAYER] = "mkdir-layer",	 [CL_OP_ADD_KEY] = "add-key",
 		[CL_OP_SET_POLICY] = "set-policy",	 [CL_OP_MKDIR_UPPER] = "mkdir-upper",
+		[CL_OP_POPULATE_UPPER] = "populate-upper",
 		[CL_OP_MOUNT_MERGED] = "mount-merged",	 [CL_OP_MOUNT_CONTAINER] = "mount-container",
 		[CL_OP_WRITE_RECORD] = "write-record",	 [CL_OP_UNMOUNT] = "unmount",
 		[CL_OP_DELETE_FILES] = "delete-files",	 [CL_OP_REMOVE_KEY] = "remove-key",
@@ -163,6 +164,9 @@ int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct c
 	push(&p, CL_OP_MKDIR_UPPER);
 	if (!p.ephemeral)
 		push(&p, CL_OP_WRITE_DESC);
+	/* an overlay's upper must not change under it while mounted: fill it first */
+	if (in->populate)
+		push(&p, CL_OP_POPULATE_UPPER);
 	push(&p, in->owner == CL_OWNER_HOOK ? CL_OP_MOUNT_CONTAINER : CL_OP_MOUNT_MERGED);
 	push(&p, CL_OP_WRITE_RECORD);
 	*ret = p;

@@ -25,6 +25,7 @@ enum cl_op_kind {
 	CL_OP_ADD_KEY,        /* fresh ephemeral key into the kernel */
 	CL_OP_SET_POLICY,     /* v2 policy on containers/<id>/crypt */
 	CL_OP_MKDIR_UPPER,    /* crypt/upper with the lower root's mode and owner, crypt/work */
+	CL_OP_POPULATE_UPPER, /* the caller fills upper (import) before anything mounts it */
 	CL_OP_MOUNT_MERGED,   /* overlay on containers/<id>/merged */
 	CL_OP_MOUNT_CONTAINER, /* overlay on root.path in the container's mount namespace */
 	CL_OP_WRITE_RECORD,
@@ -59,6 +60,7 @@ struct cl_plan_input {
 	pid_t pid;              /* CL_OWNER_HOOK: container init */
 	const char *owner_dir;  /* bundle/podman: exists while the owner does, or NULL */
 	const char *machine_key; /* persistent: --machine-key spec, NULL for the default */
+	bool populate;          /* the caller fills upper before the mount (import) */
 };
 
 struct cl_plan {

@@ -122,6 +122,26 @@ static void test_create_bundle(void **state)
 	cl_plan_clear(&p);
 }
 
+/* import: the upper is filled before the overlay is mounted, in every owner mode */
+static void test_create_populate(void **state)
+{
+	struct cl_plan p = {};
+
+	(void)state;
+	in.populate = true;
+	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
+	assert_ops(&p, "mkdir-layer,add-key,set-policy,mkdir-upper,populate-upper,mount-merged,"
+		       "write-record");
+	cl_plan_clear(&p);
+	in.owner = CL_OWNER_HOOK;
+	in.root_path = "/run/c/rootfs";
+	in.pid = 42;
+	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
+	assert_ops(&p, "mkdir-layer,add-key,set-policy,mkdir-upper,populate-upper,"
+		       "mount-container,write-record");
+	cl_plan_clear(&p);
+}
+
 static void test_create_hook(void **state)
 {
 	struct cl_plan p = {};
@@ -501,6 +521,7 @@ int main(void)
 	    T(test_path_contains),
 	    T(test_create_persistent),
 	    T(test_unlock),
+	    T(test_create_populate),
 	};
 
 	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);

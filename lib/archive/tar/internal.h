@@ -21,6 +21,8 @@ int cl_tar_unpack(int dirfd, unsigned flags, cl_source_fn src, void *ctx, struct
 int cl_tar_zstd_new(bool compress, int level, unsigned threads, cl_sink_fn sink, void *ctx,
 		    struct cl_zstd **ret, struct cl_error **err);
 int cl_tar_zstd_write(struct cl_zstd *z, const void *buf, size_t len, struct cl_error **err);
+ssize_t cl_tar_zstd_read(struct cl_zstd *z, cl_source_fn src, void *ctx, const void **ret,
+			 struct cl_error **err);
 int cl_tar_zstd_finish(struct cl_zstd *z, struct cl_error **err);
 void cl_tar_zstd_free(struct cl_zstd *z);
 

@@ -23,6 +23,9 @@ struct cl_zstd {
 	unsigned char *out;
 	size_t out_cap;
 	size_t pending; /* decoder: 0 once the last frame is complete */
+	ZSTD_inBuffer in; /* pull decoder: the source's current block */
+	bool in_eof;      /* pull decoder: the source is exhausted */
+	bool out_full;    /* pull decoder: the last call filled out, more may be buffered */
 };
 
 static int zstd_fail(size_t ret, const char *what, struct cl_error **err)
@@ -127,6 +130,54 @@ int cl_tar_zstd_finish(struct cl_zstd *z, struct cl_error **err)
 	if (r < 0)
 		return r;
 	if (!z->compress && z->pending)
+		return cl_error_set(err, EBADMSG, "zstd: payload ends inside a frame");
+	return 0;
+}
+
+/* one decoder step into z->out; fetches a source block when the input is used up */
+static ssize_t zstd_pull_step(struct cl_zstd *z, cl_source_fn src, void *ctx,
+			      struct cl_error **err)
+{
+	ZSTD_outBuffer out = { z->out, z->out_cap, 0 };
+	size_t in_before, r;
+
+	if (z->in.pos == z->in.size && !z->out_full && !z->in_eof) {
+		const void *buf = NULL;
+		ssize_t n = src(ctx, &buf, err);
+
+		if (n < 0)
+			return n;
+		z->in = (ZSTD_inBuffer){ buf, (size_t)n, 0 };
+		z->in_eof = n == 0;
+	}
+	in_before = z->in.pos;
+	r = ZSTD_decompressStream(z->d, &out, &z->in);
+	if (ZSTD_isError(r))
+		return zstd_fail(r, "decompress", err);
+	if (z->in.pos != in_before || out.pos > 0)
+		z->pending = r;
+	z->out_full = out.pos == out.size;
+	return (ssize_t)out.pos;
+}
+
+ssize_t cl_tar_zstd_read(struct cl_zstd *z, cl_source_fn src, void *ctx, const void **ret,
+			 struct cl_error **err)
+{
+	if (z->compress)
+		return cl_error_set(err, EINVAL, "zstd: read from an encoder");
+	for (;;) {
+		ssize_t n = zstd_pull_step(z, src, ctx, err);
+
+		if (n < 0)
+			return n;
+		if (n > 0) {
+			*ret = z->out;
+			return n;
+		}
+		if (z->in_eof && z->in.pos == z->in.size && !z->out_full)
+			break;
+	}
+	if (z->pending)
 		return cl_error_set(err, EBADMSG, "zstd: payload ends inside a frame");
 	return 0;
 }

@@ -1,0 +1,322 @@
+#!/usr/bin/env bats
+# cryptlayer export / import (issue 5, DESIGN §5, §7): a real layer through the store,
+# exported, imported into a second store under a new key, compared with rsync; damaged,
+# forged or hostile input and full disks leave nothing behind.
+
+load helpers
+
+setup_file() {
+	CL_STORE_SIZE=256M setup_store
+	export W=$BATS_FILE_TMPDIR
+	make_base "$W/base"
+	"$CRYPTLAYER" keygen -o "$W/id"
+	"$CRYPTLAYER" keygen -o "$W/other"
+	# the second machine: its own store and run dir
+	export CLROOT2=$W/root2 CLRUN2=$W/run2
+	export CL2="$CRYPTLAYER --root $CLROOT2 --run-dir $CLRUN2"
+	$CL2 store init --size 96M >/dev/null
+	export STORE2=$CLROOT2/store
+}
+
+teardown_file() {
+	local id
+	if [ -n "${CL2:-}" ]; then
+		for id in $($CL2 list --json 2>/dev/null | sed -n 's/^ *"id":"\(.*\)",$/\1/p'); do
+			$CL2 destroy "$id" || true
+		done
+		umount "$STORE2" 2>/dev/null || true
+	fi
+	umount "$W/full" 2>/dev/null || true
+	teardown_store
+}
+
+# craft MERGED: what a container leaves in its layer, written through the overlay
+craft_tree() {
+	local m=$1 long deep
+	mkdir -p "$m/usr/share/doc"
+	cp -a /usr/share/doc/[a-c]* "$m/usr/share/doc/"
+	cp -a /usr/share/zoneinfo "$m/usr/share/zoneinfo"
+	rm "$m/etc/base-file"                            # a whiteout
+	rm -rf "$m/data" && mkdir -p "$m/data/new"       # an opaque directory
+	echo fresh >"$m/data/new/file"
+	echo hello >"$m/hl1"
+	ln "$m/hl1" "$m/hl2"
+	ln "$m/hl1" "$m/etc/hl3"
+	ln -s ../hl1 "$m/etc/sym"
+	ln -s /nonexistent/abs "$m/abslink"
+	truncate -s 10M "$m/sparse"
+	printf x | dd of="$m/sparse" bs=1 seek=5000000 conv=notrunc status=none
+	: >"$m/empty"
+	long=$(printf 'L%.0s' $(seq 250))
+	echo long >"$m/$long"
+	deep="$m/$(printf 'd%.0s' $(seq 200))/$(printf 'e%.0s' $(seq 200))"
+	mkdir -p "$deep"
+	echo deep >"$deep/file"
+	printf bin >"$m/$(printf 'caf\xe9-\xff\xfe')"
+	echo utf8 >"$m/üñí-ç"
+	cp "$m/bin/busybox" "$m/capbin"
+	chmod 4755 "$m/capbin"
+	setcap cap_net_raw+ep "$m/capbin"
+	setfattr -n user.note -v v1 "$m/hl1"
+	setfattr -n trusted.other -v keep "$m/etc"
+	mknod "$m/etc/null" c 1 3
+	mkfifo "$m/etc/fifo"
+	chown 1234:5678 "$m/hl1"
+	chown -h 42:43 "$m/etc/sym"
+	touch -h -d '2001-02-03 04:05:06.123456789' "$m/empty" "$m/etc/sym"
+}
+
+# rsync -aHAX (an independent implementation) finds no difference; the roots' own
+# times and xattrs are not part of a layer
+assert_same_tree() {
+	run bash -c "rsync -aHAXn --checksum --itemize-changes $3 '$1/' '$2/' \
+		| grep -v '^\.d\.\.[.t]\.\.\.\.\.[.x] \./\$'"
+	assert_output ""
+}
+
+# nothing of layer ID is left in the second store: directory, record, mount
+assert_no_layer2() {
+	assert_file_not_exist "$STORE2/containers/$1"
+	assert_file_not_exist "$CLRUN2/$1.json"
+	run grep -c "$STORE2/containers/$1" /proc/self/mountinfo
+	assert_output 0
+}
+
+# import_watched BEFORE AFTER ID: import from a FIFO; the commands BEFORE feed it first,
+# then (the layer being made, the import waiting for more) the key id of the new layer
+# is recorded in KID, then AFTER feeds the rest. Leaves import's exit status in $status
+# and its stderr in $output.
+import_watched() {
+	local fifo=$BATS_TEST_TMPDIR/fifo pid
+	rm -f "$fifo" && mkfifo "$fifo"
+	$CL2 import - -i "$W/id" --base "$W/base" --id "$3" <"$fifo" \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	exec 7>"$fifo" # (bats owns fd 3)
+	eval "$1" >&7
+	wait_for_file "$STORE2/containers/$3/crypt/upper"
+	KID=$("$PROBE" policy "$STORE2/containers/$3/crypt" | cut -d' ' -f2)
+	[ -n "$KID" ] || fail "no key id for the layer being made"
+	eval "$2" >&7
+	exec 7>&-
+	status=0
+	wait "$pid" || status=$?
+	output=$(cat "$BATS_TEST_TMPDIR/err")
+}
+
+@test "export, import into a second store: same merged view and upper, new key" {
+	skip_if_not_root
+	local m m2 kid1 kid2
+	m=$($CL create --base "$W/base" --id src)
+	craft_tree "$m"
+	run_cryptlayer export src -o "$W/src.clx" -r "$W/id.pub" -r "$W/other.pub" --quiet
+	assert_output ""
+	assert_file_exist "$W/src.clx"
+	run ls -A "$W"
+	refute_output --partial ".tmp"
+	run $CL2 import "$W/src.clx" -i "$W/id" --base "$W/base" --id dst
+	assert_success
+	m2=$output
+	assert_equal "$m2" "$STORE2/containers/dst/merged"
+	assert_same_tree "$m" "$m2"
+	# the uppers too (whiteouts, opaque marker), minus the overlay's own bookkeeping
+	assert_same_tree "$STORE/containers/src/crypt/upper" "$STORE2/containers/dst/crypt/upper" \
+		"--filter='-x trusted.overlay.origin' --filter='-x trusted.overlay.impure'"
+	run stat -c '%F %t:%T' "$STORE2/containers/dst/crypt/upper/etc/base-file"
+	assert_output "character special file 0:0"
+	run getfattr --absolute-names --only-values -n trusted.overlay.opaque "$STORE2/containers/dst/crypt/upper/data"
+	assert_output "y"
+	run getcap "$m2/capbin"
+	assert_output --partial "cap_net_raw=ep"
+	[ "$(stat -c %i "$m2/hl1")" = "$(stat -c %i "$m2/etc/hl3")" ]
+	[ "$(du -k "$m2/sparse" | cut -f1)" -lt 100 ]
+	# a new key: not the exporter's
+	kid1=$($CL status src --json | jq -r .key_id)
+	kid2=$($CL2 status dst --json | jq -r .key_id)
+	[ "$kid1" != "$kid2" ]
+	[ "$("$PROBE" policy "$STORE2/containers/dst/crypt" | cut -d' ' -f2)" = "$kid2" ]
+	# the second recipient, zstd, stdin/stdout and --jobs 1 give the same tree
+	run bash -c "$CL export src -o - -r '$W/id.pub' --compress zstd --jobs 1 \
+		| $CL2 import - -i '$W/other' -i '$W/id' --base '$W/base' --id dst2 --jobs 1"
+	assert_success
+	assert_same_tree "$m" "$output"
+	$CL2 destroy dst2
+}
+
+@test "a damaged or truncated archive: exit 1, nothing of the layer left, key absent" {
+	skip_if_not_root
+	local L size
+	[ -f "$W/src.clx" ] || skip "needs the export of the first test"
+	size=$(stat -c %s "$W/src.clx")
+	L=$(od -An -tu4 -j12 -N4 "$W/src.clx" | tr -d ' ')
+	# a flipped byte in the first chunk's body, seen while the layer is being filled
+	import_watched "head -c $((L + 4096)) '$W/src.clx'" \
+		"printf Z; tail -c +$((L + 4098)) '$W/src.clx'" bad1
+	assert_equal "$status" 1
+	assert_output --regexp "^cryptlayer: import: chunk 0: authentication failed"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" ""
+	assert_no_layer2 bad1
+	run "$PROBE" key-status "$KID" "$STORE2"
+	assert_output absent
+	# truncated in the middle of the stream
+	import_watched "head -c $((size / 2)) '$W/src.clx'" : bad2
+	assert_equal "$status" 1
+	assert_output --regexp "^cryptlayer: import: truncated"
+	assert_no_layer2 bad2
+	run "$PROBE" key-status "$KID" "$STORE2"
+	assert_output absent
+	# truncated inside the trailer: the whole tar is in, the end still does not verify
+	head -c $((size - 10)) "$W/src.clx" >"$BATS_TEST_TMPDIR/t.clx"
+	run $CL2 import "$BATS_TEST_TMPDIR/t.clx" -i "$W/id" --base "$W/base" --id bad3
+	assert_failure 1
+	assert_equal "${#lines[@]}" 1
+	assert_output --regexp "^cryptlayer: import: "
+	assert_no_layer2 bad3
+	# garbage appended
+	{ cat "$W/src.clx"; echo junk; } | $CL2 import - -i "$W/id" --base "$W/base" --id bad4 \
+		&& fail "appended garbage was accepted"
+	assert_no_layer2 bad4
+}
+
+@test "wrong identity, bad base, persistent key, unknown id: clear errors, nothing made" {
+	skip_if_not_root
+	[ -f "$W/src.clx" ] || skip "needs the export of the first test"
+	"$CRYPTLAYER" keygen -o "$BATS_TEST_TMPDIR/stranger"
+	run $CL2 import "$W/src.clx" -i "$BATS_TEST_TMPDIR/stranger" --base "$W/base" --id w1
+	assert_failure 1
+	assert_output --regexp "^cryptlayer: import: not encrypted to identity '.*stranger'"
+	assert_no_layer2 w1
+	run $CL2 import "$W/src.clx" -i "$W/id" --base "$W/nowhere" --id w2
+	assert_failure 1
+	assert_output --regexp "^cryptlayer: import: base '.*nowhere'"
+	assert_no_layer2 w2
+	run $CL2 import "$W/src.clx" -i "$W/id" --base "$W/base" --id w3 --key persistent
+	assert_failure 1
+	assert_output --partial "not supported yet"
+	assert_no_layer2 w3
+	run_cryptlayer 1 export no-such-layer -o "$BATS_TEST_TMPDIR/x.clx" -r "$W/id.pub"
+	assert_output "cryptlayer: export: no layer 'no-such-layer': No such file or directory"
+	assert_file_not_exist "$BATS_TEST_TMPDIR/x.clx"
+	run_cryptlayer 1 export src -o "$BATS_TEST_TMPDIR/x.clx" -r "$W/id.pub" --format oci
+	assert_output "cryptlayer: export: --format oci is not supported yet"
+	assert_file_not_exist "$BATS_TEST_TMPDIR/x.clx"
+	run_cryptlayer 2 export src -o "$BATS_TEST_TMPDIR/x.clx"
+	assert_line --index 0 "cryptlayer export: at least one -r PUB is required"
+	run_cryptlayer 2 import "$W/src.clx" -i "$W/id"
+	assert_line --index 0 "cryptlayer import: --base DIR is required"
+}
+
+@test "hostile tar entries: refused, nothing of the layer left, nothing written outside" {
+	skip_if_not_root
+	local t=$BATS_TEST_TMPDIR name
+	mkdir -p "$t/outside"
+	python3 - "$t" <<-'PY'
+	import io, sys, tarfile
+	t = sys.argv[1]
+	def mk(name, entries):
+	    with tarfile.open(f'{t}/{name}.tar', 'w', format=tarfile.PAX_FORMAT) as tf:
+	        for e in entries:
+	            data = e.pop('data', b'')
+	            ti = tarfile.TarInfo(e.pop('name'))
+	            for k, v in e.items():
+	                setattr(ti, k, v)
+	            ti.size = len(data) if ti.type == tarfile.REGTYPE else 0
+	            tf.addfile(ti, io.BytesIO(data))
+	ok = {'name': 'fine', 'data': b'ok'}
+	mk('dotdot', [dict(ok), {'name': '../evil', 'data': b'x'}])
+	mk('absolute', [dict(ok), {'name': t + '/outside/abs', 'data': b'x'}])
+	mk('symlink', [{'name': 'esc', 'type': tarfile.SYMTYPE, 'linkname': t + '/outside'},
+	               {'name': 'esc/pwned', 'data': b'x'}])
+	mk('relsym', [{'name': 'up', 'type': tarfile.SYMTYPE, 'linkname': '../../../..'},
+	              {'name': 'up/pwned', 'data': b'x'}])
+	mk('hardlink', [{'name': 'hl', 'type': tarfile.LNKTYPE, 'linkname': '../outside/x'}])
+	mk('hardsym', [{'name': 'esc', 'type': tarfile.SYMTYPE, 'linkname': t + '/outside'},
+	               {'name': 'hl', 'type': tarfile.LNKTYPE, 'linkname': 'esc/target'}])
+	mk('opaque-through', [{'name': 'esc', 'type': tarfile.SYMTYPE, 'linkname': t + '/outside'},
+	                      {'name': 'esc/.wh..wh..opq', 'data': b''}])
+	PY
+	echo secret >"$t/outside/target"
+	for name in dotdot absolute symlink relsym hardlink hardsym opaque-through; do
+		"$CRYPTLAYER" encrypt -r "$W/id.pub" <"$t/$name.tar" >"$t/$name.clx"
+		run $CL2 import "$t/$name.clx" -i "$W/id" --base "$W/base" --id "h-$name"
+		assert_failure 1
+		assert_equal "${#lines[@]}" 1
+		assert_output --regexp "^cryptlayer: import: .*(refused|symlink|beneath|Too many levels)"
+		assert_no_layer2 "h-$name"
+	done
+	run ls -A "$t/outside"
+	assert_output "target"
+	[ "$(stat -c %h "$t/outside/target")" = 1 ]
+	run getfattr --absolute-names -d -m - "$t/outside"
+	assert_output ""
+	assert_file_not_exist "$t/evil"
+}
+
+@test "no space: an import that does not fit and an export to a full disk leave nothing" {
+	skip_if_not_root
+	local m
+	m=$($CL create --base "$W/base" --id big)
+	head -c $((120 * 1048576)) /dev/urandom >"$m/blob"
+	run_cryptlayer export big -o "$W/big.clx" -r "$W/id.pub" --quiet
+	# the second store has 96M
+	run $CL2 import "$W/big.clx" -i "$W/id" --base "$W/base" --id nospace
+	assert_failure 1
+	assert_output --regexp "^cryptlayer: import: .*No space left on device"
+	assert_no_layer2 nospace
+	run df --output=used -B1M "$STORE2"
+	[ "${lines[1]}" -lt 20 ] || fail "space not given back: ${lines[1]} MiB used"
+	# export to a filesystem that fills up: no file, no temporary left
+	mkdir -p "$W/full"
+	mount -t tmpfs -o size=8M tmpfs "$W/full"
+	echo old >"$W/full/big.clx"
+	run_cryptlayer 1 export big -o "$W/full/big.clx" -r "$W/id.pub" --quiet
+	assert_output --regexp "^cryptlayer: export: .*No space left on device$"
+	run ls -A "$W/full"
+	assert_output "big.clx"
+	assert_equal "$(cat "$W/full/big.clx")" "old"
+	umount "$W/full"
+	$CL destroy big
+}
+
+@test "export of a mounted layer in use; progress meter only on a terminal" {
+	skip_if_not_root
+	command -v script >/dev/null || skip "script(1) is needed for a terminal"
+	local m
+	m=$($CL create --base "$W/base" --id live)
+	echo one >"$m/f"
+	head -c $((16 * 1048576)) /dev/zero >"$m/zeros"
+	# a slow reader, so that the meter has time to show
+	run script -qec "$CL export live -o - -r '$W/id.pub' -j 1 | (sleep 0.3; cat >/dev/null)" \
+		/dev/null
+	assert_success
+	assert_output --regexp "export: [0-9.]+ [KMG]i?B, [0-9.]+ [KMG]i?B/s"
+	run script -qec "$CL export live -o - -r '$W/id.pub' -q | (sleep 0.3; cat >/dev/null)" \
+		/dev/null
+	assert_success
+	assert_output ""
+	run bash -c "$CL export live -o '$BATS_TEST_TMPDIR/l.clx' -r '$W/id.pub' 2>&1"
+	assert_output ""
+	run bash -c "'$CRYPTLAYER' decrypt -i '$W/id' <'$BATS_TEST_TMPDIR/l.clx' | tar -tf -"
+	assert_output $'f\nzeros'
+	# still mounted and usable afterwards
+	echo two >>"$m/f"
+	assert_equal "$(cat "$m/f")" $'one\ntwo'
+	$CL destroy live
+}
+
+@test "a zstd payload that expands 1000-fold imports in bounded memory" {
+	skip_if_not_root
+	[ -x /usr/bin/time ] || skip "GNU time is needed to measure the max RSS"
+	local t=$BATS_TEST_TMPDIR rss
+	mkdir "$t/z"
+	truncate -s 1G "$t/z/zeros"
+	# a plain (not sparse) tar: 1 GiB of zeros that zstd shrinks to a few dozen KiB
+	tar -C "$t/z" -cf - zeros | "$CRYPTLAYER" encrypt --compress zstd -r "$W/id.pub" >"$t/z.clx"
+	[ "$(stat -c %s "$t/z.clx")" -lt $((1024 * 1024)) ]
+	run /usr/bin/time -f '%M' $CL2 import "$t/z.clx" -i "$W/id" --base "$W/base" --id zbomb
+	assert_success
+	rss=${lines[-1]}
+	[ "$rss" -le $((64 * 1024)) ] || fail "max RSS ${rss} KiB"
+	[ "$(stat -c %s "$STORE2/containers/zbomb/merged/zeros")" = $((1024 * 1024 * 1024)) ]
+	$CL2 destroy zbomb
+}
