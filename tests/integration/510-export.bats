@@ -258,6 +258,9 @@ import_watched() {
 	local m
 	m=$($CL create --base "$W/base" --id big)
 	head -c $((120 * 1048576)) /dev/urandom >"$m/blob"
+	# written back now: removing a key while this much is still being written back can
+	# outlast the teardown's retries (incompletely-removed), which is not under test here
+	sync
 	run_cryptlayer export big -o "$W/big.clx" -r "$W/id.pub" --quiet
 	# the second store has 96M
 	run $CL2 import "$W/big.clx" -i "$W/id" --base "$W/base" --id nospace
