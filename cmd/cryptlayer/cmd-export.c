@@ -136,7 +136,29 @@ static int export_parse(int argc, char **argv, struct export_args *a)
 	return 0;
 }
 
-/* the upper directory of a recorded, unlocked layer, opened through the store */
+/* layer @id's record, or the descriptor of a locked persistent layer; and its store */
+static int export_find(const struct cl_globals *g, const char *id, struct cl_record *rec,
+		       struct cl_store **ret_store, struct cl_error **err)
+{
+	int r;
+
+	if (!cl_oci_id_valid(id))
+		return cl_error_set(err, EINVAL, "invalid layer id '%.64s'", id);
+	r = cl_record_read(g->run_dir, id, rec, err);
+	if (r == 0)
+		return cl_store_open(rec->store_root ? rec->store_root : g->root, 0, false,
+				     ret_store, err);
+	if (r != -ENOENT)
+		return r;
+	cl_error_free(err);
+	if (cl_store_open(g->root, 0, false, ret_store, NULL) == 0 &&
+	    cl_record_desc_read((*ret_store)->dir_fd, g->root, (*ret_store)->dir, id, rec,
+				NULL) == 0)
+		return 0;
+	return cl_error_set(err, ENOENT, "no layer '%s'", id);
+}
+
+/* the upper directory of an unlocked layer, opened through the store */
 static int export_open_upper(const struct cl_globals *g, const char *id, int *ret_fd,
 			     struct cl_error **err)
 {
@@ -145,26 +167,17 @@ static int export_open_upper(const struct cl_globals *g, const char *id, int *re
 	enum cl_key_status ks = CL_KEY_ABSENT;
 	struct cl_key_id kid;
 	size_t n;
-	int fd, r;
+	int fd;
 
-	if (!cl_oci_id_valid(id))
-		return cl_error_set(err, EINVAL, "invalid layer id '%.64s'", id);
-	r = cl_record_read(g->run_dir, id, &rec, err);
-	if (r == -ENOENT) {
-		cl_error_free(err);
-		return cl_error_set(err, ENOENT, "no layer '%s'", id);
-	}
-	if (r < 0)
-		return r;
+	if (export_find(g, id, &rec, &store, err) < 0)
+		return -(*err)->errnum;
 	if (!rec.upper || !rec.key_id || cl_key_id_from_hex(rec.key_id, &kid) < 0)
 		return cl_error_set(err, EINVAL, "layer '%s': record is incomplete", id);
-	if (cl_store_open(rec.store_root ? rec.store_root : g->root, 0, false, &store, err) < 0)
-		return -(*err)->errnum;
 	if (cl_fscrypt_key_status(store->dir_fd, &kid, &ks, err) < 0)
 		return -(*err)->errnum;
 	if (ks != CL_KEY_PRESENT)
-		return cl_error_set(err, ENOKEY, "layer '%s' is locked: key %s is %s", id,
-				    rec.key_id, cl_fscrypt_key_status_name(ks));
+		return cl_error_set(err, ENOKEY, "layer '%s' is locked (key %s %s): unlock it first",
+				    id, rec.key_id, cl_fscrypt_key_status_name(ks));
 	/* resolve the recorded path under the store's own fd (any mount namespace) */
 	n = strlen(store->dir);
 	if (strncmp(rec.upper, store->dir, n) || rec.upper[n] != '/')

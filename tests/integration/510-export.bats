@@ -173,13 +173,19 @@ import_watched() {
 	assert_equal "${#lines[@]}" 1
 	assert_output --regexp "^cryptlayer: import: "
 	assert_no_layer2 bad3
+	# a persistent layer's wrapped key file goes too
+	run $CL2 import "$BATS_TEST_TMPDIR/t.clx" -i "$W/id" --base "$W/base" --id bad5 \
+		--key persistent
+	assert_failure 1
+	assert_no_layer2 bad5
+	assert_file_not_exist "$STORE2/keys/bad5"
 	# garbage appended
 	{ cat "$W/src.clx"; echo junk; } | $CL2 import - -i "$W/id" --base "$W/base" --id bad4 \
 		&& fail "appended garbage was accepted"
 	assert_no_layer2 bad4
 }
 
-@test "wrong identity, bad base, persistent key, unknown id: clear errors, nothing made" {
+@test "wrong identity, bad base, bad options, unknown id: clear errors, nothing made" {
 	skip_if_not_root
 	[ -f "$W/src.clx" ] || skip "needs the export of the first test"
 	"$CRYPTLAYER" keygen -o "$BATS_TEST_TMPDIR/stranger"
@@ -191,10 +197,8 @@ import_watched() {
 	assert_failure 1
 	assert_output --regexp "^cryptlayer: import: base '.*nowhere'"
 	assert_no_layer2 w2
-	run $CL2 import "$W/src.clx" -i "$W/id" --base "$W/base" --id w3 --key persistent
-	assert_failure 1
-	assert_output --partial "not supported yet"
-	assert_no_layer2 w3
+	run_cryptlayer 2 import "$W/src.clx" -i "$W/id" --base "$W/base" --key forever
+	assert_line --index 0 "cryptlayer import: --key: expected ephemeral or persistent, not 'forever'"
 	run_cryptlayer 1 export no-such-layer -o "$BATS_TEST_TMPDIR/x.clx" -r "$W/id.pub"
 	assert_output "cryptlayer: export: no layer 'no-such-layer': No such file or directory"
 	assert_file_not_exist "$BATS_TEST_TMPDIR/x.clx"
@@ -205,6 +209,25 @@ import_watched() {
 	assert_line --index 0 "cryptlayer export: at least one -r PUB is required"
 	run_cryptlayer 2 import "$W/src.clx" -i "$W/id"
 	assert_line --index 0 "cryptlayer import: --base DIR is required"
+}
+
+@test "import --key persistent: a persistent layer; locked, it cannot be exported" {
+	skip_if_not_root
+	local m
+	[ -f "$W/src.clx" ] || skip "needs the export of the first test"
+	m=$($CL2 import "$W/src.clx" -i "$W/id" --base "$W/base" --id pers --key persistent)
+	assert_equal "$($CL2 status pers --json | jq -r .keymode)" persistent
+	assert_same_tree "$STORE/containers/src/merged" "$m"
+	$CL2 lock pers
+	run $CL2 export pers -o "$BATS_TEST_TMPDIR/p.clx" -r "$W/id.pub"
+	assert_failure 1
+	assert_output --regexp "^cryptlayer: export: layer 'pers' is locked \(key [0-9a-f]{32} absent\): unlock it first"
+	assert_file_not_exist "$BATS_TEST_TMPDIR/p.clx"
+	$CL2 unlock pers
+	run $CL2 export pers -o "$BATS_TEST_TMPDIR/p.clx" -r "$W/id.pub"
+	assert_success
+	$CL2 destroy pers
+	assert_no_layer2 pers
 }
 
 @test "hostile tar entries: refused, nothing of the layer left, nothing written outside" {
