@@ -77,29 +77,48 @@ static int get_str(json_object *o, const char *k, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-int cl_record_read(const char *run_dir, const char *id, struct cl_record *ret,
-		   struct cl_error **err)
+/* @path under @dfd as a JSON object into @ret (every field it has); @what names it */
+static int load(int dfd, const char *path, size_t max, const char *what, struct cl_record *ret,
+		struct cl_error **err)
 {
 	_cleanup_(json_object_putp) json_object *o = NULL;
-	_cleanup_free_ char *path = NULL, *buf = NULL;
+	_cleanup_free_ char *buf = NULL;
 	struct cl_record rec = {};
 	json_object *pid;
 	int r = 0;
 
-	if (asprintf(&path, "%s/%s.json", run_dir, id) < 0)
-		return cl_error_set(err, ENOMEM, "record");
-	r = cl_read_file_at(AT_FDCWD, path, 1 << 20, &buf, NULL, err);
+	r = cl_read_file_at(dfd, path, max, &buf, NULL, err);
 	if (r < 0)
 		return r;
 	o = json_tokener_parse(buf);
 	if (!o || !json_object_is_type(o, json_type_object))
-		return cl_error_set(err, EINVAL, "record '%s' is malformed", path);
+		return cl_error_set(err, EINVAL, "%s '%s' is malformed", what, path);
 #define GET_FIELD(f) r = r ? r : get_str(o, #f, &rec.f);
 	STR_FIELDS(GET_FIELD)
 #undef GET_FIELD
 	if (json_object_object_get_ex(o, "pid", &pid))
 		rec.pid = json_object_get_int(pid);
-	if (r || !rec.id || strcmp(rec.id, id) || !rec.layer_dir || !rec.store_root) {
+	if (r) {
+		cl_record_clear(&rec);
+		return cl_error_set(err, EINVAL, "%s '%s' is malformed", what, path);
+	}
+	*ret = rec;
+	return 0;
+}
+
+int cl_record_read(const char *run_dir, const char *id, struct cl_record *ret,
+		   struct cl_error **err)
+{
+	_cleanup_free_ char *path = NULL;
+	struct cl_record rec = {};
+	int r;
+
+	if (asprintf(&path, "%s/%s.json", run_dir, id) < 0)
+		return cl_error_set(err, ENOMEM, "record");
+	r = load(AT_FDCWD, path, 1 << 20, "record", &rec, err);
+	if (r < 0)
+		return r;
+	if (!rec.id || strcmp(rec.id, id) || !rec.layer_dir || !rec.store_root) {
 		cl_record_clear(&rec);
 		return cl_error_set(err, EINVAL, "record '%s' is malformed", path);
 	}
@@ -202,31 +221,29 @@ static int desc_complete(struct cl_record *rec, const char *store_root, const ch
 int cl_record_desc_read(int store_fd, const char *store_root, const char *store_dir,
 			const char *id, struct cl_record *ret, struct cl_error **err)
 {
-	_cleanup_(json_object_putp) json_object *o = NULL;
-	_cleanup_free_ char *name = NULL, *buf = NULL;
-	struct cl_record rec = {};
-	int r = 0;
+	_cleanup_free_ char *name = NULL;
+	struct cl_record rec = {}, d = {};
+	int r;
 
 	if (asprintf(&name, "containers/%s/layer.json", id) < 0)
 		return cl_error_set(err, ENOMEM, "descriptor");
-	r = cl_read_file_at(store_fd, name, 1 << 16, &buf, NULL, err);
+	r = load(store_fd, name, 1 << 16, "descriptor", &rec, err);
 	if (r < 0)
 		return r;
-	o = json_tokener_parse(buf);
-	if (!o || !json_object_is_type(o, json_type_object))
-		return cl_error_set(err, EINVAL, "descriptor '%s' is malformed", name);
-#define GET_FIELD(f) r = r ? r : get_str(o, #f, &rec.f);
-	DESC_FIELDS(GET_FIELD)
-#undef GET_FIELD
-	if (r || !rec.id || strcmp(rec.id, id) || !rec.keymode || !rec.base) {
-		cl_record_clear(&rec);
+	/* only the descriptor's own fields; paths and state are this store's */
+#define TAKE_FIELD(f) d.f = TAKE_PTR(rec.f);
+	DESC_FIELDS(TAKE_FIELD)
+#undef TAKE_FIELD
+	cl_record_clear(&rec);
+	if (!d.id || strcmp(d.id, id) || !d.keymode || !d.base) {
+		cl_record_clear(&d);
 		return cl_error_set(err, EINVAL, "descriptor '%s' is malformed", name);
 	}
-	if (desc_complete(&rec, store_root, store_dir) < 0) {
-		cl_record_clear(&rec);
+	if (desc_complete(&d, store_root, store_dir) < 0) {
+		cl_record_clear(&d);
 		return cl_error_set(err, ENOMEM, "descriptor '%s'", name);
 	}
-	*ret = rec;
+	*ret = d;
 	return 0;
 }
 

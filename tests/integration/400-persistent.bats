@@ -52,19 +52,6 @@ assert_marker() {
 	assert_output "PERSISTENT-$1-marker"
 }
 
-assert_gone() {
-	local id=$1 key=$2
-	assert_not_exist "$(keyfile "$id")"
-	assert_not_exist "$STORE/containers/$id"
-	assert_not_exist "$CLRUN/$id.json"
-	assert_no_layer_mounts
-	run "$PROBE" key-status "$key" "$STORE"
-	assert_output absent
-	run_cryptlayer list --json
-	assert_equal "$(jq --arg id "$id" '[.[] | select(.id == $id)] | length' <<<"$output")" 0
-	run_cryptlayer 1 status "$id"
-}
-
 # flip N random bytes in copy C (0 or 1) of key file F
 flip_copy() {
 	python3 - "$1" "$2" "${3:-8}" <<'PY'
@@ -109,7 +96,7 @@ PY
 	assert_output "$STORE/containers/$id/merged"
 
 	run_cryptlayer destroy "$id"
-	assert_gone "$id" "$key"
+	assert_persistent_gone "$id" "$key"
 	run_cryptlayer destroy "$id"
 }
 
@@ -234,7 +221,7 @@ PY
 	run_cryptlayer lock "$id"
 	rm -rf "$CLRUN"
 	run_cryptlayer destroy "$id"
-	assert_gone "$id" "$key"
+	assert_persistent_gone "$id" "$key"
 }
 
 @test "lock and unlock refuse what they cannot do" {
@@ -338,7 +325,7 @@ run_persistent() {
 	assert_output absent
 
 	run_cryptlayer destroy "$name"
-	assert_gone "$name" "$key"
+	assert_persistent_gone "$name" "$key"
 }
 
 @test "runc: a persistent layer is locked at stop and unlocked by the next run" {

@@ -135,3 +135,18 @@ make_hooks_dir() {
 			-e "s|@RUNDIR@|$CLRUN|" "$f" >"$dir/${f##*/}"
 	done
 }
+
+# assert_persistent_gone ID KEY: nothing of persistent layer ID is left: no key file,
+# layer directory, record or mount, KEY is ABSENT and 'list' does not name it.
+assert_persistent_gone() {
+	local id=$1 key=$2
+	assert_not_exist "$STORE/keys/$id"
+	assert_not_exist "$STORE/containers/$id"
+	assert_not_exist "$CLRUN/$id.json"
+	assert_no_layer_mounts
+	run "$PROBE" key-status "$key" "$STORE"
+	assert_output absent
+	run_cryptlayer list --json
+	assert_equal "$(jq --arg id "$id" '[.[] | select(.id == $id)] | length' <<<"$output")" 0
+	run_cryptlayer 1 status "$id"
+}

@@ -116,18 +116,6 @@ assert_data_back() {
 	assert_equal "$(jq -r .key_status <<<"$output")" present
 }
 
-assert_nothing_left() {
-	local id=$1 key=$2
-	assert_not_exist "$STORE/keys/$id"
-	assert_not_exist "$STORE/containers/$id"
-	assert_not_exist "$CLRUN/$id.json"
-	assert_no_layer_mounts
-	run "$PROBE" key-status "$key" "$STORE"
-	assert_output absent
-	run_cryptlayer list --json
-	assert_equal "$(jq --arg id "$id" '[.[] | select(.id == $id)] | length' <<<"$output")" 0
-}
-
 stop_start_rm_gc() {
 	local rt name key
 	rt=$(rt_flag "$1")
@@ -148,7 +136,7 @@ stop_start_rm_gc() {
 	pod rm -f -t 0 "$name" >/dev/null
 	assert_locked "$ID" "$name" "$key"
 	run_cryptlayer gc
-	assert_nothing_left "$ID" "$key"
+	assert_persistent_gone "$ID" "$key"
 }
 
 @test "podman runc persistent: stop locks, start brings the data back, rm + gc erase it" {
@@ -212,5 +200,5 @@ stop_start_rm_gc() {
 	run_cryptlayer 1 destroy "$ID"
 	pod rm -f -t 0 "$name" >/dev/null
 	run_cryptlayer destroy "$ID"
-	assert_nothing_left "$ID" "$key"
+	assert_persistent_gone "$ID" "$key"
 }
