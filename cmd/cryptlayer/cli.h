@@ -25,6 +25,24 @@ enum {
 
 typedef int (*cl_cmd_fn)(const struct cl_globals *g, int argc, char **argv);
 
+/*
+ * Commands that need OpenSSL live in the crypto plugin (cryptlayer-crypto.so), so the hook
+ * binary does not link it: the binary's dispatch table points them at cl_cmd_via_plugin(),
+ * which calls the plugin's CL_CRYPTO_COMMANDS_SYMBOL.
+ */
+#define CL_CRYPTO_PLUGIN_NAME "cryptlayer-crypto.so"
+#define CL_CRYPTO_COMMANDS_SYMBOL "cl_crypto_commands"
+#define CL_CRYPTO_COMMANDS_ABI 1
+
+struct cl_crypto_commands {
+	unsigned abi, size;
+	/* run command @argv[0]; -1 if the plugin has no such command */
+	int (*run)(const struct cl_globals *g, int argc, char **argv);
+};
+
+/** cl_cmd_via_plugin() - run @argv[0] in the crypto plugin. Return: its exit code. */
+int cl_cmd_via_plugin(const struct cl_globals *g, int argc, char **argv);
+
 /* one per subcommand, cmd-*.c; argv[0] is the command name */
 int cl_cmd_store(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_create(const struct cl_globals *g, int argc, char **argv);

@@ -25,9 +25,11 @@ static const struct {
 	{ "create", cl_cmd_create },   { "destroy", cl_cmd_destroy }, { "list", cl_cmd_list },
 	{ "status", cl_cmd_status },   { "prepare", cl_cmd_prepare }, { "hook", cl_cmd_hook },
 	{ "store", cl_cmd_store },     { "gc", cl_cmd_gc },           { "doctor", cl_cmd_doctor },
-	{ "keygen", cl_cmd_keygen },   { "encrypt", cl_cmd_encrypt }, { "decrypt", cl_cmd_decrypt },
-	{ "export", cl_cmd_export },   { "import", cl_cmd_import },   { "lock", cl_cmd_lock },
-	{ "unlock", cl_cmd_unlock },
+	{ "lock", cl_cmd_lock },       { "unlock", cl_cmd_unlock },
+	/* OpenSSL/libarchive users, run by cryptlayer-crypto.so (lib/core/plugin.h) */
+	{ "keygen", cl_cmd_via_plugin },  { "encrypt", cl_cmd_via_plugin },
+	{ "decrypt", cl_cmd_via_plugin }, { "export", cl_cmd_via_plugin },
+	{ "import", cl_cmd_via_plugin },
 };
 
 static void usage(void)
@@ -70,45 +72,6 @@ static void usage(void)
 	      "Run 'cryptlayer COMMAND --help' for a command's options.\n"
 	      "Exit status: 0 ok, 1 failure, 2 usage error.\n",
 	      stdout);
-}
-
-int cl_cli_fail(struct cl_error **err, const char *prefix)
-{
-	const char *msg = *err && (*err)->msg ? (*err)->msg : "unknown error";
-	int e = *err ? (*err)->errnum : EIO;
-
-	if (prefix)
-		cl_log(CL_LOG_ERR, "%s: %s: %s", prefix, msg, strerror(e));
-	else
-		cl_log(CL_LOG_ERR, "%s: %s", msg, strerror(e));
-	cl_error_free(err);
-	return CL_EXIT_FAIL;
-}
-
-int cl_cli_usage(const char *cmd, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (cmd)
-		fprintf(stderr, "cryptlayer %s: %s\nTry 'cryptlayer %s --help'.\n", cmd, line, cmd);
-	else
-		fprintf(stderr, "cryptlayer: %s\nTry 'cryptlayer --help'.\n", line);
-	return CL_EXIT_USAGE;
-}
-
-bool cl_cli_want_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-			return true;
-	}
-	return false;
 }
 
 static void harden_process(void)

@@ -9,7 +9,7 @@
 
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
-#include "lib/crypto/keyfile.h"
+#include "lib/crypto/keyfile-ops.h"
 #include "lib/crypto/machine-key.h"
 #include "lib/crypto/secret.h"
 #include "lib/exec/exec.h"
@@ -90,22 +90,25 @@ static int open_keys_dir(struct exec_ctx *c, bool create, struct cl_error **err)
 static int op_write_keyfile(struct exec_ctx *c, struct cl_error **err)
 {
 	_cleanup_secret_ struct cl_secret *mk = NULL, *key = TAKE_PTR(c->key);
+	const struct cl_keyfile_ops *kops = cl_keyfile_ops(err);
 	_cleanup_close_ int kfd = -1;
 	struct cl_keyfile kf;
 	int r;
 
+	if (!kops)
+		return -(*err)->errnum;
 	if (!key)
 		return cl_error_set(err, EINVAL, "write-keyfile without a new key");
 	r = cl_machine_key_load(c->plan->machine_key, true, &mk, err);
 	if (r < 0)
 		return r;
-	r = cl_keyfile_seal(mk, c->plan->rec.id, c->key_id.bytes, key, 1, &kf, err);
+	r = kops->seal(mk, c->plan->rec.id, c->key_id.bytes, key, 1, &kf, err);
 	if (r < 0)
 		return r;
 	kfd = open_keys_dir(c, true, err);
 	if (kfd < 0)
 		return kfd;
-	r = cl_keyfile_write_at(kfd, c->plan->rec.id, &kf, err);
+	r = kops->write_at(kfd, c->plan->rec.id, &kf, err);
 	if (r < 0)
 		return r;
 	c->keyfile_written = true;
@@ -115,6 +118,7 @@ static int op_write_keyfile(struct exec_ctx *c, struct cl_error **err)
 /* unwrap keys/<id>, add the key and check it is the one the layer's policy names */
 static int op_load_key(struct exec_ctx *c, struct cl_error **err)
 {
+	const struct cl_keyfile_ops *kops = NULL;
 	_cleanup_secret_ struct cl_secret *mk = NULL, *key = NULL;
 	_cleanup_close_ int kfd = -1, cfd = -1;
 	unsigned char kid[CL_KEYFILE_KID_LEN];
@@ -131,13 +135,16 @@ static int op_load_key(struct exec_ctx *c, struct cl_error **err)
 	if (!enc)
 		return cl_error_set(err, EINVAL, "layer '%s' has no encryption policy",
 				    c->plan->rec.id);
+	kops = cl_keyfile_ops(err);
+	if (!kops)
+		return -(*err)->errnum;
 	r = cl_machine_key_load(c->plan->machine_key, false, &mk, err);
 	if (r < 0)
 		return r;
 	kfd = open_keys_dir(c, false, err);
 	if (kfd < 0)
 		return kfd;
-	r = cl_keyfile_load_at(kfd, c->plan->rec.id, mk, c->plan->rec.id, &key, kid, NULL, err);
+	r = kops->load_at(kfd, c->plan->rec.id, mk, c->plan->rec.id, &key, kid, NULL, err);
 	if (r < 0)
 		return r;
 	if (memcmp(kid, pol.bytes, sizeof(kid)))
@@ -278,13 +285,15 @@ static int run_op(struct exec_ctx *c, enum cl_op_kind k, struct cl_error **err)
 
 static void undo_keyfile(struct exec_ctx *c)
 {
+	const struct cl_keyfile_ops *kops = NULL;
 	_cleanup_close_ int kfd = -1;
 
 	if (!c->keyfile_written)
 		return;
+	kops = cl_keyfile_ops(NULL); /* loaded already: it wrote the file */
 	kfd = open_keys_dir(c, false, NULL);
-	if (kfd >= 0)
-		(void)cl_keyfile_erase_at(kfd, c->plan->rec.id, NULL);
+	if (kops && kfd >= 0)
+		(void)kops->erase_at(kfd, c->plan->rec.id, NULL);
 }
 
 /* Undo what ran, newest first; the erase order is the teardown's (DESIGN §4). */

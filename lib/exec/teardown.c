@@ -8,7 +8,7 @@
 
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
-#include "lib/crypto/keyfile.h"
+#include "lib/crypto/keyfile-ops.h"
 #include "lib/exec/exec.h"
 #include "lib/exec/ns.h"
 #include "lib/mount/overlay.h"
@@ -107,9 +107,12 @@ static int op_erase_keyfile(struct cl_store *store, const struct cl_record *rec,
 
 	if (kfd < 0 && errno == ENOENT)
 		return 0;
+	const struct cl_keyfile_ops *kops = NULL;
+
 	if (kfd < 0)
 		return cl_error_set(err, errno, "open '%s/keys'", store->dir);
-	return cl_keyfile_erase_at(kfd, rec->id, err);
+	kops = cl_keyfile_ops(err);
+	return kops ? kops->erase_at(kfd, rec->id, err) : -(*err)->errnum;
 }
 
 static int run_teardown_op(struct cl_store *store, const struct cl_record *rec,

@@ -430,20 +430,26 @@ assert_same_tree() {
 	[ "$(cat "$t/dec.rss")" -le 65536 ]
 }
 
-@test "without the tar plugin: plain streams work, zstd fails with a clear error" {
-	[ ! -e /usr/local/lib/cryptlayer/cryptlayer-tar.so ] ||
+@test "without the plugins: clear errors; with the crypto plugin only, plain streams work and zstd fails clearly" {
+	[ ! -e /usr/local/lib/cryptlayer/cryptlayer-tar.so ] &&
+		[ ! -e /usr/local/lib/cryptlayer/cryptlayer-crypto.so ] ||
 		skip "an installed plugin in /usr/local/lib/cryptlayer would be found"
 	local t=$BATS_TEST_TMPDIR
 	mkdir "$t/bin"
 	cp "$CRYPTLAYER" "$t/bin/cryptlayer"
+	# the binary alone: the OpenSSL commands say what is missing
+	run bash -c "'$t/bin/cryptlayer' encrypt -r '$W/id.pub' <'$W/p' >/dev/null"
+	assert_failure 1
+	assert_output --regexp "^cryptlayer: encrypt: plugin cryptlayer-crypto.so not found .*make install"
+	cp "$(dirname "$CRYPTLAYER")/cryptlayer-crypto.so" "$t/bin/"
 	"$t/bin/cryptlayer" encrypt -r "$W/id.pub" <"$W/p" | "$t/bin/cryptlayer" decrypt -i "$W/id" | cmp - "$W/p"
 	run bash -c "'$t/bin/cryptlayer' encrypt -r '$W/id.pub' --compress zstd <'$W/p' >/dev/null"
 	assert_failure 1
-	assert_output --regexp "^cryptlayer: encrypt: --compress zstd: tar/zstd plugin cryptlayer-tar.so not found .*: No such file or directory$"
+	assert_output --regexp "^cryptlayer: encrypt: --compress zstd: tar/zstd support: plugin cryptlayer-tar.so not found .*: No such file or directory$"
 	"$CRYPTLAYER" encrypt -r "$W/id.pub" --compress zstd <"$W/p" >"$t/z.clx"
 	run bash -c "'$t/bin/cryptlayer' decrypt -i '$W/id' <'$t/z.clx' >/dev/null"
 	assert_failure 1
-	assert_output --partial "zstd-compressed payload: tar/zstd plugin"
+	assert_output --partial "zstd-compressed payload: tar/zstd support: plugin cryptlayer-tar.so not found"
 }
 
 @test "progress meter only on a terminal, silenced by --quiet" {

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Reporting helpers shared by every command (the binary's and the crypto plugin's). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cryptlayer/cli.h"
+#include "lib/core/log.h"
+
+int cl_cli_fail(struct cl_error **err, const char *prefix)
+{
+	const char *msg = *err && (*err)->msg ? (*err)->msg : "unknown error";
+	int e = *err ? (*err)->errnum : EIO;
+
+	if (prefix)
+		cl_log(CL_LOG_ERR, "%s: %s: %s", prefix, msg, strerror(e));
+	else
+		cl_log(CL_LOG_ERR, "%s: %s", msg, strerror(e));
+	cl_error_free(err);
+	return CL_EXIT_FAIL;
+}
+
+int cl_cli_usage(const char *cmd, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (cmd)
+		fprintf(stderr, "cryptlayer %s: %s\nTry 'cryptlayer %s --help'.\n", cmd, line, cmd);
+	else
+		fprintf(stderr, "cryptlayer: %s\nTry 'cryptlayer --help'.\n", line);
+	return CL_EXIT_USAGE;
+}
+
+bool cl_cli_want_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	}
+	return false;
+}
