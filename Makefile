@@ -49,8 +49,9 @@ CMD_SRCS := $(sort $(wildcard cmd/cryptlayer/*.c hooks/*.c))
 # OpenSSL users: the crypto plugin (and libcryptlayer.a, for the tests), never the binary
 CRYPTO_LIB_SRCS := $(filter-out lib/crypto/secret.c lib/crypto/machine-key.c \
         lib/crypto/keyfile-ops.c,$(wildcard lib/crypto/*.c)) $(wildcard lib/archive/*.c)
-CRYPTO_CMD_SRCS := $(wildcard cmd/cryptlayer/cmd-crypt.c cmd/cryptlayer/cmd-keygen.c \
-        cmd/cryptlayer/cmd-bulk*.c cmd/cryptlayer/progress.c cmd/cryptlayer/plugin-commands.c)
+# ... and the commands that include OpenSSL, lib/archive or OpenSSL-backed lib/crypto headers
+CRYPTO_CMD_SRCS := $(sort $(shell grep -lE '#include (<openssl/|"lib/archive/|"lib/crypto/(aead|algs|kdf|keyfile|ossl-err|recipient|wrap)\.h)' \
+        cmd/cryptlayer/*.c) cmd/cryptlayer/progress.c cmd/cryptlayer/plugin-commands.c)
 BIN_LIB_SRCS := $(filter-out $(CRYPTO_LIB_SRCS),$(LIB_SRCS))
 BIN_CMD_SRCS := $(filter-out $(CRYPTO_CMD_SRCS),$(CMD_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
@@ -136,7 +137,21 @@ $(B)/tests/cltar: tests/tools/cltar.c $(B)/libcryptlayer.a
 check-integration: all $(B)/tests/fscrypt-probe $(B)/tests/cltar
 	bats --tap tests/integration
 
-check: check-layering check-unit check-fuzz-corpus check-integration
+# The hook's exec path (DESIGN §2): the binary needs only libc, and carries no OpenSSL,
+# libarchive or libmount code; those are dlopen'ed when a command needs them.
+ifeq ($(SAN),1)
+check-exec-path:
+	@echo "exec path: not checked in the sanitizer build (it links libasan and libubsan)"
+else
+check-exec-path: $(B)/cryptlayer
+	@! readelf -d $(B)/cryptlayer | grep NEEDED | grep -vE 'libc\.so|ld-linux' \
+		|| { echo "exec path: $(B)/cryptlayer needs more than libc"; exit 1; }
+	@! nm $(B)/cryptlayer | grep -E ' [TtDdRr] (EVP_|OPENSSL_|archive_|ZSTD_|mnt_)' | head -3 | grep . \
+		|| { echo "exec path: OpenSSL/libarchive/libmount code in $(B)/cryptlayer"; exit 1; }
+	@echo "exec path: ok ($(B)/cryptlayer needs libc only)"
+endif
+
+check: check-layering check-exec-path check-unit check-fuzz-corpus check-integration
 
 check-asan:
 	$(MAKE) B=build-asan SAN=1 check
@@ -201,6 +216,6 @@ uninstall:
 clean:
 	rm -rf $(B) build-asan
 
-.PHONY: all check check-unit check-fuzz-corpus check-integration check-asan check-layering \
+.PHONY: all check check-unit check-fuzz-corpus check-integration check-asan check-layering check-exec-path \
 	fuzz bench demo format format-check lint install uninstall clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
