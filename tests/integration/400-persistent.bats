@@ -180,6 +180,28 @@ PY
 	run_cryptlayer destroy "$id"
 }
 
+@test "a missing key file or descriptor: clear error, nothing deleted" {
+	local id kf
+	id=$(safename)
+	new_layer "$id"
+	kf=$(keyfile "$id")
+	run_cryptlayer lock "$id"
+	mv "$kf" "$BATS_TEST_TMPDIR/kf"
+	run_cryptlayer 1 unlock "$id"
+	assert_output "cryptlayer: unlock: open key file '$id': No such file or directory"
+	assert_locked "$id"
+	mv "$BATS_TEST_TMPDIR/kf" "$kf"
+	echo '{"id": 5}' >"$STORE/containers/$id/layer.json.bad"
+	cp "$STORE/containers/$id/layer.json" "$BATS_TEST_TMPDIR/desc"
+	mv "$STORE/containers/$id/layer.json.bad" "$STORE/containers/$id/layer.json"
+	run_cryptlayer 1 unlock "$id"
+	assert_output --partial "descriptor 'containers/$id/layer.json' is malformed"
+	cp "$BATS_TEST_TMPDIR/desc" "$STORE/containers/$id/layer.json"
+	run_cryptlayer unlock "$id"
+	assert_marker "$id"
+	run_cryptlayer destroy "$id"
+}
+
 @test "a key file moved to another layer does not unlock it" {
 	local a b
 	a=$(safename)-a
@@ -290,7 +312,7 @@ PY
 # io.cryptlayer.key=persistent and our machine key in the hooks' argv
 persist_bundle() {
 	local dir=$1; shift
-	make_bundle "$dir" prestart "$BATS_FILE_TMPDIR/base" "$@"
+	make_bundle "$dir" prestart "${PERSIST_BASE:-$BATS_FILE_TMPDIR/base}" "$@"
 	jq --arg mk "file:$MK" '.annotations["io.cryptlayer.key"] = "persistent"
 		| .hooks[][].args |= (.[0:5] + ["--machine-key", $mk] + .[5:])' \
 		"$dir/config.json" >"$dir/config.json.new"
@@ -314,6 +336,20 @@ run_persistent() {
 	run find "$STORE/containers/$name/crypt" -name "*plainname*"
 	assert_output ""
 	assert_not_in_image "RUNTIMEPERSIST-$name"
+
+	# the same name over another base: refused, the layer stays locked and intact
+	mkdir -p "$BATS_TEST_TMPDIR/base2"
+	PERSIST_BASE=$BATS_TEST_TMPDIR/base2 persist_bundle "$BATS_TEST_TMPDIR/b3" true
+	run runtime "$rt" run --bundle "$BATS_TEST_TMPDIR/b3" "$name" </dev/null
+	assert_failure
+	# crun does not show a hook's stderr: the hook's log has the reason
+	run grep -F "layer '$name' was made over '$BATS_FILE_TMPDIR/base', not '$BATS_TEST_TMPDIR/base2'" \
+		"$CLRUN/cryptlayer.log"
+	assert_success
+	run "$PROBE" key-status "$key" "$STORE"
+	assert_output absent
+	assert_no_layer_mounts
+	runtime "$rt" delete -f "$name" >/dev/null 2>&1 || true
 
 	# the same container name again: prestart unlocks the layer, the data is back
 	persist_bundle "$BATS_TEST_TMPDIR/b2" sh -c 'cat /persist; ls -d /plainname-dir'

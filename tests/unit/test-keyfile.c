@@ -340,7 +340,18 @@ static void test_machine_key_file(void **state)
 	write_file(path, 31, 0600);
 	assert_int_equal(cl_machine_key_load(spec, true, &b, &err), -EINVAL);
 	expect_err(&err, EINVAL, "31 bytes, expected 32");
+	write_file(path, 32, 0600);
+	if (geteuid() == 0) {
+		/* root: a key file owned by someone else is refused */
+		assert_int_equal(chown(path, 1, 1), 0);
+		assert_int_equal(cl_machine_key_load(spec, true, &b, &err), -EPERM);
+		expect_err(&err, EPERM, "owned by uid 1");
+	}
 	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(cl_machine_key_load(spec, true, &b, &err), -EINVAL);
+	expect_err(&err, EINVAL, "not a regular file");
+	assert_int_equal(rmdir(path), 0);
 	assert_int_equal(symlink("/etc/passwd", path), 0);
 	assert_int_equal(cl_machine_key_load(spec, true, &b, &err), -ELOOP);
 	expect_err(&err, ELOOP, path);
