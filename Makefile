@@ -24,8 +24,7 @@ PLUGIN_PKGS := libarchive libzstd
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
         -Wpointer-arith -Wimplicit-fallthrough -Wvla -Wno-missing-field-initializers
 override CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -I. \
-        $(shell pkg-config --cflags $(STATIC_PKGS) $(HDR_PKGS) $(PLUGIN_PKGS)) \
-        -DCL_LIBDIR='"$(LIBDIR)"'
+        $(shell pkg-config --cflags $(STATIC_PKGS) $(HDR_PKGS) $(PLUGIN_PKGS))
 override CFLAGS += -std=gnu11 $(WARN) $(if $(filter 1,$(WERROR)),-Werror) \
         -fstack-protector-strong -fPIC -MMD -MP
 override LDFLAGS += -Wl,-z,relro,-z,now
@@ -82,6 +81,13 @@ $(B)/version.h: FORCE
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 $(B)/cmd/cryptlayer/main.o: $(B)/version.h
 $(B)/cmd/cryptlayer/main.o: override CPPFLAGS += -include $(B)/version.h
+# Likewise where the plugins are installed: 'make PREFIX=/opt/x install' rebuilds the loader.
+$(B)/libdir.h: FORCE
+	@mkdir -p $(B)
+	@echo '#define CL_LIBDIR "$(LIBDIR)"' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(B)/lib/core/plugin.o: $(B)/libdir.h
+$(B)/lib/core/plugin.o: override CPPFLAGS += -include $(B)/libdir.h
 FORCE:
 
 $(B)/libcryptlayer.a: $(LIB_OBJS)

@@ -18,6 +18,8 @@ teardown_file() {
 	local d=$BATS_TEST_TMPDIR/dest f
 	make -C "$TOP" -s install DESTDIR="$d" >/dev/null
 	assert_file_executable "$d/usr/local/bin/cryptlayer"
+	assert_file_exists "$d/usr/local/lib/cryptlayer/cryptlayer-crypto.so"
+	assert_file_exists "$d/usr/local/lib/cryptlayer/cryptlayer-tar.so"
 	for f in cryptlayer-precreate.json cryptlayer-poststop.json; do
 		assert_file_exists "$d/etc/containers/oci/hooks.d/$f"
 	done
@@ -44,6 +46,14 @@ teardown_file() {
 	assert_output $'/opt/cl/bin/cryptlayer\n/srv/cl'
 	make -C "$TOP" -s uninstall DESTDIR="$d" PREFIX=/opt/cl >/dev/null
 	make -C "$TOP" -s uninstall DESTDIR="$d" >/dev/null
+	# installed without DESTDIR elsewhere: the binary finds its plugins in that LIBDIR
+	make -C "$TOP" -s install PREFIX="$d/prefix" HOOKSDIR="$d/hooks.d" >/dev/null
+	run "$d/prefix/bin/cryptlayer" keygen -o "$d/id"
+	assert_success
+	assert_file_exists "$d/id.pub"
+	rm -f "$d/id" "$d/id.pub"
+	make -C "$TOP" -s uninstall PREFIX="$d/prefix" HOOKSDIR="$d/hooks.d" >/dev/null
+	make -C "$TOP" -s all >/dev/null # the build tree's binary again looks in the default LIBDIR
 	run find "$d" -type f
 	assert_output ""
 	assert_not_exist "$d/usr/local/share/cryptlayer"
