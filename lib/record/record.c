@@ -142,41 +142,57 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int cl_record_list(const char *run_dir, char ***ret_ids, struct cl_error **err)
+/*
+ * The ids @keep makes of the entries of @d (a malloc'ed id, or NULL to skip one), sorted
+ * and NULL-terminated; @d (may be NULL: no entries) is closed. Return: count or -ENOMEM.
+ */
+static int collect_ids(DIR *d, char *(*keep)(DIR *d, const char *name), char ***ret_ids)
 {
-	DIR *d = opendir(run_dir);
-	struct dirent *de;
 	char **v = calloc(1, sizeof(*v));
+	struct dirent *de;
 	int n = 0;
 
-	if (!v || (!d && errno != ENOENT)) {
-		int e = v ? errno : ENOMEM;
+	while (v && d && (de = readdir(d))) {
+		char *id = de->d_name[0] == '.' ? NULL : keep(d, de->d_name);
+		char **nv = id ? realloc(v, sizeof(*v) * (size_t)(n + 2)) : NULL;
 
-		free(v);
-		if (d)
-			closedir(d);
-		return cl_error_set(err, e, "open '%s'", run_dir);
-	}
-	while (d && (de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		char **nv;
-
-		if (len <= 5 || strcmp(de->d_name + len - 5, ".json") || de->d_name[0] == '.')
+		if (!nv) {
+			free(id);
 			continue;
-		nv = realloc(v, sizeof(*v) * (size_t)(n + 2));
-		if (!nv)
-			break;
+		}
 		v = nv;
-		v[n] = strndup(de->d_name, len - 5);
-		v[n + 1] = NULL;
-		if (v[n])
-			n++;
+		v[n++] = id;
+		v[n] = NULL;
 	}
 	if (d)
 		closedir(d);
+	if (!v)
+		return -ENOMEM;
 	qsort(v, (size_t)n, sizeof(*v), cmp_str);
 	*ret_ids = v;
 	return n;
+}
+
+/* "<id>.json" → id */
+static char *record_id(DIR *d, const char *name)
+{
+	size_t len = strlen(name);
+
+	(void)d;
+	if (len <= 5 || strcmp(name + len - 5, ".json"))
+		return NULL;
+	return strndup(name, len - 5);
+}
+
+int cl_record_list(const char *run_dir, char ***ret_ids, struct cl_error **err)
+{
+	DIR *d = opendir(run_dir);
+	int n;
+
+	if (!d && errno != ENOENT)
+		return cl_error_set(err, errno, "open '%s'", run_dir);
+	n = collect_ids(d, record_id, ret_ids);
+	return n < 0 ? cl_error_set(err, -n, "list '%s'", run_dir) : n;
 }
 
 #define DESC_FIELDS(X) X(id) X(base) X(backend) X(keymode) X(key_id) X(owner) X(owner_dir)
@@ -247,41 +263,31 @@ int cl_record_desc_read(int store_fd, const char *store_root, const char *store_
 	return 0;
 }
 
+/* "<id>" with <id>/layer.json → id */
+static char *desc_id(DIR *d, const char *name)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (asprintf(&path, "%s/layer.json", name) < 0 ||
+	    faccessat(dirfd(d), path, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return NULL;
+	return strdup(name);
+}
+
 int cl_record_desc_list(int store_fd, char ***ret_ids, struct cl_error **err)
 {
 	int fd = openat(store_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	char **v = calloc(1, sizeof(*v));
-	struct dirent *de;
-	int n = 0;
+	int n;
 
-	if (!v || (!d && errno != ENOENT)) {
-		int e = v ? errno : ENOMEM;
+	if (!d) {
+		int e = errno;
 
-		free(v);
 		if (fd >= 0)
 			close(fd);
-		return cl_error_set(err, e, "open 'containers' in the store");
+		if (e != ENOENT)
+			return cl_error_set(err, e, "open 'containers' in the store");
 	}
-	while (d && (de = readdir(d))) {
-		_cleanup_free_ char *name = NULL;
-		char **nv;
-
-		if (de->d_name[0] == '.' || asprintf(&name, "%s/layer.json", de->d_name) < 0 ||
-		    faccessat(dirfd(d), name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		nv = realloc(v, sizeof(*v) * (size_t)(n + 2));
-		if (!nv)
-			break;
-		v = nv;
-		v[n] = strdup(de->d_name);
-		v[n + 1] = NULL;
-		if (v[n])
-			n++;
-	}
-	if (d)
-		closedir(d);
-	qsort(v, (size_t)n, sizeof(*v), cmp_str);
-	*ret_ids = v;
-	return n;
+	n = collect_ids(d, desc_id, ret_ids);
+	return n < 0 ? cl_error_set(err, -n, "list 'containers' in the store") : n;
 }
