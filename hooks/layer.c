@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "hooks/layer.h"
 #include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
 #include "lib/fscrypt/fscrypt.h"
 #include "lib/mount/overlay.h"
 #include "lib/store/store.h"
@@ -46,6 +48,48 @@ static int resolve_lower(const char *lower, char **ret_real, struct stat *ret_st
 	return 0;
 }
 
+/*
+ * One operation per layer id at a time (DESIGN §4): an flock on <root>/locks/<id>, held
+ * until *ret_fd is closed. An invalid id takes no lock (*ret_fd = -1): the operation
+ * itself refuses it. destroy unlinks the file under the lock, so a waiter that then
+ * holds a file no longer at that path retries with a fresh one.
+ */
+static int lock_id(const struct cl_ctx *ctx, const char *id, int *ret_fd, struct cl_error **err)
+{
+	_cleanup_free_ char *dir = NULL, *path = NULL;
+
+	*ret_fd = -1;
+	if (!id || !cl_oci_id_valid(id))
+		return 0;
+	if (asprintf(&dir, "%s/locks", ctx->root) < 0 || asprintf(&path, "%s/%s", dir, id) < 0)
+		return cl_error_set(err, ENOMEM, "lock of layer '%s'", id);
+	if (cl_mkdir_p_at(AT_FDCWD, dir, 0700, err) < 0)
+		return -(*err)->errnum;
+	for (;;) {
+		_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		struct stat held, now;
+
+		if (fd < 0)
+			return cl_error_set(err, errno, "open '%s'", path);
+		if (flock(fd, LOCK_EX) < 0)
+			return cl_error_set(err, errno, "lock '%s'", path);
+		if (fstat(fd, &held) == 0 && stat(path, &now) == 0 && held.st_ino == now.st_ino &&
+		    held.st_dev == now.st_dev) {
+			*ret_fd = TAKE_FD(fd);
+			return 0;
+		}
+	}
+}
+
+/* under the lock of a layer erased for good */
+static void unlock_id_remove(const struct cl_ctx *ctx, const char *id)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (cl_oci_id_valid(id) && asprintf(&path, "%s/locks/%s", ctx->root, id) >= 0)
+		(void)unlink(path);
+}
+
 /* plan (create or unlock) over the resolved @lower and run it */
 static int plan_run(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 		    struct cl_store *store, const char *lower, const struct stat *st, bool unlock,
@@ -75,8 +119,8 @@ static int plan_run(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 	return r;
 }
 
-int cl_layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
-		    struct cl_record *ret_rec, struct cl_error **err)
+static int create_nolock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			 struct cl_record *ret_rec, struct cl_error **err)
 {
 	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
 	_cleanup_free_ char *lower = NULL;
@@ -90,33 +134,6 @@ int cl_layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 	if (r < 0)
 		return r;
 	return plan_run(ctx, a, store, lower, &st, false, ret_rec, err);
-}
-
-int cl_layer_create_rewrite(const struct cl_ctx *ctx, const struct cl_layer_args *a,
-			    const char *json, size_t len, char **ret_json, struct cl_error **err)
-{
-	const char *argv[16] = { ctx->self, "--root", ctx->root, "--run-dir", ctx->run_dir };
-	struct cl_record rec = {};
-	size_t n = 5;
-	int r;
-
-	if (ctx->machine_key) {
-		argv[n++] = "--machine-key";
-		argv[n++] = ctx->machine_key;
-	}
-	argv[n++] = "hook";
-	argv[n++] = "poststop";
-	argv[n++] = "--id";
-	argv[n++] = a->id;
-	/* a persistent layer of this id made by an earlier run is unlocked, not re-made */
-	r = cl_layer_create_or_unlock(ctx, a, &rec, err);
-	if (r < 0)
-		return r;
-	r = cl_oci_config_rewrite(json, len, rec.merged, argv, ret_json, err);
-	if (r < 0)
-		(void)cl_layer_stop(ctx, a->id, NULL, NULL); /* never erases persistent data */
-	cl_record_clear(&rec);
-	return r;
 }
 
 /* A zombie has exited: its parent (init, if the runtime detached) has not reaped it yet. */
@@ -189,7 +206,7 @@ static int check_idle(const struct cl_record *rec, struct cl_error **err)
 }
 
 /* find @id and run a teardown plan on it: erase, or what a stop does (lock persistent) */
-static int stop_layer(const struct cl_ctx *ctx, const char *id, bool erase, bool stopped,
+static int stop_nolock(const struct cl_ctx *ctx, const char *id, bool erase, bool stopped,
 		      bool must_exist, struct cl_teardown_report *ret_rep, struct cl_error **err)
 {
 	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
@@ -216,6 +233,22 @@ static int stop_layer(const struct cl_ctx *ctx, const char *id, bool erase, bool
 		ret_rep->kept = !plan.ephemeral && !erase;
 	cl_plan_clear(&plan);
 	cl_record_clear(&rec);
+	return r;
+}
+
+/* stop_nolock() under the layer's lock; a layer erased for good loses its lock file */
+static int stop_layer(const struct cl_ctx *ctx, const char *id, bool erase, bool stopped,
+		      bool must_exist, struct cl_teardown_report *ret_rep, struct cl_error **err)
+{
+	_cleanup_close_ int lk = -1;
+	int r;
+
+	r = lock_id(ctx, id, &lk, err);
+	if (r < 0)
+		return r;
+	r = stop_nolock(ctx, id, erase, stopped, must_exist, ret_rep, err);
+	if (r == 0 && erase)
+		unlock_id_remove(ctx, id);
 	return r;
 }
 
@@ -278,8 +311,8 @@ static int unlock_found(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 	return plan_run(ctx, &args, store, lower, &st, true, ret_rec, err);
 }
 
-int cl_layer_unlock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
-		    struct cl_record *ret_rec, struct cl_error **err)
+static int unlock_nolock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			 struct cl_record *ret_rec, struct cl_error **err)
 {
 	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
 	struct cl_record rec = {};
@@ -305,21 +338,82 @@ int cl_layer_unlock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 	return r;
 }
 
-int cl_layer_create_or_unlock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
-			      struct cl_record *ret_rec, struct cl_error **err)
+static int create_or_unlock_nolock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+				   struct cl_record *ret_rec, struct cl_error **err)
 {
 	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
 	struct cl_record rec = {};
 	int r;
 
 	if (a->req->keymode != CL_KEY_PERSISTENT || !cl_oci_id_valid(a->id))
-		return cl_layer_create(ctx, a, ret_rec, err);
+		return create_nolock(ctx, a, ret_rec, err);
 	r = cl_store_open(ctx->root, 0, true, &store, err);
 	if (r < 0)
 		return r;
 	r = cl_record_desc_read(store->dir_fd, ctx->root, store->dir, a->id, &rec, NULL);
 	cl_record_clear(&rec);
 	if (r == -ENOENT)
-		return cl_layer_create(ctx, a, ret_rec, err);
-	return cl_layer_unlock(ctx, a, ret_rec, err);
+		return create_nolock(ctx, a, ret_rec, err);
+	return unlock_nolock(ctx, a, ret_rec, err);
+}
+
+typedef int (*layer_fn)(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			struct cl_record *ret_rec, struct cl_error **err);
+
+static int locked_call(layer_fn fn, const struct cl_ctx *ctx, const struct cl_layer_args *a,
+		       struct cl_record *ret_rec, struct cl_error **err)
+{
+	_cleanup_close_ int lk = -1;
+	int r = lock_id(ctx, a->id, &lk, err);
+
+	return r < 0 ? r : fn(ctx, a, ret_rec, err);
+}
+
+int cl_layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+		    struct cl_record *ret_rec, struct cl_error **err)
+{
+	return locked_call(create_nolock, ctx, a, ret_rec, err);
+}
+
+int cl_layer_unlock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+		    struct cl_record *ret_rec, struct cl_error **err)
+{
+	return locked_call(unlock_nolock, ctx, a, ret_rec, err);
+}
+
+int cl_layer_create_or_unlock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			      struct cl_record *ret_rec, struct cl_error **err)
+{
+	return locked_call(create_or_unlock_nolock, ctx, a, ret_rec, err);
+}
+
+int cl_layer_create_rewrite(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			    const char *json, size_t len, char **ret_json, struct cl_error **err)
+{
+	const char *argv[16] = { ctx->self, "--root", ctx->root, "--run-dir", ctx->run_dir };
+	struct cl_record rec = {};
+	_cleanup_close_ int lk = -1;
+	size_t n = 5;
+	int r;
+
+	if (ctx->machine_key) {
+		argv[n++] = "--machine-key";
+		argv[n++] = ctx->machine_key;
+	}
+	argv[n++] = "hook";
+	argv[n++] = "poststop";
+	argv[n++] = "--id";
+	argv[n++] = a->id;
+	/* a persistent layer of this id made by an earlier run is unlocked, not re-made */
+	r = lock_id(ctx, a->id, &lk, err);
+	if (r < 0)
+		return r;
+	r = create_or_unlock_nolock(ctx, a, &rec, err);
+	if (r < 0)
+		return r;
+	r = cl_oci_config_rewrite(json, len, rec.merged, argv, ret_json, err);
+	if (r < 0)
+		(void)stop_nolock(ctx, a->id, false, true, false, NULL, NULL); /* keeps persistent data */
+	cl_record_clear(&rec);
+	return r;
 }

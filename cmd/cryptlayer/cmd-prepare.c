@@ -60,8 +60,9 @@ static int do_prepare(const struct cl_globals *g, const char *bundle, const char
 		r = cl_layer_create_rewrite(&ctx, &a, buf, len, &out, err);
 		if (r == 0) {
 			r = cl_write_file_atomic_at(bfd, "config.json", out, strlen(out), 0644, err);
+			/* erase an ephemeral layer, lock (never erase) a persistent one */
 			if (r < 0)
-				(void)cl_layer_destroy(&ctx, id, true, NULL, NULL);
+				(void)cl_layer_stop(&ctx, id, NULL, NULL);
 		}
 	}
 	cl_oci_request_clear(&req);
