@@ -202,6 +202,24 @@ PY
 	run_cryptlayer destroy "$id"
 }
 
+@test "concurrent unlocks and locks of one layer are serialised: one mount, key ABSENT after" {
+	local id i pids=()
+	id=$(safename)
+	new_layer "$id"
+	run_cryptlayer lock "$id"
+	for i in 1 2 3 4; do $CL unlock "$id" >"$BATS_TEST_TMPDIR/u$i" 2>&1 & pids+=($!); done
+	for i in "${pids[@]}"; do wait "$i"; done
+	run grep -c " $STORE/containers/$id/merged " /proc/self/mountinfo
+	assert_output 1
+	assert_marker "$id"
+	pids=()
+	for i in 1 2 3; do $CL lock "$id" 2>&1 & pids+=($!); done
+	for i in "${pids[@]}"; do wait "$i"; done
+	assert_locked "$id"
+	run_cryptlayer destroy "$id"
+	assert_not_exist "$CLROOT/locks/$id"
+}
+
 @test "a key file moved to another layer does not unlock it" {
 	local a b
 	a=$(safename)-a
