@@ -115,6 +115,14 @@ int cl_layer_unlock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 int cl_layer_create_or_unlock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 			      struct cl_record *ret_rec, struct cl_error **err);
 
+/**
+ * cl_layer_reclaim_removed() - erase (with their key files) the locked persistent
+ * layers in the store at ctx->root whose owner was removed (cl_plan_gc rules): 'podman
+ * rm' runs no hook, so poststop calls this. Layers with a record are left to gc.
+ * Return: 0 or -errno (the first failure; the pass stops there).
+ */
+int cl_layer_reclaim_removed(const struct cl_ctx *ctx, struct cl_error **err);
+
 /** cl_layer_pid_alive() - whether the container process @pid (> 0) still runs (not a zombie). */
 bool cl_layer_pid_alive(pid_t pid);
 

@@ -32,5 +32,13 @@ int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id,
 		cl_log(CL_LOG_INFO, "%s: %s, key absent", id ? id : st.id,
 		       rep.kept ? "locked" : "erased");
 	cl_oci_state_clear(&st);
+	/* opportunistic, never fails the stop: persistent layers of removed containers */
+	if (r == 0) {
+		struct cl_error *e = NULL;
+
+		if (cl_layer_reclaim_removed(ctx, &e) < 0)
+			cl_log(CL_LOG_WARN, "reclaim removed layers: %s", e ? e->msg : "?");
+		cl_error_free(&e);
+	}
 	return r;
 }

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * 'podman rm' runs no hook, so the locked persistent layer of a removed container would
+ * wait for 'cryptlayer gc' or 'destroy'. Every poststop therefore erases the persistent
+ * layers whose owner is gone (lib/plan/gc.c rules), a short pass over the descriptors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hooks/layer.h"
+#include "lib/core/cleanup.h"
+#include "lib/core/log.h"
+#include "lib/mount/overlay.h"
+#include "lib/store/store.h"
+
+/* the gc facts of a described layer without a record; false if it is not a candidate */
+static bool described_facts(const struct cl_ctx *ctx, struct cl_store *store, const char *id,
+			    struct cl_record *desc, struct cl_gc_facts *f)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s.json", ctx->run_dir, id);
+	if (access(path, F_OK) == 0)
+		return false; /* recorded: unlocked or in use, full gc's business */
+	if (cl_record_desc_read(store->dir_fd, ctx->root, store->dir, id, desc, NULL) < 0)
+		return false;
+	snprintf(path, sizeof(path), "keys/%s", id);
+	*f = (struct cl_gc_facts){
+		.layer_exists = true,
+		.persistent_in_store = faccessat(store->dir_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0,
+		.desc = desc,
+		.owner_dir_exists = desc->owner_dir && access(desc->owner_dir, F_OK) == 0,
+		.mounted = desc->merged && cl_mount_is_mountpoint(desc->merged) != 0,
+	};
+	return f->persistent_in_store;
+}
+
+int cl_layer_reclaim_removed(const struct cl_ctx *ctx, struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	char **ids = NULL;
+	int n, r;
+
+	r = cl_store_open(ctx->root, 0, false, &store, err);
+	if (r == -ENOENT) {
+		cl_error_free(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	n = cl_record_desc_list(store->dir_fd, &ids, err);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && r == 0; i++) {
+		struct cl_record desc = {};
+		struct cl_gc_facts f;
+		const char *why = NULL;
+
+		if (described_facts(ctx, store, ids[i], &desc, &f) &&
+		    cl_plan_gc(&f, &why) == CL_GC_RECLAIM) {
+			r = cl_layer_destroy(ctx, ids[i], true, NULL, err);
+			if (r == 0)
+				cl_log(CL_LOG_INFO, "%s: %s: erased with its key file", ids[i], why);
+		}
+		cl_record_clear(&desc);
+	}
+	cl_strv_free(ids);
+	return r;
+}
