@@ -326,6 +326,14 @@ static int unlock_nolock(const struct cl_ctx *ctx, const struct cl_layer_args *a
 		return r;
 	if (rec.keymode && !strcmp(rec.keymode, "persistent") && !locked &&
 	    is_unlocked(store, &rec)) {
+		/* a container needs the overlay in its own namespace: not one mounted already */
+		if (a->owner == CL_OWNER_HOOK) {
+			r = cl_error_set(err, EBUSY, "layer '%s' is unlocked and mounted at '%s' "
+						     "('cryptlayer lock' it first)", a->id,
+					 rec.merged ? rec.merged : "?");
+			cl_record_clear(&rec);
+			return r;
+		}
 		/* idempotent: already unlocked, report it */
 		if (ret_rec)
 			*ret_rec = rec;

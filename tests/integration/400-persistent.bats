@@ -369,6 +369,17 @@ run_persistent() {
 	assert_no_layer_mounts
 	runtime "$rt" delete -f "$name" >/dev/null 2>&1 || true
 
+	# unlocked by hand meanwhile: the container cannot have it (mounted elsewhere)
+	run_cryptlayer unlock "$name"
+	persist_bundle "$BATS_TEST_TMPDIR/b4" true
+	run runtime "$rt" run --bundle "$BATS_TEST_TMPDIR/b4" "$name" </dev/null
+	assert_failure
+	run grep -F "layer '$name' is unlocked and mounted at '$STORE/containers/$name/merged'" \
+		"$CLRUN/cryptlayer.log"
+	assert_success
+	runtime "$rt" delete -f "$name" >/dev/null 2>&1 || true
+	run_cryptlayer lock "$name"
+
 	# the same container name again: prestart unlocks the layer, the data is back
 	persist_bundle "$BATS_TEST_TMPDIR/b2" sh -c 'cat /persist; ls -d /plainname-dir'
 	run runtime "$rt" run --bundle "$BATS_TEST_TMPDIR/b2" "$name" </dev/null
