@@ -116,18 +116,19 @@ static int file_check(int fd, const char *path, struct cl_error **err)
 	return 0;
 }
 
-static int open_parent(const char *path, bool create, const char **ret_name, struct cl_error **err)
+static int open_parent(const char *path, bool create, const char **ret_name,
+		       struct cl_error **err)
 {
-	_cleanup_free_ char *dir = strdup(path);
-	char *slash = dir ? strrchr(dir, '/') : NULL;
+	const char *slash = strrchr(path, '/');
+	_cleanup_free_ char *dir = NULL;
 	int fd;
 
-	if (!slash)
-		return cl_error_set(err, ENOMEM, "machine key '%s'", path);
-	*ret_name = path + (slash - dir) + 1;
-	if (**ret_name == '\0')
+	if (!slash || slash[1] == '\0')
 		return cl_error_set(err, EINVAL, "machine key '%s' names a directory", path);
-	*(slash == dir ? slash + 1 : slash) = '\0';
+	dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	if (!dir)
+		return cl_error_set(err, ENOMEM, "machine key '%s'", path);
+	*ret_name = slash + 1;
 	/* the parent (/etc/cryptlayer) is created if missing, its own parent is not */
 	if (create && mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return cl_error_set(err, errno, "create directory '%s'", dir);

@@ -360,6 +360,8 @@ static void test_machine_key_file(void **state)
 	expect_err(&err, ENOENT, "no/such");
 	assert_int_equal(cl_machine_key_load("file:relative", true, &b, &err), -EINVAL);
 	expect_err(&err, EINVAL, "expected file:/ABSOLUTE/PATH or keyring:NAME");
+	assert_int_equal(cl_machine_key_load("file:/tmp/", true, &b, &err), -EINVAL);
+	expect_err(&err, EINVAL, "names a directory");
 	assert_int_equal(cl_machine_key_load("keyring:", true, &b, &err), -EINVAL);
 	expect_err(&err, EINVAL, NULL);
 	assert_int_equal(cl_machine_key_load("disk:/x", true, &b, &err), -EINVAL);
