@@ -2,8 +2,11 @@
 /*
  * 'podman rm' runs no hook, so the locked persistent layer of a removed container would
  * wait for 'cryptlayer gc' or 'destroy'. Every poststop therefore erases the persistent
- * layers whose owner is gone (lib/plan/gc.c rules), a short pass over the descriptors.
+ * layers whose owner is gone (lib/plan/gc.c rules). The pass looks only at keys/, which
+ * holds one key file per persistent layer, so a store without persistent layers costs
+ * the hook one failed openat() however many containers run.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -40,6 +43,40 @@ static bool described_facts(const struct cl_ctx *ctx, struct cl_store *store, co
 	return f->persistent_in_store;
 }
 
+CL_DEFINE_CLEANUP(DIR *, closedir)
+
+/* the ids of the persistent layers: the names in keys/ (none if it does not exist) */
+static int persistent_ids(int store_fd, char ***ret, struct cl_error **err)
+{
+	int fd = openat(store_fd, "keys", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_(closedirp) DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	char **v = calloc(1, sizeof(*v));
+	struct dirent *de;
+	int n = 0;
+
+	if (fd >= 0 && !d)
+		close(fd);
+	if (!v || (!d && errno != ENOENT)) {
+		free(v);
+		return cl_error_set(err, v ? errno : ENOMEM, "open 'keys' in the store");
+	}
+	while (d && (de = readdir(d))) {
+		char **nv;
+
+		if (de->d_name[0] == '.' || !cl_oci_id_valid(de->d_name))
+			continue;
+		nv = realloc(v, sizeof(*v) * (size_t)(n + 2));
+		if (!nv || !(nv[n] = strdup(de->d_name))) {
+			cl_strv_free(nv ? nv : v);
+			return cl_error_set(err, ENOMEM, "list 'keys' in the store");
+		}
+		v = nv;
+		v[++n] = NULL;
+	}
+	*ret = v;
+	return n;
+}
+
 int cl_layer_reclaim_removed(const struct cl_ctx *ctx, struct cl_error **err)
 {
 	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
@@ -53,7 +90,7 @@ int cl_layer_reclaim_removed(const struct cl_ctx *ctx, struct cl_error **err)
 	}
 	if (r < 0)
 		return r;
-	n = cl_record_desc_list(store->dir_fd, &ids, err);
+	n = persistent_ids(store->dir_fd, &ids, err);
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n && r == 0; i++) {
