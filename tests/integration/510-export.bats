@@ -276,6 +276,28 @@ import_watched() {
 	assert_file_not_exist "$t/evil"
 }
 
+@test "a './' entry (tar -C DIR -c .) leaves the layer root as the base made it" {
+	skip_if_not_root
+	local t=$BATS_TEST_TMPDIR m
+	python3 - "$t" <<-'PY'
+	import io, sys, tarfile
+	with tarfile.open(sys.argv[1] + '/dot.tar', 'w', format=tarfile.PAX_FORMAT) as tf:
+	    ti = tarfile.TarInfo('./')
+	    ti.type, ti.mode, ti.uid, ti.gid = tarfile.DIRTYPE, 0o777, 4242, 4242
+	    tf.addfile(ti)
+	    for name in ('./f', '...'):
+	        ti = tarfile.TarInfo(name)
+	        ti.size = 1
+	        tf.addfile(ti, io.BytesIO(b'x'))
+	PY
+	"$CRYPTLAYER" encrypt -r "$W/id.pub" <"$t/dot.tar" >"$t/dot.clx"
+	m=$($CL2 import "$t/dot.clx" -i "$W/id" --base "$W/base" --id dot)
+	assert_equal "$(stat -c '%a %u:%g' "$m")" "$(stat -c '%a %u:%g' "$W/base")"
+	assert_file_exist "$m/f"
+	assert_file_exist "$m/..."
+	$CL2 destroy dot
+}
+
 @test "no space: an import that does not fit and an export to a full disk leave nothing" {
 	skip_if_not_root
 	local m

@@ -75,6 +75,20 @@ static int check_name(const char *path, const char *what, struct cl_error **err)
 	return 0;
 }
 
+/* "." or "./" (or "././"): the unpack root itself */
+static bool is_root(const char *path)
+{
+	for (const char *p = path; *p;) {
+		size_t n = strcspn(p, "/");
+
+		if (n > 1 || (n == 1 && p[0] != '.'))
+			return false;
+		p += n;
+		p += *p == '/';
+	}
+	return true;
+}
+
 /* open directory @rel (may be "") strictly beneath the unpack root */
 static int open_beneath(int dirfd, const char *rel, struct cl_error **err)
 {
@@ -131,8 +145,8 @@ static void strip_overlay_xattrs(struct archive_entry *e)
 }
 
 /*
- * Overlay conversions for one entry. Return: 1 if handled here (opaque marker),
- * 0 to extract @e (possibly rewritten), -errno.
+ * Overlay conversions for one entry. Return: 1 if handled here (opaque marker) or
+ * skipped (the root itself), 0 to extract @e (possibly rewritten), -errno.
  */
 static int convert_entry(struct unpack *u, struct archive_entry *e, struct cl_error **err)
 {
@@ -142,6 +156,9 @@ static int convert_entry(struct unpack *u, struct archive_entry *e, struct cl_er
 
 	if (check_name(path, "path", err) < 0 || (hl && check_name(hl, "hardlink target", err) < 0))
 		return -EPERM;
+	/* "./" (tar -C DIR -c .): the root's mode and owner are the base's (DESIGN §2) */
+	if (is_root(path))
+		return 1;
 	len = strlen(path);
 	while (len > 1 && path[len - 1] == '/')
 		len--;
