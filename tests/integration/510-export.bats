@@ -199,6 +199,13 @@ import_watched() {
 	assert_no_layer2 w2
 	run_cryptlayer 2 import "$W/src.clx" -i "$W/id" --base "$W/base" --key forever
 	assert_line --index 0 "cryptlayer import: --key: expected ephemeral or persistent, not 'forever'"
+	# an id in use: refused, and the existing layer is left alone
+	run $CL2 import "$W/src.clx" -i "$W/id" --base "$W/base" --id dst
+	assert_failure 1
+	assert_output --regexp "^cryptlayer: import: layer 'dst' already exists"
+	assert_equal "$($CL2 status dst --json | jq -r '.key_status, .mounted' | tr '\n' ' ')" \
+		"present true "
+	assert_file_exist "$STORE2/containers/dst/merged/hl1"
 	run_cryptlayer 1 export no-such-layer -o "$BATS_TEST_TMPDIR/x.clx" -r "$W/id.pub"
 	assert_output "cryptlayer: export: no layer 'no-such-layer': No such file or directory"
 	assert_file_not_exist "$BATS_TEST_TMPDIR/x.clx"
