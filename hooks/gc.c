@@ -51,7 +51,7 @@ static bool exists_at(int dfd, const char *dir, const char *id)
 static void report(struct gc_run *run, const char *id, enum cl_gc_verdict v, const char *why,
 		   struct cl_error **err)
 {
-	struct cl_gc_item item = { .id = id, .verdict = v, .why = why, .error = *err };
+	struct cl_gc_item item = {.id = id, .verdict = v, .why = why, .error = *err};
 
 	if (*err)
 		run->failed++;
@@ -128,11 +128,11 @@ static int orphan_key(const struct cl_store *store, const char *id, char **ret_h
 }
 
 /* erase a layer directory nobody recorded, with a record made up for the teardown */
-static int erase_orphan(struct gc_run *run, struct cl_store *store, const char *id,
-			char *key_hex, struct cl_error **err)
+static int erase_orphan(struct gc_run *run, struct cl_store *store, const char *id, char *key_hex,
+			struct cl_error **err)
 {
-	struct cl_record rec = { .id = (char *)id, .key_id = key_hex, .keymode = "ephemeral",
-				 .owner = "cli" };
+	struct cl_record rec = {
+	    .id = (char *)id, .key_id = key_hex, .keymode = "ephemeral", .owner = "cli"};
 	_cleanup_free_ char *layer = NULL, *merged = NULL;
 	struct cl_plan plan = {};
 	int r;
@@ -204,7 +204,9 @@ static int gc_orphans(struct gc_run *run, struct cl_error **err)
 		return r;
 	fd = openat(store->dir_fd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : cl_error_set(err, errno, "open '%s/containers'", store->dir);
+		return errno == ENOENT
+			   ? 0
+			   : cl_error_set(err, errno, "open '%s/containers'", store->dir);
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
@@ -243,7 +245,7 @@ static int lock_gc(const char *root, struct cl_error **err)
 
 int cl_layer_gc(const struct cl_ctx *ctx, cl_gc_report_fn fn, void *data, struct cl_error **err)
 {
-	struct gc_run run = { .ctx = ctx, .report = fn, .data = data };
+	struct gc_run run = {.ctx = ctx, .report = fn, .data = data};
 	_cleanup_close_ int lock = -1;
 	char **ids = NULL;
 	int n;

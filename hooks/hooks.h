@@ -17,8 +17,7 @@ int cl_hook_prestart(const struct cl_ctx *ctx, int in_fd, struct cl_error **err)
  * @in_fd; @id overrides state.id). Idempotent: no layer is success.
  * Return: 0, or -errno (-EBUSY when a key is not ABSENT).
  */
-int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id,
-		     struct cl_error **err);
+int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id, struct cl_error **err);
 
 /**
  * cl_hook_precreate() - podman precreate: config.json on @in_fd, rewritten config on

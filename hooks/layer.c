@@ -24,8 +24,8 @@ int cl_layer_new_id(char **ret)
 
 	if (getrandom(b, sizeof(b), 0) != sizeof(b))
 		return -EIO;
-	if (asprintf(ret, "cl-%02x%02x%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
-		     b[5], b[6], b[7]) < 0)
+	if (asprintf(ret, "cl-%02x%02x%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+		     b[6], b[7]) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -66,7 +66,8 @@ static int lock_id(const struct cl_ctx *ctx, const char *id, int *ret_fd, struct
 	if (cl_mkdir_p_at(AT_FDCWD, dir, 0700, err) < 0)
 		return -(*err)->errnum;
 	for (;;) {
-		_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		_cleanup_close_ int fd =
+		    open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		struct stat held, now;
 
 		if (fd < 0)
@@ -91,17 +92,26 @@ static void unlock_id_remove(const struct cl_ctx *ctx, const char *id)
 }
 
 /* plan (create or unlock) over the resolved @lower and run it */
-static int plan_run(const struct cl_ctx *ctx, const struct cl_layer_args *a,
-		    struct cl_store *store, const char *lower, const struct stat *st, bool unlock,
+static int plan_run(const struct cl_ctx *ctx, const struct cl_layer_args *a, struct cl_store *store,
+		    const char *lower, const struct stat *st, bool unlock,
 		    struct cl_record *ret_rec, struct cl_error **err)
 {
 	struct cl_plan_input in = {
-		.id = a->id, .req = a->req, .lower = lower,
-		.lower_mode = st->st_mode, .lower_uid = st->st_uid, .lower_gid = st->st_gid,
-		.store_root = ctx->root, .store_dir = store->dir, .run_dir = ctx->run_dir,
-		.owner = a->owner, .root_path = a->root_path, .pid = a->pid,
-		.owner_dir = a->owner_dir, .machine_key = ctx->machine_key,
-		.populate = a->populate != NULL,
+	    .id = a->id,
+	    .req = a->req,
+	    .lower = lower,
+	    .lower_mode = st->st_mode,
+	    .lower_uid = st->st_uid,
+	    .lower_gid = st->st_gid,
+	    .store_root = ctx->root,
+	    .store_dir = store->dir,
+	    .run_dir = ctx->run_dir,
+	    .owner = a->owner,
+	    .root_path = a->root_path,
+	    .pid = a->pid,
+	    .owner_dir = a->owner_dir,
+	    .machine_key = ctx->machine_key,
+	    .populate = a->populate != NULL,
 	};
 	struct cl_plan plan = {};
 	int r;
@@ -109,8 +119,7 @@ static int plan_run(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 	r = unlock ? cl_plan_unlock(&in, &plan, err) : cl_plan_create(&in, &plan, err);
 	if (r < 0)
 		return r;
-	r = cl_exec_create_populated(store, &plan, ctx->run_dir, a->populate, a->populate_ctx,
-				     err);
+	r = cl_exec_create_populated(store, &plan, ctx->run_dir, a->populate, a->populate_ctx, err);
 	if (r == 0 && ret_rec) {
 		*ret_rec = plan.rec;
 		memset(&plan.rec, 0, sizeof(plan.rec));
@@ -179,7 +188,8 @@ static int find_layer(const struct cl_ctx *ctx, const char *id, struct cl_store 
 		locked = true;
 		r = cl_store_open(ctx->root, 0, false, &store, err);
 		if (r == 0)
-			r = cl_record_desc_read(store->dir_fd, ctx->root, store->dir, id, &rec, err);
+			r = cl_record_desc_read(store->dir_fd, ctx->root, store->dir, id, &rec,
+						err);
 		if (r == -ENOENT) {
 			cl_error_free(err);
 			return 0;
@@ -207,7 +217,7 @@ static int check_idle(const struct cl_record *rec, struct cl_error **err)
 
 /* find @id and run a teardown plan on it: erase, or what a stop does (lock persistent) */
 static int stop_nolock(const struct cl_ctx *ctx, const char *id, bool erase, bool stopped,
-		      bool must_exist, struct cl_teardown_report *ret_rep, struct cl_error **err)
+		       bool must_exist, struct cl_teardown_report *ret_rep, struct cl_error **err)
 {
 	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
 	struct cl_record rec = {};
@@ -221,8 +231,10 @@ static int stop_nolock(const struct cl_ctx *ctx, const char *id, bool erase, boo
 	if (r <= 0)
 		return r; /* already gone: success */
 	if (must_exist && (!rec.keymode || strcmp(rec.keymode, "persistent")))
-		r = cl_error_set(err, EINVAL, "layer '%s' is ephemeral: it cannot be locked "
-					      "('destroy' erases it)", id);
+		r = cl_error_set(err, EINVAL,
+				 "layer '%s' is ephemeral: it cannot be locked "
+				 "('destroy' erases it)",
+				 id);
 	else if (!stopped)
 		r = check_idle(&rec, err);
 	if (r >= 0)
@@ -289,7 +301,7 @@ static int unlock_found(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 			struct cl_error **err)
 {
 	_cleanup_free_ char *lower = NULL;
-	struct cl_request req = { .enabled = true, .keymode = CL_KEY_PERSISTENT };
+	struct cl_request req = {.enabled = true, .keymode = CL_KEY_PERSISTENT};
 	struct cl_layer_args args = *a;
 	struct stat st;
 	int r;
@@ -306,8 +318,10 @@ static int unlock_found(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 	if (!args.req)
 		args.req = &req;
 	if (args.req->keymode != CL_KEY_PERSISTENT)
-		return cl_error_set(err, EINVAL, "layer '%s' is persistent: the request says "
-						 "ephemeral", a->id);
+		return cl_error_set(err, EINVAL,
+				    "layer '%s' is persistent: the request says "
+				    "ephemeral",
+				    a->id);
 	return plan_run(ctx, &args, store, lower, &st, true, ret_rec, err);
 }
 
@@ -328,9 +342,10 @@ static int unlock_nolock(const struct cl_ctx *ctx, const struct cl_layer_args *a
 	    is_unlocked(store, &rec)) {
 		/* a container needs the overlay in its own namespace: not one mounted already */
 		if (a->owner == CL_OWNER_HOOK) {
-			r = cl_error_set(err, EBUSY, "layer '%s' is unlocked and mounted at '%s' "
-						     "('cryptlayer lock' it first)", a->id,
-					 rec.merged ? rec.merged : "?");
+			r = cl_error_set(err, EBUSY,
+					 "layer '%s' is unlocked and mounted at '%s' "
+					 "('cryptlayer lock' it first)",
+					 a->id, rec.merged ? rec.merged : "?");
 			cl_record_clear(&rec);
 			return r;
 		}
@@ -398,7 +413,7 @@ int cl_layer_create_or_unlock(const struct cl_ctx *ctx, const struct cl_layer_ar
 int cl_layer_create_rewrite(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 			    const char *json, size_t len, char **ret_json, struct cl_error **err)
 {
-	const char *argv[16] = { ctx->self, "--root", ctx->root, "--run-dir", ctx->run_dir };
+	const char *argv[16] = {ctx->self, "--root", ctx->root, "--run-dir", ctx->run_dir};
 	struct cl_record rec = {};
 	_cleanup_close_ int lk = -1;
 	size_t n = 5;
@@ -421,7 +436,8 @@ int cl_layer_create_rewrite(const struct cl_ctx *ctx, const struct cl_layer_args
 		return r;
 	r = cl_oci_config_rewrite(json, len, rec.merged, argv, ret_json, err);
 	if (r < 0)
-		(void)stop_nolock(ctx, a->id, false, true, false, NULL, NULL); /* keeps persistent data */
+		(void)stop_nolock(ctx, a->id, false, true, false, NULL,
+				  NULL); /* keeps persistent data */
 	cl_record_clear(&rec);
 	return r;
 }

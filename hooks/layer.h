@@ -22,10 +22,10 @@ struct cl_ctx {
 struct cl_layer_args {
 	const char *id;
 	const struct cl_request *req;
-	const char *lower;     /* as given; resolved and checked here */
+	const char *lower; /* as given; resolved and checked here */
 	enum cl_owner owner;
 	const char *root_path; /* CL_OWNER_HOOK */
-	pid_t pid;             /* CL_OWNER_HOOK */
+	pid_t pid;	       /* CL_OWNER_HOOK */
 	const char *owner_dir; /* CL_OWNER_BUNDLE/PODMAN: gc reclaims the layer once it is gone */
 	cl_exec_populate_fn populate; /* import: fills upper before the mount, or NULL */
 	void *populate_ctx;

@@ -34,11 +34,11 @@ static bool described_facts(const struct cl_ctx *ctx, struct cl_store *store, co
 		return false;
 	snprintf(path, sizeof(path), "keys/%s", id);
 	*f = (struct cl_gc_facts){
-		.layer_exists = true,
-		.persistent_in_store = faccessat(store->dir_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0,
-		.desc = desc,
-		.owner_dir_exists = desc->owner_dir && access(desc->owner_dir, F_OK) == 0,
-		.mounted = desc->merged && cl_mount_is_mountpoint(desc->merged) != 0,
+	    .layer_exists = true,
+	    .persistent_in_store = faccessat(store->dir_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0,
+	    .desc = desc,
+	    .owner_dir_exists = desc->owner_dir && access(desc->owner_dir, F_OK) == 0,
+	    .mounted = desc->merged && cl_mount_is_mountpoint(desc->merged) != 0,
 	};
 	return f->persistent_in_store;
 }
@@ -102,7 +102,8 @@ int cl_layer_reclaim_removed(const struct cl_ctx *ctx, struct cl_error **err)
 		    cl_plan_gc(&f, &why) == CL_GC_RECLAIM) {
 			r = cl_layer_destroy(ctx, ids[i], true, NULL, err);
 			if (r == 0)
-				cl_log(CL_LOG_INFO, "%s: %s: erased with its key file", ids[i], why);
+				cl_log(CL_LOG_INFO, "%s: %s: erased with its key file", ids[i],
+				       why);
 		}
 		cl_record_clear(&desc);
 	}

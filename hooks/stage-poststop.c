@@ -10,8 +10,7 @@
 #include "lib/core/log.h"
 #include "oci/oci.h"
 
-int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id,
-		     struct cl_error **err)
+int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id, struct cl_error **err)
 {
 	_cleanup_free_ char *buf = NULL;
 	struct cl_oci_state st = {};

@@ -57,9 +57,11 @@ static int setup(const struct cl_ctx *ctx, const struct cl_oci_config *cfg,
 	if (r == 0)
 		r = reclaim_stale(ctx, pod.id, err);
 	if (r == 0) {
-		struct cl_layer_args a = { .id = pod.id, .req = req,
-					   .lower = req->base ? req->base : cfg->root_path,
-					   .owner = CL_OWNER_PODMAN, .owner_dir = pod.userdata };
+		struct cl_layer_args a = {.id = pod.id,
+					  .req = req,
+					  .lower = req->base ? req->base : cfg->root_path,
+					  .owner = CL_OWNER_PODMAN,
+					  .owner_dir = pod.userdata};
 
 		r = cl_layer_create_rewrite(ctx, &a, buf, len, &out, err);
 		if (r == 0 && cl_write_all(out_fd, out, strlen(out)) < 0) {

@@ -43,8 +43,8 @@ static bool root_is_layer(const struct cl_ctx *ctx, const char *id, const char *
 
 	if (!cl_oci_id_valid(id) || cl_record_read(ctx->run_dir, id, &rec, NULL) < 0)
 		return false;
-	same = rec.owner && strcmp(rec.owner, "hook") && rec.merged &&
-	       !strcmp(rec.merged, root_path);
+	same =
+	    rec.owner && strcmp(rec.owner, "hook") && rec.merged && !strcmp(rec.merged, root_path);
 	cl_record_clear(&rec);
 	return same;
 }
@@ -81,8 +81,12 @@ static int setup(const struct cl_ctx *ctx, const struct cl_oci_state *st,
 		 struct cl_error **err)
 {
 	struct cl_layer_args a = {
-		.id = st->id, .req = req, .lower = req->base ? req->base : cfg->root_path,
-		.owner = CL_OWNER_HOOK, .root_path = cfg->root_path, .pid = st->pid,
+	    .id = st->id,
+	    .req = req,
+	    .lower = req->base ? req->base : cfg->root_path,
+	    .owner = CL_OWNER_HOOK,
+	    .root_path = cfg->root_path,
+	    .pid = st->pid,
 	};
 	struct cl_record rec = {};
 	int r;

@@ -39,11 +39,14 @@ static int parse_base(const char *v, struct cl_request *r, struct cl_error **err
 	const char *p;
 
 	if (v[0] != '/')
-		return cl_error_set(err, EINVAL, "annotation '" PREFIX "base': '%.256s' is not an absolute path", v);
+		return cl_error_set(err, EINVAL,
+				    "annotation '" PREFIX "base': '%.256s' is not an absolute path",
+				    v);
 	/* ".." could climb out of whatever the admin allowed; refuse it outright */
 	for (p = v; (p = strstr(p, "..")); p += 2)
 		if (p[-1] == '/' && (p[2] == '/' || p[2] == '\0'))
-			return cl_error_set(err, EINVAL, "annotation '" PREFIX "base': '%.256s' contains '..'", v);
+			return cl_error_set(
+			    err, EINVAL, "annotation '" PREFIX "base': '%.256s' contains '..'", v);
 	free(r->base);
 	r->base = strdup(v);
 	return r->base ? 0 : cl_error_set(err, ENOMEM, "annotations");
@@ -68,7 +71,8 @@ static int parse_one(const char *key, const char *v, struct cl_request *r, struc
 		else if (!strcmp(v, "persistent"))
 			r->keymode = CL_KEY_PERSISTENT;
 		else
-			return cl_error_set(err, EINVAL, "annotation '%s': expected ephemeral or persistent", key);
+			return cl_error_set(
+			    err, EINVAL, "annotation '%s': expected ephemeral or persistent", key);
 		return 0;
 	}
 	if (!strcmp(name, "backend")) {
@@ -77,7 +81,8 @@ static int parse_one(const char *key, const char *v, struct cl_request *r, struc
 		else if (!strcmp(v, "btrfs"))
 			r->backend = CL_BACKEND_BTRFS;
 		else
-			return cl_error_set(err, EINVAL, "annotation '%s': expected overlay or btrfs", key);
+			return cl_error_set(err, EINVAL,
+					    "annotation '%s': expected overlay or btrfs", key);
 		return 0;
 	}
 	return cl_error_set(err, EINVAL, "unknown annotation '%.128s'", key);
@@ -105,7 +110,9 @@ int cl_oci_request_parse(const struct cl_kv *ann, size_t n, struct cl_request *r
 	/* a base alone enables the hook; enable=false with a base is a contradiction */
 	if (r.base && explicit_enable && !r.enabled) {
 		cl_oci_request_clear(&r);
-		return cl_error_set(err, EINVAL, "annotation '" PREFIX "enable=false' contradicts '" PREFIX "base'");
+		return cl_error_set(err, EINVAL,
+				    "annotation '" PREFIX "enable=false' contradicts '" PREFIX
+				    "base'");
 	}
 	if (r.base)
 		r.enabled = true;

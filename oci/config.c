@@ -40,7 +40,8 @@ static int parse_root(json_object *obj, const char *bundle, struct cl_oci_config
 		return 0;
 	}
 	if (!bundle || bundle[0] != '/')
-		return cl_error_set(err, EINVAL, "config.json: relative 'root.path' needs a bundle");
+		return cl_error_set(err, EINVAL,
+				    "config.json: relative 'root.path' needs a bundle");
 	if (asprintf(&c->root_path, "%s/%s", bundle, path) < 0)
 		return cl_error_set(err, ENOMEM, "config.json");
 	return 0;
@@ -68,8 +69,8 @@ static int parse_annotations(json_object *obj, struct cl_oci_config *c, struct c
 		struct cl_kv *kv = &c->annotations[c->n_annotations];
 
 		if (!json_object_is_type(val, json_type_string))
-			return cl_error_set(err, EINVAL, "config.json: annotation '%.64s' is not a string",
-					    key);
+			return cl_error_set(err, EINVAL,
+					    "config.json: annotation '%.64s' is not a string", key);
 		/* "\u0000" would silently cut the value short: "/a\u0000/.." reads as "/a" */
 		if (strlen(json_object_get_string(val)) != (size_t)json_object_get_string_len(val))
 			return cl_error_set(err, EINVAL,
@@ -112,8 +113,8 @@ static int parse_containerenv(json_object *obj, struct cl_oci_config *c, struct 
 	return 0;
 }
 
-int cl_oci_config_parse(const char *json, size_t len, const char *bundle,
-			struct cl_oci_config *ret, struct cl_error **err)
+int cl_oci_config_parse(const char *json, size_t len, const char *bundle, struct cl_oci_config *ret,
+			struct cl_error **err)
 {
 	_cleanup_(json_object_putp) json_object *obj = NULL;
 	struct cl_oci_config c = {};

@@ -26,12 +26,12 @@ json_object *cl_json_parse(const char *buf, size_t len, const char *what, struct
 		json_object_put(obj);
 		cl_error_set(err, EINVAL, "malformed JSON in %s: %s", what,
 			     jerr == json_tokener_continue ? "unexpected end of input"
-							  : json_tokener_error_desc(jerr));
+							   : json_tokener_error_desc(jerr));
 		return NULL;
 	}
 	if (json_tokener_get_parse_end(tok) < len &&
 	    strspn(buf + json_tokener_get_parse_end(tok), " \t\r\n") !=
-		    len - json_tokener_get_parse_end(tok)) {
+		len - json_tokener_get_parse_end(tok)) {
 		json_object_put(obj);
 		cl_error_set(err, EINVAL, "malformed JSON in %s: trailing data", what);
 		return NULL;

@@ -76,8 +76,8 @@ void cl_oci_state_clear(struct cl_oci_state *s);
  * cl_oci_config_parse() - parse config.json; @bundle resolves a relative root.path.
  * Return: 0 or -EINVAL with the reason.
  */
-int cl_oci_config_parse(const char *json, size_t len, const char *bundle,
-			struct cl_oci_config *ret, struct cl_error **err);
+int cl_oci_config_parse(const char *json, size_t len, const char *bundle, struct cl_oci_config *ret,
+			struct cl_error **err);
 void cl_oci_config_clear(struct cl_oci_config *c);
 
 /**

@@ -88,8 +88,8 @@ int cl_oci_podman_parse(const struct cl_oci_config *c, struct cl_oci_podman *ret
 	memcpy(p.id, cg ? from_cg : from_env, sizeof(p.id));
 	if (env) {
 		/* the container's userdata dir: gc reclaims the layer once it is gone */
-		p.userdata = strndup(c->containerenv,
-				     strlen(c->containerenv) - strlen("/.containerenv"));
+		p.userdata =
+		    strndup(c->containerenv, strlen(c->containerenv) - strlen("/.containerenv"));
 		if (!p.userdata)
 			return cl_error_set(err, ENOMEM, "config.json");
 	}

@@ -65,7 +65,7 @@ int cl_oci_config_rewrite(const char *json, size_t len, const char *root_path,
 	if (hook_argv && add_poststop(cfg, hook_argv, err) < 0)
 		return -EINVAL;
 	out = json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN |
-							  JSON_C_TO_STRING_NOSLASHESCAPE);
+						      JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!out || !(*ret_json = strdup(out)))
 		return cl_error_set(err, ENOMEM, "config.json");
 	return 0;

@@ -70,6 +70,5 @@ bool cl_oci_id_valid(const char *id)
 
 	if (n == 0 || n > 128 || strspn(id, ".") == n)
 		return false;
-	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
-	       n;
+	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }

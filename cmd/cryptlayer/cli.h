@@ -7,10 +7,10 @@
 
 /* Global options (DESIGN §5): they come before COMMAND; nothing is read from the env. */
 struct cl_globals {
-	const char *root;        /* --root, default /var/lib/cryptlayer */
-	const char *run_dir;     /* --run-dir, default /run/cryptlayer */
+	const char *root;	 /* --root, default /var/lib/cryptlayer */
+	const char *run_dir;	 /* --run-dir, default /run/cryptlayer */
 	const char *machine_key; /* --machine-key file:PATH|keyring:NAME, or NULL */
-	const char *self;        /* absolute path of this binary (for hooks we add) */
+	const char *self;	 /* absolute path of this binary (for hooks we add) */
 	bool debug;
 };
 

@@ -119,17 +119,17 @@ static int parse_option(const char *cmd, int c, char **argv, struct crypt_args *
 static int parse_args(bool enc, int argc, char **argv, struct crypt_args *a)
 {
 	static const struct option eopts[] = {
-		{ "recipient", required_argument, NULL, 'r' },
-		{ "compress", required_argument, NULL, 'c' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{},
+	    {"recipient", required_argument, NULL, 'r'},
+	    {"compress", required_argument, NULL, 'c'},
+	    {"jobs", required_argument, NULL, 'j'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {},
 	};
 	static const struct option dopts[] = {
-		{ "identity", required_argument, NULL, 'i' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{},
+	    {"identity", required_argument, NULL, 'i'},
+	    {"jobs", required_argument, NULL, 'j'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {},
 	};
 	const char *cmd = enc ? "encrypt" : "decrypt";
 	int c, r;
@@ -212,14 +212,14 @@ static uint64_t stdin_size(void)
 
 static int do_encrypt(const struct crypt_args *a, struct cl_error **err)
 {
-	struct cl_recipient *rcpts[CL_CLX_MAX_STANZAS] = { 0 };
+	struct cl_recipient *rcpts[CL_CLX_MAX_STANZAS] = {0};
 	_cleanup_(cl_clx_writer_freep) struct cl_clx_writer *w = NULL;
 	struct cl_cli_progress prog;
 	struct cl_clx_opts o = {
-		.jobs = a->jobs,
-		.compression = a->zstd ? CL_CLX_COMPRESS_ZSTD : CL_CLX_COMPRESS_NONE,
-		.progress = cl_cli_progress_update,
-		.progress_ctx = &prog,
+	    .jobs = a->jobs,
+	    .compression = a->zstd ? CL_CLX_COMPRESS_ZSTD : CL_CLX_COMPRESS_NONE,
+	    .progress = cl_cli_progress_update,
+	    .progress_ctx = &prog,
 	};
 	int r;
 
@@ -241,7 +241,7 @@ static int do_encrypt(const struct crypt_args *a, struct cl_error **err)
 
 int cl_cmd_encrypt(const struct cl_globals *g, int argc, char **argv)
 {
-	struct crypt_args a = { 0 };
+	struct crypt_args a = {0};
 	struct cl_error *err = NULL;
 	int r;
 
@@ -296,13 +296,13 @@ static int decrypt_copy(struct cl_clx_reader *rd, struct cl_error **err)
 
 static int do_decrypt(const struct crypt_args *a, unsigned *ret_warn, struct cl_error **err)
 {
-	struct cl_identity *ids[CL_CLX_MAX_STANZAS] = { 0 };
+	struct cl_identity *ids[CL_CLX_MAX_STANZAS] = {0};
 	_cleanup_(cl_clx_reader_freep) struct cl_clx_reader *rd = NULL;
 	struct cl_cli_progress prog;
 	struct cl_clx_opts o = {
-		.jobs = a->jobs,
-		.progress = cl_cli_progress_update,
-		.progress_ctx = &prog,
+	    .jobs = a->jobs,
+	    .progress = cl_cli_progress_update,
+	    .progress_ctx = &prog,
 	};
 	int r = 0;
 
@@ -323,7 +323,7 @@ static int do_decrypt(const struct crypt_args *a, unsigned *ret_warn, struct cl_
 
 int cl_cmd_decrypt(const struct cl_globals *g, int argc, char **argv)
 {
-	struct crypt_args a = { 0 };
+	struct crypt_args a = {0};
 	struct cl_error *err = NULL;
 	unsigned warn = 0;
 	int r;
@@ -342,9 +342,11 @@ int cl_cmd_decrypt(const struct cl_globals *g, int argc, char **argv)
 	/* warnings only once everything verified, so a failure stays one line */
 	if (warn & CL_CLX_WARN_FRONT_DAMAGED)
 		fputs("cryptlayer: decrypt: warning: front header copy damaged, used the trailer "
-		      "copy\n", stderr);
+		      "copy\n",
+		      stderr);
 	if (warn & CL_CLX_WARN_TRAILER_DAMAGED)
 		fputs("cryptlayer: decrypt: warning: trailer header copy damaged, used the front "
-		      "copy\n", stderr);
+		      "copy\n",
+		      stderr);
 	return CL_EXIT_OK;
 }

@@ -57,17 +57,20 @@ struct doctor {
 static void init_modes(struct cl_fscrypt_mode_probe *m)
 {
 	/* the first is the one cryptlayer uses (DESIGN §2) */
-	m[0] = (struct cl_fscrypt_mode_probe){ "AES-256-XTS", "AES-256-CTS",
-		FSCRYPT_MODE_AES_256_XTS, FSCRYPT_MODE_AES_256_CTS, PAD };
-	m[1] = (struct cl_fscrypt_mode_probe){ "AES-256-XTS", "AES-256-HCTR2",
-		FSCRYPT_MODE_AES_256_XTS, FSCRYPT_MODE_AES_256_HCTR2, PAD };
-	m[2] = (struct cl_fscrypt_mode_probe){ "Adiantum", "Adiantum", FSCRYPT_MODE_ADIANTUM,
-		FSCRYPT_MODE_ADIANTUM, PAD | FSCRYPT_POLICY_FLAG_DIRECT_KEY };
-	m[3] = (struct cl_fscrypt_mode_probe){ "AES-128-CBC-ESSIV", "AES-128-CTS",
-		FSCRYPT_MODE_AES_128_CBC, FSCRYPT_MODE_AES_128_CTS, PAD };
-	m[4] = (struct cl_fscrypt_mode_probe){ "AES-256-XTS", "AES-256-CTS",
-		FSCRYPT_MODE_AES_256_XTS, FSCRYPT_MODE_AES_256_CTS,
-		PAD | FSCRYPT_POLICY_FLAG_IV_INO_LBLK_64 };
+	m[0] = (struct cl_fscrypt_mode_probe){
+	    "AES-256-XTS", "AES-256-CTS", FSCRYPT_MODE_AES_256_XTS, FSCRYPT_MODE_AES_256_CTS, PAD};
+	m[1] =
+	    (struct cl_fscrypt_mode_probe){"AES-256-XTS", "AES-256-HCTR2", FSCRYPT_MODE_AES_256_XTS,
+					   FSCRYPT_MODE_AES_256_HCTR2, PAD};
+	m[2] = (struct cl_fscrypt_mode_probe){"Adiantum", "Adiantum", FSCRYPT_MODE_ADIANTUM,
+					      FSCRYPT_MODE_ADIANTUM,
+					      PAD | FSCRYPT_POLICY_FLAG_DIRECT_KEY};
+	m[3] =
+	    (struct cl_fscrypt_mode_probe){"AES-128-CBC-ESSIV", "AES-128-CTS",
+					   FSCRYPT_MODE_AES_128_CBC, FSCRYPT_MODE_AES_128_CTS, PAD};
+	m[4] = (struct cl_fscrypt_mode_probe){"AES-256-XTS", "AES-256-CTS",
+					      FSCRYPT_MODE_AES_256_XTS, FSCRYPT_MODE_AES_256_CTS,
+					      PAD | FSCRYPT_POLICY_FLAG_IV_INO_LBLK_64};
 }
 
 static const char *flags_name(uint8_t f)
@@ -86,9 +89,10 @@ static const char *mode_error(const struct cl_fscrypt_mode_probe *m)
 	if (m->result == 0)
 		return NULL;
 	snprintf(buf, sizeof(buf), "%s: %s%s", m->step, strerror(-m->result),
-		 m->result == -ENOPKG ? " (the kernel lacks the algorithm)" :
-		 m->result == -EINVAL && (m->flags & FSCRYPT_POLICY_FLAG_IV_INO_LBLK_64) ?
-					" (needs ext4 -O stable_inodes)" : "");
+		 m->result == -ENOPKG ? " (the kernel lacks the algorithm)"
+		 : m->result == -EINVAL && (m->flags & FSCRYPT_POLICY_FLAG_IV_INO_LBLK_64)
+		     ? " (needs ext4 -O stable_inodes)"
+		     : "");
 	return buf;
 }
 
@@ -108,8 +112,7 @@ static void gather(const struct cl_globals *g, struct doctor *d)
 		cl_error_free(&err);
 		return;
 	}
-	if (cl_fscrypt_probe_modes(d->store->dir_fd, d->modes, CL_ARRAY_SIZE(d->modes),
-				   &err) < 0) {
+	if (cl_fscrypt_probe_modes(d->store->dir_fd, d->modes, CL_ARRAY_SIZE(d->modes), &err) < 0) {
 		d->probe_error = strdup(err->msg);
 		cl_error_free(&err);
 		return;
@@ -117,7 +120,8 @@ static void gather(const struct cl_globals *g, struct doctor *d)
 	d->probed = true;
 }
 
-static void add_fallback(json_object *arr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_fallback(json_object *arr, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void add_fallback(json_object *arr, const char *fmt, ...)
 {
@@ -145,14 +149,17 @@ static json_object *fallbacks(const struct doctor *d)
 	json_object *a = json_object_new_array();
 
 	if (d->store && d->store->backing == CL_STORE_IMAGE)
-		add_fallback(a, "store: the root filesystem has no fscrypt, so layers live in a "
-				"loop-mounted ext4 image (%s)", d->store->image);
+		add_fallback(a,
+			     "store: the root filesystem has no fscrypt, so layers live in a "
+			     "loop-mounted ext4 image (%s)",
+			     d->store->image);
 	if (!h->xts_driver[0])
 		add_fallback(a, "fscrypt contents: no xts(aes) driver loaded yet (the kernel loads "
 				"one on first use)");
 	else if (!h->xts_accelerated)
-		add_fallback(a, "fscrypt contents: generic C AES (%s), no accelerated xts(aes) "
-				"driver (aesni_intel) in the kernel: expect tens of MB/s",
+		add_fallback(a,
+			     "fscrypt contents: generic C AES (%s), no accelerated xts(aes) "
+			     "driver (aesni_intel) in the kernel: expect tens of MB/s",
 			     h->xts_driver);
 	if (!h->inline_crypt[0])
 		add_fallback(a, "inline encryption: no blk-crypto hardware, fscrypt encrypts in "
@@ -165,13 +172,16 @@ static json_object *fallbacks(const struct doctor *d)
 				"mountinfo instead (about 0.5 ms more per hook)");
 	for (size_t i = 1; d->probed && i < CL_ARRAY_SIZE(d->modes); i++)
 		if (d->modes[i].result < 0)
-			add_fallback(a, "fscrypt %s/%s %s: unavailable (%s); cryptlayer uses "
-					"AES-256-XTS/AES-256-CTS",
+			add_fallback(a,
+				     "fscrypt %s/%s %s: unavailable (%s); cryptlayer uses "
+				     "AES-256-XTS/AES-256-CTS",
 				     d->modes[i].contents_name, d->modes[i].filenames_name,
 				     flags_name(d->modes[i].flags), mode_error(&d->modes[i]));
 	if (runc_ignores_overmount(d->runc))
-		add_fallback(a, "%s may ignore an overlay mounted by a prestart hook: use "
-				"'cryptlayer prepare --bundle' or podman's precreate", d->runc);
+		add_fallback(a,
+			     "%s may ignore an overlay mounted by a prestart hook: use "
+			     "'cryptlayer prepare --bundle' or podman's precreate",
+			     d->runc);
 	if (!h->cpu_aes)
 		add_fallback(a, "bulk encryption: no AES-NI, OpenSSL uses constant-time "
 				"software AES (much slower)");
@@ -224,7 +234,8 @@ static json_object *json_kernel(const struct doctor *d)
 
 	json_object_object_add(o, "release", jstr(d->uts.release));
 	json_object_object_add(o, "xts_aes_driver", jstr(h->xts_driver));
-	json_object_object_add(o, "xts_aes_accelerated", json_object_new_boolean(h->xts_accelerated));
+	json_object_object_add(o, "xts_aes_accelerated",
+			       json_object_new_boolean(h->xts_accelerated));
 	json_object_object_add(o, "cts_aes_driver", jstr(h->cts_driver));
 	json_object_object_add(o, "inline_crypto_devices", jstr(h->inline_crypt));
 	json_object_object_add(o, "overlay", json_object_new_boolean(h->fs_overlay));
@@ -276,15 +287,17 @@ static void print_text(const struct doctor *d)
 	for (size_t i = 0; d->probed && i < CL_ARRAY_SIZE(d->modes); i++) {
 		const struct cl_fscrypt_mode_probe *m = &d->modes[i];
 
-		printf("fscrypt      %-17s %-13s %-22s %s%s\n", m->contents_name,
-		       m->filenames_name, flags_name(m->flags),
-		       m->result ? "no: " : "works", m->result ? mode_error(m) : i ? "" : " (used)");
+		printf("fscrypt      %-17s %-13s %-22s %s%s\n", m->contents_name, m->filenames_name,
+		       flags_name(m->flags), m->result ? "no: " : "works",
+		       m->result ? mode_error(m)
+		       : i	 ? ""
+				 : " (used)");
 	}
 	printf("kernel AES   xts(aes) %s, cts(cbc(aes)) %s\n", or_none(h->xts_driver),
 	       or_none(h->cts_driver));
 	printf("inline enc.  %s\n", or_none(h->inline_crypt));
-	printf("overlayfs    %s%s%s\n", h->fs_overlay ? "yes" : "no", h->overlay_params[0] ? ", " : "",
-	       h->overlay_params);
+	printf("overlayfs    %s%s%s\n", h->fs_overlay ? "yes" : "no",
+	       h->overlay_params[0] ? ", " : "", h->overlay_params);
 	printf("btrfs        %s, encryption: no\n", h->fs_btrfs ? "yes" : "no");
 	printf("mount table  %s\n", d->statmount ? "statmount/listmount" : "libmount (mountinfo)");
 	printf("CPU          %s\n", or_none(h->cpu_flags));
@@ -298,7 +311,9 @@ static void print_text(const struct doctor *d)
 int cl_cmd_doctor(const struct cl_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, {},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	struct doctor d = {};
 	bool json = false;
@@ -319,16 +334,17 @@ int cl_cmd_doctor(const struct cl_globals *g, int argc, char **argv)
 	if (json) {
 		_cleanup_(json_object_putp) json_object *o = to_json(&d);
 
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-									JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(
+				   o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else {
 		print_text(&d);
 	}
 	rc = d.probed && d.modes[0].result == 0 ? CL_EXIT_OK : CL_EXIT_FAIL;
 	if (rc != CL_EXIT_OK)
 		fprintf(stderr, "cryptlayer: doctor: layers cannot be made here: %s\n",
-			d.store_error ? d.store_error : d.probe_error ? d.probe_error :
-			mode_error(&d.modes[0]));
+			d.store_error	? d.store_error
+			: d.probe_error ? d.probe_error
+					: mode_error(&d.modes[0]));
 	cl_store_free(d.store);
 	free(d.store_error);
 	free(d.probe_error);

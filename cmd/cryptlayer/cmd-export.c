@@ -42,8 +42,8 @@ struct export_args {
 struct export_out {
 	int fd;
 	int dir_fd;
-	char *tmp;  /* named temporary in FILE's directory, or NULL (O_TMPFILE / stdout) */
-	bool anon;  /* O_TMPFILE: no name until committed */
+	char *tmp;   /* named temporary in FILE's directory, or NULL (O_TMPFILE / stdout) */
+	bool anon;   /* O_TMPFILE: no name until committed */
 	bool own_fd; /* a FILE, not stdout */
 	const char *name;
 };
@@ -77,7 +77,9 @@ static void export_usage(void)
 static int export_option(int c, char **argv, struct export_args *a)
 {
 	switch (c) {
-	case 'o': a->out = optarg; return 0;
+	case 'o':
+		a->out = optarg;
+		return 0;
 	case 'r':
 		if (a->nrcpts == CL_CLX_MAX_STANZAS)
 			return cl_cli_usage("export", "at most %d recipients", CL_CLX_MAX_STANZAS);
@@ -89,8 +91,11 @@ static int export_option(int c, char **argv, struct export_args *a)
 					    optarg);
 		a->zstd = !strcmp(optarg, "zstd");
 		return 0;
-	case 'j': return cl_cli_parse_jobs("export", optarg, &a->jobs);
-	case 'q': a->quiet = true; return 0;
+	case 'j':
+		return cl_cli_parse_jobs("export", optarg, &a->jobs);
+	case 'q':
+		a->quiet = true;
+		return 0;
 	case 'f':
 		if (!strcmp(optarg, "clx"))
 			return 0;
@@ -109,13 +114,13 @@ static int export_option(int c, char **argv, struct export_args *a)
 static int export_parse(int argc, char **argv, struct export_args *a)
 {
 	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "recipient", required_argument, NULL, 'r' },
-		{ "compress", required_argument, NULL, 'c' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{},
+	    {"output", required_argument, NULL, 'o'},
+	    {"recipient", required_argument, NULL, 'r'},
+	    {"compress", required_argument, NULL, 'c'},
+	    {"jobs", required_argument, NULL, 'j'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {},
 	};
 	int c, r;
 
@@ -126,8 +131,8 @@ static int export_parse(int argc, char **argv, struct export_args *a)
 			return r;
 	}
 	if (optind + 1 != argc)
-		return cl_cli_usage("export", optind >= argc ? "missing layer ID"
-							     : "too many arguments");
+		return cl_cli_usage("export",
+				    optind >= argc ? "missing layer ID" : "too many arguments");
 	a->id = argv[optind];
 	if (!a->out)
 		return cl_cli_usage("export", "-o FILE|- is required");
@@ -152,8 +157,8 @@ static int export_find(const struct cl_globals *g, const char *id, struct cl_rec
 		return r;
 	cl_error_free(err);
 	if (cl_store_open(g->root, 0, false, ret_store, NULL) == 0 &&
-	    cl_record_desc_read((*ret_store)->dir_fd, g->root, (*ret_store)->dir, id, rec,
-				NULL) == 0)
+	    cl_record_desc_read((*ret_store)->dir_fd, g->root, (*ret_store)->dir, id, rec, NULL) ==
+		0)
 		return 0;
 	return cl_error_set(err, ENOENT, "no layer '%s'", id);
 }
@@ -176,8 +181,9 @@ static int export_open_upper(const struct cl_globals *g, const char *id, int *re
 	if (cl_fscrypt_key_status(store->dir_fd, &kid, &ks, err) < 0)
 		return -(*err)->errnum;
 	if (ks != CL_KEY_PRESENT)
-		return cl_error_set(err, ENOKEY, "layer '%s' is locked (key %s %s): unlock it first",
-				    id, rec.key_id, cl_fscrypt_key_status_name(ks));
+		return cl_error_set(err, ENOKEY,
+				    "layer '%s' is locked (key %s %s): unlock it first", id,
+				    rec.key_id, cl_fscrypt_key_status_name(ks));
 	/* resolve the recorded path under the store's own fd (any mount namespace) */
 	n = strlen(store->dir);
 	if (strncmp(rec.upper, store->dir, n) || rec.upper[n] != '/')
@@ -209,7 +215,8 @@ static int out_open(const char *path, struct export_out *o, struct cl_error **er
 	o->name = path;
 	if (!strcmp(path, "-")) {
 		if (isatty(STDOUT_FILENO))
-			return cl_error_set(err, EINVAL, "refusing to write ciphertext to a terminal");
+			return cl_error_set(err, EINVAL,
+					    "refusing to write ciphertext to a terminal");
 		o->fd = STDOUT_FILENO;
 		return 0;
 	}
@@ -297,7 +304,7 @@ static int sink_zstd(void *ctx, const void *buf, size_t len, struct cl_error **e
 static int export_pack(const struct export_args *a, const struct cl_tar_ops *ops, int upper,
 		       struct cl_clx_writer *w, struct cl_error **err)
 {
-	struct zsink zs = { .ops = ops };
+	struct zsink zs = {.ops = ops};
 	unsigned jobs = a->jobs ? a->jobs : cl_pool_default_threads();
 	int r;
 
@@ -316,7 +323,7 @@ static int export_pack(const struct export_args *a, const struct cl_tar_ops *ops
 static int export_writer(const struct export_args *a, int out_fd, struct cl_clx_opts *o,
 			 struct cl_clx_writer **ret, struct cl_error **err)
 {
-	struct cl_recipient *rcpts[CL_CLX_MAX_STANZAS] = { 0 };
+	struct cl_recipient *rcpts[CL_CLX_MAX_STANZAS] = {0};
 	int r = 0;
 
 	for (size_t i = 0; i < a->nrcpts && r == 0; i++)
@@ -328,19 +335,18 @@ static int export_writer(const struct export_args *a, int out_fd, struct cl_clx_
 	return r;
 }
 
-static int do_export(const struct cl_globals *g, const struct export_args *a,
-		     struct cl_error **err)
+static int do_export(const struct cl_globals *g, const struct export_args *a, struct cl_error **err)
 {
 	_cleanup_(cl_clx_writer_freep) struct cl_clx_writer *w = NULL;
-	struct export_out out = { .fd = -1, .dir_fd = -1 };
+	struct export_out out = {.fd = -1, .dir_fd = -1};
 	const struct cl_tar_ops *ops = NULL;
 	_cleanup_close_ int upper = -1;
 	struct cl_cli_progress prog;
 	struct cl_clx_opts o = {
-		.jobs = a->jobs,
-		.compression = a->zstd ? CL_CLX_COMPRESS_ZSTD : CL_CLX_COMPRESS_NONE,
-		.progress = cl_cli_progress_update,
-		.progress_ctx = &prog,
+	    .jobs = a->jobs,
+	    .compression = a->zstd ? CL_CLX_COMPRESS_ZSTD : CL_CLX_COMPRESS_NONE,
+	    .progress = cl_cli_progress_update,
+	    .progress_ctx = &prog,
 	};
 	int r;
 
@@ -366,7 +372,7 @@ static int do_export(const struct cl_globals *g, const struct export_args *a,
 
 int cl_cmd_export(const struct cl_globals *g, int argc, char **argv)
 {
-	struct export_args a = { 0 };
+	struct export_args a = {0};
 	struct cl_error *err = NULL;
 	int r;
 

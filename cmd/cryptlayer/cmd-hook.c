@@ -37,10 +37,12 @@ static void hook_help(void)
 int cl_cmd_hook(const struct cl_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "id", required_argument, NULL, 'i' }, { "help", no_argument, NULL, 'h' }, {},
+	    {"id", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
-	struct cl_ctx ctx = { .root = g->root, .run_dir = g->run_dir, .self = g->self,
-			      .machine_key = g->machine_key };
+	struct cl_ctx ctx = {
+	    .root = g->root, .run_dir = g->run_dir, .self = g->self, .machine_key = g->machine_key};
 	struct cl_error *err = NULL;
 	const char *stage, *id = NULL;
 	char logpath[4096];

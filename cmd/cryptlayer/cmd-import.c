@@ -70,19 +70,28 @@ static int import_option(int c, char **argv, struct import_args *a)
 			return cl_cli_usage("import", "at most %d identities", CL_CLX_MAX_STANZAS);
 		a->ids[a->nids++] = optarg;
 		return 0;
-	case 'b': a->base = optarg; return 0;
-	case 'I': a->id_arg = optarg; return 0;
+	case 'b':
+		a->base = optarg;
+		return 0;
+	case 'I':
+		a->id_arg = optarg;
+		return 0;
 	case 'k':
 		if (!strcmp(optarg, "ephemeral"))
 			a->keymode = CL_KEY_EPHEMERAL;
 		else if (!strcmp(optarg, "persistent"))
 			a->keymode = CL_KEY_PERSISTENT;
 		else
-			return cl_cli_usage("import", "--key: expected ephemeral or persistent, "
-						      "not '%s'", optarg);
+			return cl_cli_usage("import",
+					    "--key: expected ephemeral or persistent, "
+					    "not '%s'",
+					    optarg);
 		return 0;
-	case 'j': return cl_cli_parse_jobs("import", optarg, &a->jobs);
-	case 'q': a->quiet = true; return 0;
+	case 'j':
+		return cl_cli_parse_jobs("import", optarg, &a->jobs);
+	case 'q':
+		a->quiet = true;
+		return 0;
 	case ':':
 		return cl_cli_usage("import", "option '%s' requires an argument", argv[optind - 1]);
 	default:
@@ -93,13 +102,13 @@ static int import_option(int c, char **argv, struct import_args *a)
 static int import_parse(int argc, char **argv, struct import_args *a)
 {
 	static const struct option opts[] = {
-		{ "identity", required_argument, NULL, 'i' },
-		{ "base", required_argument, NULL, 'b' },
-		{ "id", required_argument, NULL, 'I' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{},
+	    {"identity", required_argument, NULL, 'i'},
+	    {"base", required_argument, NULL, 'b'},
+	    {"id", required_argument, NULL, 'I'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"jobs", required_argument, NULL, 'j'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {},
 	};
 	int c, r;
 
@@ -166,7 +175,7 @@ static int import_populate(void *ctx, int upper_fd, struct cl_error **err)
 static int import_open(const struct import_args *a, int *ret_fd, struct import_src *s,
 		       struct cl_clx_opts *o, struct cl_error **err)
 {
-	struct cl_identity *ids[CL_CLX_MAX_STANZAS] = { 0 };
+	struct cl_identity *ids[CL_CLX_MAX_STANZAS] = {0};
 	int r = 0;
 
 	if (strcmp(a->in, "-")) {
@@ -197,15 +206,15 @@ static uint64_t input_size(int fd)
 static int do_import(const struct cl_globals *g, const struct import_args *a,
 		     struct cl_record *ret_rec, struct cl_error **err)
 {
-	struct cl_ctx ctx = { .root = g->root, .run_dir = g->run_dir, .self = g->self,
-			      .machine_key = g->machine_key };
-	struct cl_request req = { .enabled = true, .keymode = a->keymode };
+	struct cl_ctx ctx = {
+	    .root = g->root, .run_dir = g->run_dir, .self = g->self, .machine_key = g->machine_key};
+	struct cl_request req = {.enabled = true, .keymode = a->keymode};
 	_cleanup_free_ char *id = a->id_arg ? strdup(a->id_arg) : NULL;
-	struct import_src s = { 0 };
+	struct import_src s = {0};
 	_cleanup_close_ int fd = -1;
 	struct cl_cli_progress prog;
-	struct cl_clx_opts o = { .jobs = a->jobs, .progress = cl_cli_progress_update,
-				 .progress_ctx = &prog };
+	struct cl_clx_opts o = {
+	    .jobs = a->jobs, .progress = cl_cli_progress_update, .progress_ctx = &prog};
 	int r;
 
 	if (!id && (a->id_arg || cl_layer_new_id(&id) < 0))
@@ -213,9 +222,12 @@ static int do_import(const struct cl_globals *g, const struct import_args *a,
 	cl_cli_progress_init(&prog, "import", a->quiet, 0);
 	r = import_open(a, &fd, &s, &o, err);
 	if (r == 0) {
-		struct cl_layer_args la = { .id = id, .req = &req, .lower = a->base,
-					    .owner = CL_OWNER_CLI, .populate = import_populate,
-					    .populate_ctx = &s };
+		struct cl_layer_args la = {.id = id,
+					   .req = &req,
+					   .lower = a->base,
+					   .owner = CL_OWNER_CLI,
+					   .populate = import_populate,
+					   .populate_ctx = &s};
 
 		prog.total_hint = input_size(fd >= 0 ? fd : STDIN_FILENO);
 		r = cl_layer_create(&ctx, &la, ret_rec, err);
@@ -227,7 +239,7 @@ static int do_import(const struct cl_globals *g, const struct import_args *a,
 
 int cl_cmd_import(const struct cl_globals *g, int argc, char **argv)
 {
-	struct import_args a = { 0 };
+	struct import_args a = {0};
 	struct cl_error *err = NULL;
 	struct cl_record rec = {};
 	int r;

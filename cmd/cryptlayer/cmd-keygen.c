@@ -92,9 +92,9 @@ static int keygen_write(const char *key, const char *pub, struct cl_error **err)
 int cl_cmd_keygen(const struct cl_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	_cleanup_free_ char *pub = NULL;
 	struct cl_error *err = NULL;

@@ -19,8 +19,8 @@ CL_DEFINE_CLEANUP(json_object *, json_object_put)
 
 static struct cl_ctx ctx_of(const struct cl_globals *g)
 {
-	return (struct cl_ctx){ .root = g->root, .run_dir = g->run_dir, .self = g->self,
-				.machine_key = g->machine_key };
+	return (struct cl_ctx){
+	    .root = g->root, .run_dir = g->run_dir, .self = g->self, .machine_key = g->machine_key};
 }
 
 static int parse_keymode(const char *cmd, const char *v, enum cl_keymode *ret)
@@ -56,9 +56,9 @@ static void create_help(void)
 int cl_cmd_create(const struct cl_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "base", required_argument, NULL, 'b' }, { "id", required_argument, NULL, 'i' },
-		{ "key", required_argument, NULL, 'k' },  { "backend", required_argument, NULL, 'B' },
-		{ "help", no_argument, NULL, 'h' },	  {},
+	    {"base", required_argument, NULL, 'b'}, {"id", required_argument, NULL, 'i'},
+	    {"key", required_argument, NULL, 'k'},  {"backend", required_argument, NULL, 'B'},
+	    {"help", no_argument, NULL, 'h'},	    {},
 	};
 	struct cl_ctx ctx = ctx_of(g);
 	struct cl_request req = {};
@@ -70,8 +70,13 @@ int cl_cmd_create(const struct cl_globals *g, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'b': base = optarg; break;
-		case 'i': free(id); id = strdup(optarg); break;
+		case 'b':
+			base = optarg;
+			break;
+		case 'i':
+			free(id);
+			id = strdup(optarg);
+			break;
 		case 'k':
 			if (parse_keymode("create", optarg, &req.keymode))
 				return CL_EXIT_USAGE;
@@ -80,10 +85,14 @@ int cl_cmd_create(const struct cl_globals *g, int argc, char **argv)
 			if (!strcmp(optarg, "btrfs"))
 				req.backend = CL_BACKEND_BTRFS;
 			else if (strcmp(optarg, "overlay"))
-				return cl_cli_usage("create", "--backend: expected overlay or btrfs");
+				return cl_cli_usage("create",
+						    "--backend: expected overlay or btrfs");
 			break;
-		case 'h': create_help(); return CL_EXIT_OK;
-		default: return cl_cli_usage("create", "unknown option '%s'", argv[optind - 1]);
+		case 'h':
+			create_help();
+			return CL_EXIT_OK;
+		default:
+			return cl_cli_usage("create", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -94,8 +103,8 @@ int cl_cmd_create(const struct cl_globals *g, int argc, char **argv)
 		return CL_EXIT_FAIL;
 	req.enabled = true;
 	{
-		struct cl_layer_args a = { .id = id, .req = &req, .lower = base,
-					   .owner = CL_OWNER_CLI };
+		struct cl_layer_args a = {
+		    .id = id, .req = &req, .lower = base, .owner = CL_OWNER_CLI};
 
 		if (cl_layer_create(&ctx, &a, &rec, &err) < 0)
 			return cl_cli_fail(&err, "create");
@@ -105,11 +114,13 @@ int cl_cmd_create(const struct cl_globals *g, int argc, char **argv)
 	return fflush(stdout) == 0 ? CL_EXIT_OK : CL_EXIT_FAIL;
 }
 
-static int one_id_command(const char *cmd, const char *help, int argc, char **argv,
-			  bool *json, const char **ret_id)
+static int one_id_command(const char *cmd, const char *help, int argc, char **argv, bool *json,
+			  const char **ret_id)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, {},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	int c;
 
@@ -126,8 +137,8 @@ static int one_id_command(const char *cmd, const char *help, int argc, char **ar
 	}
 	if (ret_id) {
 		if (optind + 1 != argc)
-			return cl_cli_usage(cmd, optind >= argc ? "missing layer ID" :
-								  "too many arguments");
+			return cl_cli_usage(cmd, optind >= argc ? "missing layer ID"
+								: "too many arguments");
 		*ret_id = argv[optind];
 	} else if (optind != argc) {
 		return cl_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
@@ -140,12 +151,13 @@ int cl_cmd_destroy(const struct cl_globals *g, int argc, char **argv)
 	struct cl_ctx ctx = ctx_of(g);
 	struct cl_error *err = NULL;
 	const char *id = NULL;
-	int r = one_id_command("destroy",
-			       "Usage:\n cryptlayer destroy ID\n\n"
-			       "Unmount layer ID, delete its files (ephemeral), remove its key from\n"
-			       "the kernel and check that it is gone. Exits 0 if the layer does not\n"
-			       "exist; exits 1, changing nothing, while a running container uses it.\n",
-			       argc, argv, NULL, &id);
+	int r =
+	    one_id_command("destroy",
+			   "Usage:\n cryptlayer destroy ID\n\n"
+			   "Unmount layer ID, delete its files (ephemeral), remove its key from\n"
+			   "the kernel and check that it is gone. Exits 0 if the layer does not\n"
+			   "exist; exits 1, changing nothing, while a running container uses it.\n",
+			   argc, argv, NULL, &id);
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
@@ -159,14 +171,15 @@ int cl_cmd_lock(const struct cl_globals *g, int argc, char **argv)
 	struct cl_ctx ctx = ctx_of(g);
 	struct cl_error *err = NULL;
 	const char *id = NULL;
-	int r = one_id_command("lock",
-			       "Usage:\n cryptlayer lock ID\n\n"
-			       "Lock persistent layer ID: unmount it, remove its key from the kernel\n"
-			       "and check that it is gone. Its files stay, encrypted (the host sees\n"
-			       "only encrypted names), with the wrapped key in the store; 'unlock'\n"
-			       "brings them back. Locking a locked layer succeeds; an ephemeral or\n"
-			       "unknown layer, or one a running container uses, is refused (exit 1).\n",
-			       argc, argv, NULL, &id);
+	int r =
+	    one_id_command("lock",
+			   "Usage:\n cryptlayer lock ID\n\n"
+			   "Lock persistent layer ID: unmount it, remove its key from the kernel\n"
+			   "and check that it is gone. Its files stay, encrypted (the host sees\n"
+			   "only encrypted names), with the wrapped key in the store; 'unlock'\n"
+			   "brings them back. Locking a locked layer succeeds; an ephemeral or\n"
+			   "unknown layer, or one a running container uses, is refused (exit 1).\n",
+			   argc, argv, NULL, &id);
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
@@ -181,19 +194,20 @@ int cl_cmd_unlock(const struct cl_globals *g, int argc, char **argv)
 	struct cl_error *err = NULL;
 	struct cl_record rec = {};
 	const char *id = NULL;
-	int r = one_id_command("unlock",
-			       "Usage:\n cryptlayer [--machine-key SPEC] unlock ID\n\n"
-			       "Unlock persistent layer ID: unwrap its key from the store with the\n"
-			       "machine key (a damaged copy of the key file is repaired), add it to\n"
-			       "the kernel and mount the layer. Prints the merged path, like create.\n"
-			       "Unlocking an unlocked layer succeeds. With a wrong machine key or both\n"
-			       "key-file copies damaged it exits 1 and the layer stays locked.\n",
-			       argc, argv, NULL, &id);
+	int r = one_id_command(
+	    "unlock",
+	    "Usage:\n cryptlayer [--machine-key SPEC] unlock ID\n\n"
+	    "Unlock persistent layer ID: unwrap its key from the store with the\n"
+	    "machine key (a damaged copy of the key file is repaired), add it to\n"
+	    "the kernel and mount the layer. Prints the merged path, like create.\n"
+	    "Unlocking an unlocked layer succeeds. With a wrong machine key or both\n"
+	    "key-file copies damaged it exits 1 and the layer stays locked.\n",
+	    argc, argv, NULL, &id);
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
 	{
-		struct cl_layer_args a = { .id = id, .owner = CL_OWNER_CLI };
+		struct cl_layer_args a = {.id = id, .owner = CL_OWNER_CLI};
 
 		if (cl_layer_unlock(&ctx, &a, &rec, &err) < 0)
 			return cl_cli_fail(&err, "unlock");
@@ -212,7 +226,8 @@ static json_object *status_json(const struct cl_globals *g, const struct cl_reco
 	struct cl_key_id id;
 
 	if (rec->key_id && cl_key_id_from_hex(rec->key_id, &id) == 0 &&
-	    cl_store_open(rec->store_root ? rec->store_root : g->root, 0, false, &store, NULL) == 0) {
+	    cl_store_open(rec->store_root ? rec->store_root : g->root, 0, false, &store, NULL) ==
+		0) {
 		enum cl_key_status st;
 
 		if (cl_fscrypt_key_status(store->dir_fd, &id, &st, NULL) == 0)
@@ -311,7 +326,7 @@ static void print_text(json_object *o)
 static const char *to_json(json_object *o)
 {
 	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-							 JSON_C_TO_STRING_NOSLASHESCAPE);
+						     JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 int cl_cmd_status(const struct cl_globals *g, int argc, char **argv)
@@ -321,13 +336,14 @@ int cl_cmd_status(const struct cl_globals *g, int argc, char **argv)
 	struct cl_record rec = {};
 	const char *id = NULL;
 	bool json = false;
-	int r = one_id_command("status",
-			       "Usage:\n cryptlayer status ID [--json]\n\n"
-			       "Show layer ID: base, backend, key mode, key identifier and its status\n"
-			       "in the kernel, whether it is mounted, upper and merged paths.\n"
-			       "Exits 1 for an unknown ID.\n\n"
-			       "Options:\n     --json     one JSON object\n -h, --help     display this help\n",
-			       argc, argv, &json, &id);
+	int r = one_id_command(
+	    "status",
+	    "Usage:\n cryptlayer status ID [--json]\n\n"
+	    "Show layer ID: base, backend, key mode, key identifier and its status\n"
+	    "in the kernel, whether it is mounted, upper and merged paths.\n"
+	    "Exits 1 for an unknown ID.\n\n"
+	    "Options:\n     --json     one JSON object\n -h, --help     display this help\n",
+	    argc, argv, &json, &id);
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
@@ -351,12 +367,13 @@ int cl_cmd_list(const struct cl_globals *g, int argc, char **argv)
 	struct cl_error *err = NULL;
 	char **ids = NULL;
 	bool json = false;
-	int n, r = one_id_command("list",
-				  "Usage:\n cryptlayer list [--json]\n\n"
-				  "List layers, one per line: ID, key mode, key status, mounted, merged.\n\n"
-				  "Options:\n     --json     a JSON array of 'status --json' objects\n"
-				  " -h, --help     display this help\n",
-				  argc, argv, &json, NULL);
+	int n, r = one_id_command(
+		   "list",
+		   "Usage:\n cryptlayer list [--json]\n\n"
+		   "List layers, one per line: ID, key mode, key status, mounted, merged.\n\n"
+		   "Options:\n     --json     a JSON array of 'status --json' objects\n"
+		   " -h, --help     display this help\n",
+		   argc, argv, &json, NULL);
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
@@ -379,8 +396,8 @@ int cl_cmd_list(const struct cl_globals *g, int argc, char **argv)
 	}
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		json_object *o = json_object_array_get_idx(arr, i), *v;
-		const char *f[4] = { "-", "-", "-", "-" };
-		static const char *keys[4] = { "id", "keymode", "key_status", "merged" };
+		const char *f[4] = {"-", "-", "-", "-"};
+		static const char *keys[4] = {"id", "keymode", "key_status", "merged"};
 
 		for (int k = 0; k < 4; k++)
 			if (json_object_object_get_ex(o, keys[k], &v) && v)

@@ -44,8 +44,9 @@ struct gc_out {
 static void gc_report(const struct cl_gc_item *it, void *data)
 {
 	struct gc_out *out = data;
-	const char *action = it->error ? "failed" :
-			     it->verdict == CL_GC_RECLAIM ? "reclaimed" : "kept";
+	const char *action = it->error			    ? "failed"
+			     : it->verdict == CL_GC_RECLAIM ? "reclaimed"
+							    : "kept";
 	json_object *o;
 
 	if (it->error)
@@ -69,11 +70,13 @@ static void gc_report(const struct cl_gc_item *it, void *data)
 int cl_cmd_gc(const struct cl_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' }, { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' }, {},
+	    {"json", no_argument, NULL, 'j'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
-	struct cl_ctx ctx = { .root = g->root, .run_dir = g->run_dir, .self = g->self,
-			      .machine_key = g->machine_key };
+	struct cl_ctx ctx = {
+	    .root = g->root, .run_dir = g->run_dir, .self = g->self, .machine_key = g->machine_key};
 	_cleanup_(json_object_putp) json_object *arr = NULL;
 	struct gc_out out = {};
 	struct cl_error *err = NULL;
@@ -81,10 +84,17 @@ int cl_cmd_gc(const struct cl_globals *g, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'j': out.arr = arr = arr ? arr : json_object_new_array(); break;
-		case 'v': out.verbose = true; break;
-		case 'h': gc_help(); return CL_EXIT_OK;
-		default: return cl_cli_usage("gc", "unknown option '%s'", argv[optind - 1]);
+		case 'j':
+			out.arr = arr = arr ? arr : json_object_new_array();
+			break;
+		case 'v':
+			out.verbose = true;
+			break;
+		case 'h':
+			gc_help();
+			return CL_EXIT_OK;
+		default:
+			return cl_cli_usage("gc", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -93,9 +103,10 @@ int cl_cmd_gc(const struct cl_globals *g, int argc, char **argv)
 	if (failed < 0)
 		return cl_cli_fail(&err, "gc");
 	if (arr)
-		printf("%s\n", json_object_array_length(arr) ?
-			       json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-									 JSON_C_TO_STRING_NOSLASHESCAPE) :
-			       "[]");
+		printf("%s\n",
+		       json_object_array_length(arr)
+			   ? json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+								     JSON_C_TO_STRING_NOSLASHESCAPE)
+			   : "[]");
 	return failed ? CL_EXIT_FAIL : CL_EXIT_OK;
 }

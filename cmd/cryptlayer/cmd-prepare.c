@@ -34,8 +34,8 @@ static void prepare_help(void)
 static int do_prepare(const struct cl_globals *g, const char *bundle, const char *id,
 		      struct cl_error **err)
 {
-	struct cl_ctx ctx = { .root = g->root, .run_dir = g->run_dir, .self = g->self,
-			      .machine_key = g->machine_key };
+	struct cl_ctx ctx = {
+	    .root = g->root, .run_dir = g->run_dir, .self = g->self, .machine_key = g->machine_key};
 	_cleanup_free_ char *buf = NULL, *out = NULL;
 	_cleanup_close_ int bfd = -1;
 	struct cl_oci_config cfg = {};
@@ -52,14 +52,17 @@ static int do_prepare(const struct cl_globals *g, const char *bundle, const char
 	if (r == 0)
 		r = cl_oci_request_parse(cfg.annotations, cfg.n_annotations, &req, err);
 	if (r == 0) {
-		struct cl_layer_args a = { .id = id, .req = &req,
-					   .lower = req.base ? req.base : cfg.root_path,
-					   .owner = CL_OWNER_BUNDLE, .owner_dir = bundle };
+		struct cl_layer_args a = {.id = id,
+					  .req = &req,
+					  .lower = req.base ? req.base : cfg.root_path,
+					  .owner = CL_OWNER_BUNDLE,
+					  .owner_dir = bundle};
 
 		req.enabled = true;
 		r = cl_layer_create_rewrite(&ctx, &a, buf, len, &out, err);
 		if (r == 0) {
-			r = cl_write_file_atomic_at(bfd, "config.json", out, strlen(out), 0644, err);
+			r = cl_write_file_atomic_at(bfd, "config.json", out, strlen(out), 0644,
+						    err);
 			/* erase an ephemeral layer, lock (never erase) a persistent one */
 			if (r < 0)
 				(void)cl_layer_stop(&ctx, id, NULL, NULL);
@@ -73,8 +76,10 @@ static int do_prepare(const struct cl_globals *g, const char *bundle, const char
 int cl_cmd_prepare(const struct cl_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "bundle", required_argument, NULL, 'b' }, { "id", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },	    {},
+	    {"bundle", required_argument, NULL, 'b'},
+	    {"id", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	_cleanup_free_ char *bundle = NULL, *id = NULL;
 	struct cl_error *err = NULL;
@@ -82,15 +87,23 @@ int cl_cmd_prepare(const struct cl_globals *g, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'b': free(bundle); bundle = realpath(optarg, NULL);
+		case 'b':
+			free(bundle);
+			bundle = realpath(optarg, NULL);
 			if (!bundle) {
 				cl_error_set(&err, errno, "bundle '%s'", optarg);
 				return cl_cli_fail(&err, "prepare");
 			}
 			break;
-		case 'i': free(id); id = strdup(optarg); break;
-		case 'h': prepare_help(); return CL_EXIT_OK;
-		default: return cl_cli_usage("prepare", "unknown option '%s'", argv[optind - 1]);
+		case 'i':
+			free(id);
+			id = strdup(optarg);
+			break;
+		case 'h':
+			prepare_help();
+			return CL_EXIT_OK;
+		default:
+			return cl_cli_usage("prepare", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

@@ -50,17 +50,21 @@ static int store_status(const struct cl_globals *g)
 	printf("used        %llu MiB\n",
 	       (unsigned long long)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize >> 20);
 	if (prio < 0)
-		printf("fscrypt     xts(aes) via none loaded yet (contents AES-256-XTS, names AES-256-CTS)\n");
+		printf("fscrypt     xts(aes) via none loaded yet (contents AES-256-XTS, names "
+		       "AES-256-CTS)\n");
 	else
 		printf("fscrypt     xts(aes) via %s (priority %d) (contents AES-256-XTS, names "
-		       "AES-256-CTS)\n", drv, prio);
+		       "AES-256-CTS)\n",
+		       drv, prio);
 	return CL_EXIT_OK;
 }
 
 int cl_cmd_store(const struct cl_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "size", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' }, {},
+	    {"size", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	_cleanup_(cl_store_freep) struct cl_store *s = NULL;
 	struct cl_error *err = NULL;

@@ -22,14 +22,23 @@ static const struct {
 	const char *name;
 	cl_cmd_fn fn;
 } commands[] = {
-	{ "create", cl_cmd_create },   { "destroy", cl_cmd_destroy }, { "list", cl_cmd_list },
-	{ "status", cl_cmd_status },   { "prepare", cl_cmd_prepare }, { "hook", cl_cmd_hook },
-	{ "store", cl_cmd_store },     { "gc", cl_cmd_gc },           { "doctor", cl_cmd_doctor },
-	{ "lock", cl_cmd_lock },       { "unlock", cl_cmd_unlock },
-	/* OpenSSL/libarchive users, run by cryptlayer-crypto.so (lib/core/plugin.h) */
-	{ "keygen", cl_cmd_via_plugin },  { "encrypt", cl_cmd_via_plugin },
-	{ "decrypt", cl_cmd_via_plugin }, { "export", cl_cmd_via_plugin },
-	{ "import", cl_cmd_via_plugin },
+    {"create", cl_cmd_create},
+    {"destroy", cl_cmd_destroy},
+    {"list", cl_cmd_list},
+    {"status", cl_cmd_status},
+    {"prepare", cl_cmd_prepare},
+    {"hook", cl_cmd_hook},
+    {"store", cl_cmd_store},
+    {"gc", cl_cmd_gc},
+    {"doctor", cl_cmd_doctor},
+    {"lock", cl_cmd_lock},
+    {"unlock", cl_cmd_unlock},
+    /* OpenSSL/libarchive users, run by cryptlayer-crypto.so (lib/core/plugin.h) */
+    {"keygen", cl_cmd_via_plugin},
+    {"encrypt", cl_cmd_via_plugin},
+    {"decrypt", cl_cmd_via_plugin},
+    {"export", cl_cmd_via_plugin},
+    {"import", cl_cmd_via_plugin},
 };
 
 static void usage(void)
@@ -42,12 +51,14 @@ static void usage(void)
 	      "crypto-erased when the container stops.\n"
 	      "\n"
 	      "Layers:\n"
-	      " create --base DIR [--id ID] [--key ephemeral|persistent]  new layer, prints merged path\n"
+	      " create --base DIR [--id ID] [--key ephemeral|persistent]  new layer, prints merged "
+	      "path\n"
 	      " destroy ID                 unmount, remove the key, erase the layer\n"
 	      " lock ID / unlock ID        persistent layer: remove its key / re-add it and mount\n"
 	      " list [--json]              list layers\n"
 	      " status ID [--json]         show one layer\n"
-	      " prepare --bundle B [--id ID]  put a layer under an OCI bundle (runc/crun without hooks)\n"
+	      " prepare --bundle B [--id ID]  put a layer under an OCI bundle (runc/crun without "
+	      "hooks)\n"
 	      " hook STAGE                 OCI hook: precreate, prestart, createRuntime, poststop\n"
 	      " gc                         reclaim what crashed containers left behind\n"
 	      " store init|status          the embedded default store\n"
@@ -76,7 +87,7 @@ static void usage(void)
 
 static void harden_process(void)
 {
-	struct rlimit no_core = { 0, 0 };
+	struct rlimit no_core = {0, 0};
 
 	/* key bytes must never reach a core dump or /proc/PID/mem of a peer */
 	(void)prctl(PR_SET_DUMPABLE, 0);
@@ -94,17 +105,17 @@ static char *self_path(const char *argv0)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "run-dir", required_argument, NULL, 'R' },
-		{ "machine-key", required_argument, NULL, 'm' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{},
+	    {"root", required_argument, NULL, 'r'},
+	    {"run-dir", required_argument, NULL, 'R'},
+	    {"machine-key", required_argument, NULL, 'm'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {},
 	};
 	struct cl_globals g = {
-		.root = CL_DEFAULT_ROOT,
-		.run_dir = CL_DEFAULT_RUN_DIR,
+	    .root = CL_DEFAULT_ROOT,
+	    .run_dir = CL_DEFAULT_RUN_DIR,
 	};
 	int c;
 

@@ -11,9 +11,8 @@ static int run(const struct cl_globals *g, int argc, char **argv)
 		const char *name;
 		cl_cmd_fn fn;
 	} commands[] = {
-		{ "keygen", cl_cmd_keygen }, { "encrypt", cl_cmd_encrypt },
-		{ "decrypt", cl_cmd_decrypt }, { "export", cl_cmd_export },
-		{ "import", cl_cmd_import },
+	    {"keygen", cl_cmd_keygen}, {"encrypt", cl_cmd_encrypt}, {"decrypt", cl_cmd_decrypt},
+	    {"export", cl_cmd_export}, {"import", cl_cmd_import},
 	};
 
 	/* the plugin has its own copy of lib/core/log.c */
@@ -26,7 +25,7 @@ static int run(const struct cl_globals *g, int argc, char **argv)
 }
 
 __attribute__((visibility("default"))) const struct cl_crypto_commands cl_crypto_commands = {
-	.abi = CL_CRYPTO_COMMANDS_ABI,
-	.size = sizeof(struct cl_crypto_commands),
-	.run = run,
+    .abi = CL_CRYPTO_COMMANDS_ABI,
+    .size = sizeof(struct cl_crypto_commands),
+    .run = run,
 };

@@ -15,7 +15,7 @@ static double now_s(void)
 
 static const char *human(double v, char *buf, size_t len)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
 	unsigned u = 0;
 
 	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
@@ -30,9 +30,9 @@ void cl_cli_progress_init(struct cl_cli_progress *p, const char *label, bool qui
 			  uint64_t total_hint)
 {
 	*p = (struct cl_cli_progress){
-		.on = !quiet && isatty(STDERR_FILENO),
-		.label = label,
-		.total_hint = total_hint,
+	    .on = !quiet && isatty(STDERR_FILENO),
+	    .label = label,
+	    .total_hint = total_hint,
 	};
 	p->start = p->last = now_s();
 }

@@ -19,7 +19,7 @@
 typedef void (*cl_clx_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
 struct cl_clx_opts {
-	unsigned jobs;       /* worker threads; 0 = the CPUs this process may use */
+	unsigned jobs;	     /* worker threads; 0 = the CPUs this process may use */
 	uint8_t compression; /* writer: CL_CLX_COMPRESS_*, recorded only (caller compresses) */
 	cl_clx_progress_fn progress; /* payload bytes done, total (0 = unknown) */
 	void *progress_ctx;
@@ -116,8 +116,7 @@ uint8_t cl_clx_reader_compression(const struct cl_clx_reader *r);
  * Return: bytes (> 0), 0 once the final chunk and the end of the stream verified,
  * or -errno.
  */
-ssize_t cl_clx_reader_read(struct cl_clx_reader *r, const void **ret_buf,
-			   struct cl_error **err);
+ssize_t cl_clx_reader_read(struct cl_clx_reader *r, const void **ret_buf, struct cl_error **err);
 
 /** cl_clx_reader_warnings() - CL_CLX_WARN_* collected so far. */
 unsigned cl_clx_reader_warnings(const struct cl_clx_reader *r);

@@ -48,7 +48,9 @@
 
 #include <stdint.h>
 
-#define CL_CLX_MAGIC "\x89" "CLX\r\n\x1a\n"
+#define CL_CLX_MAGIC                                                                               \
+	"\x89"                                                                                     \
+	"CLX\r\n\x1a\n"
 #define CL_CLX_END_MAGIC "CLXHEND\n"
 #define CL_CLX_MAGIC_LEN 8
 #define CL_CLX_VERSION 1

@@ -87,8 +87,7 @@ static int decode_envelope(const unsigned char *buf, size_t len, struct cl_error
 	return 0;
 }
 
-static int decode_fields(const unsigned char *buf, struct cl_clx_header *h,
-			 struct cl_error **err)
+static int decode_fields(const unsigned char *buf, struct cl_clx_header *h, struct cl_error **err)
 {
 	h->version = cl_le16_get(buf + CL_CLX_OFF_VERSION);
 	if (h->version != CL_CLX_VERSION)
@@ -146,7 +145,7 @@ static int decode_stanzas(const unsigned char *buf, size_t len, struct cl_clx_he
 int cl_clx_header_decode(const unsigned char *buf, size_t len, struct cl_clx_header *ret,
 			 struct cl_error **err)
 {
-	struct cl_clx_header h = { 0 };
+	struct cl_clx_header h = {0};
 	int r;
 
 	r = decode_envelope(buf, len, err);

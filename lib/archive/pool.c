@@ -33,7 +33,7 @@ struct cl_pool {
 	/* ring positions, monotonic: put ≤ wait ≤ work ≤ submit ≤ get ≤ put + depth */
 	uint64_t get_pos, submit_pos, work_pos, wait_pos, put_pos;
 	unsigned wake_batch; /* done jobs that make waking the waiter worth a switch */
-	bool waiting;        /* the caller sleeps in cl_pool_job_wait() */
+	bool waiting;	     /* the caller sleeps in cl_pool_job_wait() */
 	bool stop;
 	bool wipe;
 	struct cl_pool_job jobs[CL_POOL_MAX_DEPTH];
@@ -111,8 +111,7 @@ static int pool_alloc_bufs(struct cl_pool *p, struct cl_error **err)
 
 	p->stride = (p->buf_size + page - 1) & ~(page - 1);
 	len = (p->stride * p->depth + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-	m = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		 0);
+	m = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return cl_error_set(err, errno, "allocate %u chunk buffers", p->depth);
 	aligned = (unsigned char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));

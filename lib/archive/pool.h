@@ -25,13 +25,13 @@
 #define CL_POOL_WIPE (1U << 0)
 
 struct cl_pool_job {
-	uint64_t index;           /* chunk index */
+	uint64_t index;		  /* chunk index */
 	const unsigned char *src; /* input: into buf; NULL = read it from fd at off first */
-	int fd;                   /* positional input (regular file), or -1 */
+	int fd;			  /* positional input (regular file), or -1 */
 	uint64_t off;
-	unsigned char *buf;       /* owned, buf_size bytes */
-	size_t len;               /* payload length */
-	uint32_t rec;             /* record header (reader) */
+	unsigned char *buf; /* owned, buf_size bytes */
+	size_t len;	    /* payload length */
+	uint32_t rec;	    /* record header (reader) */
 	bool final;
 	int result; /* 0 or -errno, set by the worker */
 	/* private to pool.c */

@@ -17,9 +17,9 @@
 
 struct cl_clx_reader {
 	int fd;
-	bool file;         /* a regular file: positional reads, trailer fallback */
-	uint64_t size;     /* file: its size */
-	uint64_t pos;      /* input offset of the next record */
+	bool file;	   /* a regular file: positional reads, trailer fallback */
+	uint64_t size;	   /* file: its size */
+	uint64_t pos;	   /* input offset of the next record */
 	uint64_t data_end; /* file: where records must stop */
 	size_t hdr_len;
 	unsigned char *front; /* the accepted copy (owned) */
@@ -28,7 +28,7 @@ struct cl_clx_reader {
 	const EVP_CIPHER *cipher;
 	struct cl_secret *payload_key; /* only until the workers' contexts are keyed */
 	unsigned jobs;
-	struct cl_secret *mac_key;     /* to authenticate the trailer copy at the end */
+	struct cl_secret *mac_key; /* to authenticate the trailer copy at the end */
 	struct cl_pool *pool;
 	uint64_t next_index;
 	bool final_submitted, final_seen, done, failed;
@@ -65,8 +65,8 @@ static int open_work(void *arg, EVP_CIPHER_CTX *ctx, struct cl_pool_job *job)
 }
 
 /* try every stanza with every identity; unknown stanza types are skipped */
-static int header_unwrap(const struct cl_clx_header *h, struct cl_identity *const *ids,
-			 size_t n, struct cl_secret **ret_dk, struct cl_error **err)
+static int header_unwrap(const struct cl_clx_header *h, struct cl_identity *const *ids, size_t n,
+			 struct cl_secret **ret_dk, struct cl_error **err)
 {
 	for (unsigned i = 0; i < h->n_stanzas; i++) {
 		const struct cl_clx_stanza *s = &h->stanzas[i];
@@ -146,8 +146,8 @@ static int read_exact(int fd, void *buf, size_t len, size_t *ret_got, struct cl_
 }
 
 /* a pipe: only the front copy can be used */
-static int header_from_stream(struct cl_clx_reader *r, struct cl_identity *const *ids,
-			      size_t n, struct cl_error **err)
+static int header_from_stream(struct cl_clx_reader *r, struct cl_identity *const *ids, size_t n,
+			      struct cl_error **err)
 {
 	unsigned char prefix[CL_CLX_PREFIX_LEN];
 	size_t got = 0, len = 0;
@@ -175,8 +175,9 @@ static int header_from_stream(struct cl_clx_reader *r, struct cl_identity *const
 	if (ret == -EBADMSG) {
 		_cleanup_free_ char *why = strdup((*err)->msg ? (*err)->msg : "?");
 
-		return cl_error_set(err, EBADMSG, "front header copy: %s (only a regular file "
-						  "input can fall back to the trailer copy)",
+		return cl_error_set(err, EBADMSG,
+				    "front header copy: %s (only a regular file "
+				    "input can fall back to the trailer copy)",
 				    why ? why : "?");
 	}
 	return ret;
@@ -281,7 +282,7 @@ int cl_clx_reader_new(int in_fd, struct cl_identity *const *ids, size_t n,
 		      struct cl_error **err)
 {
 	_cleanup_(cl_clx_reader_freep) struct cl_clx_reader *r = calloc(1, sizeof(*r));
-	const struct cl_clx_opts o = opts ? *opts : (struct cl_clx_opts){ 0 };
+	const struct cl_clx_opts o = opts ? *opts : (struct cl_clx_opts){0};
 	const struct cl_crypto_algs *a = cl_crypto_algs_get(err);
 	unsigned jobs = o.jobs ? o.jobs : cl_pool_default_threads();
 	int rc;
@@ -336,8 +337,10 @@ static int record_parse_file(struct cl_clx_reader *r, struct cl_pool_job *job,
 	int ret;
 
 	if (left < CL_CLX_REC_HDR)
-		return cl_error_set(err, EBADMSG, "truncated: no final chunk (input ends at "
-						  "chunk %llu)", (unsigned long long)job->index);
+		return cl_error_set(err, EBADMSG,
+				    "truncated: no final chunk (input ends at "
+				    "chunk %llu)",
+				    (unsigned long long)job->index);
 	ret = cl_stream_pread_all(r->fd, hdr, sizeof(hdr), r->pos);
 	if (ret < 0)
 		return cl_error_set(err, ret == -ENODATA ? EBADMSG : -ret, "read chunk %llu",
@@ -370,8 +373,10 @@ static int record_parse_stream(struct cl_clx_reader *r, struct cl_pool_job *job,
 	if (ret < 0)
 		return ret;
 	if (got < sizeof(hdr))
-		return cl_error_set(err, EBADMSG, "truncated: no final chunk (input ends at "
-						  "chunk %llu)", (unsigned long long)job->index);
+		return cl_error_set(err, EBADMSG,
+				    "truncated: no final chunk (input ends at "
+				    "chunk %llu)",
+				    (unsigned long long)job->index);
 	rec = cl_le32_get(hdr);
 	if (cl_clx_chunk_rec_check(rec, job->index) < 0)
 		return cl_error_set(err, EBADMSG, "chunk %llu at offset %llu: bad record header",
@@ -400,7 +405,7 @@ static void reader_fill(struct cl_clx_reader *r)
 			return;
 		job->index = r->next_index;
 		ret = r->file ? record_parse_file(r, job, &r->pending)
-			     : record_parse_stream(r, job, &r->pending);
+			      : record_parse_stream(r, job, &r->pending);
 		if (ret < 0) {
 			cl_pool_job_cancel(r->pool, job);
 			return;
@@ -439,8 +444,10 @@ static int reader_check_end(struct cl_clx_reader *r, struct cl_error **err)
 			return ret;
 	}
 	if (got < r->hdr_len)
-		return cl_error_set(err, EBADMSG, "truncated: trailer header copy incomplete "
-						  "(%zu of %zu bytes)", got, r->hdr_len);
+		return cl_error_set(err, EBADMSG,
+				    "truncated: trailer header copy incomplete "
+				    "(%zu of %zu bytes)",
+				    got, r->hdr_len);
 	if (got > r->hdr_len)
 		return cl_error_set(err, EBADMSG, "unexpected data after the trailer");
 	/* the data already verified: a damaged trailer copy only earns a warning */
@@ -465,8 +472,10 @@ static int job_error(const struct cl_pool_job *job, struct cl_error **err)
 	unsigned long long i = job->index;
 
 	if (job->result == -EBADMSG)
-		return cl_error_set(err, EBADMSG, "chunk %llu: authentication failed (corrupted, "
-						  "truncated or reordered data)", i);
+		return cl_error_set(err, EBADMSG,
+				    "chunk %llu: authentication failed (corrupted, "
+				    "truncated or reordered data)",
+				    i);
 	if (job->result == -ENODATA)
 		return cl_error_set(err, EIO, "input file shrank while being read");
 	return cl_error_set(err, -job->result, "open chunk %llu", i);
@@ -505,8 +514,7 @@ static int reader_next(struct cl_clx_reader *r, struct cl_pool_job **ret, struct
 	return rc;
 }
 
-ssize_t cl_clx_reader_read(struct cl_clx_reader *r, const void **ret_buf,
-			   struct cl_error **err)
+ssize_t cl_clx_reader_read(struct cl_clx_reader *r, const void **ret_buf, struct cl_error **err)
 {
 	for (;;) {
 		struct cl_pool_job *job = NULL;

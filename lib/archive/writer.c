@@ -54,8 +54,8 @@ static int seal_work(void *arg, EVP_CIPHER_CTX *ctx, struct cl_pool_job *job)
 			return r;
 		job->src = data;
 	}
-	return cl_clx_chunk_seal(ctx, w->nonce_prefix, job->index, job->final, job->src,
-				 job->len, job->buf + CL_STREAM_REC_OFF);
+	return cl_clx_chunk_seal(ctx, w->nonce_prefix, job->index, job->final, job->src, job->len,
+				 job->buf + CL_STREAM_REC_OFF);
 }
 
 /* wrap the data key for everyone and encode both header copies */
@@ -67,10 +67,10 @@ static int writer_headers(struct cl_clx_writer *w, struct cl_recipient *const *r
 	_cleanup_free_ unsigned char *bodies = malloc(n * CL_WRAP_MAX_LEN);
 	_cleanup_free_ unsigned char *front = NULL;
 	struct cl_clx_header h = {
-		.aead = CL_CLX_AEAD_AES256GCM,
-		.compression = compression,
-		.chunk_size = CL_CLX_CHUNK_SIZE,
-		.n_stanzas = (uint16_t)n,
+	    .aead = CL_CLX_AEAD_AES256GCM,
+	    .compression = compression,
+	    .chunk_size = CL_CLX_CHUNK_SIZE,
+	    .n_stanzas = (uint16_t)n,
 	};
 
 	if (!bodies)
@@ -81,8 +81,8 @@ static int writer_headers(struct cl_clx_writer *w, struct cl_recipient *const *r
 
 		if (cl_wrap_key_seal(rcpts[i], dk, bodies + i * CL_WRAP_MAX_LEN, &len, err) < 0)
 			return -EIO;
-		h.stanzas[i].type = rcpts[i]->type == CL_KEY_X25519 ? CL_CLX_STANZA_X25519
-								     : CL_CLX_STANZA_RSA;
+		h.stanzas[i].type =
+		    rcpts[i]->type == CL_KEY_X25519 ? CL_CLX_STANZA_X25519 : CL_CLX_STANZA_RSA;
 		h.stanzas[i].len = (uint16_t)len;
 		h.stanzas[i].body = bodies + i * CL_WRAP_MAX_LEN;
 	}
@@ -125,7 +125,7 @@ int cl_clx_writer_new(int out_fd, struct cl_recipient *const *rcpts, size_t n,
 		      struct cl_error **err)
 {
 	_cleanup_(cl_clx_writer_freep) struct cl_clx_writer *w = calloc(1, sizeof(*w));
-	const struct cl_clx_opts o = opts ? *opts : (struct cl_clx_opts){ 0 };
+	const struct cl_clx_opts o = opts ? *opts : (struct cl_clx_opts){0};
 	const struct cl_crypto_algs *a = cl_crypto_algs_get(err);
 	_cleanup_free_ unsigned char *front = NULL;
 	unsigned jobs = o.jobs ? o.jobs : cl_pool_default_threads();
@@ -146,8 +146,8 @@ int cl_clx_writer_new(int out_fd, struct cl_recipient *const *rcpts, size_t n,
 	if (r < 0)
 		return r;
 	/* no CL_POOL_WIPE: sealed buffers hold ciphertext (unsealed ones are wiped anyway) */
-	r = cl_pool_new(jobs, cl_stream_depth(jobs), CL_STREAM_BUF_SIZE, 0, seal_init, seal_work,
-			w, &w->pool, err);
+	r = cl_pool_new(jobs, cl_stream_depth(jobs), CL_STREAM_BUF_SIZE, 0, seal_init, seal_work, w,
+			&w->pool, err);
 	cl_secret_free(w->payload_key); /* the contexts hold the expanded key now */
 	w->payload_key = NULL;
 	if (r < 0)
@@ -187,8 +187,7 @@ static int writer_drain_one(struct cl_clx_writer *w, struct cl_error **err)
 	return 0;
 }
 
-static int writer_acquire(struct cl_clx_writer *w, struct cl_pool_job **ret,
-			  struct cl_error **err)
+static int writer_acquire(struct cl_clx_writer *w, struct cl_pool_job **ret, struct cl_error **err)
 {
 	struct cl_pool_job *job;
 
@@ -224,8 +223,7 @@ static int writer_fail(struct cl_clx_writer *w, int r)
 	return r;
 }
 
-int cl_clx_writer_write(struct cl_clx_writer *w, const void *buf, size_t len,
-			struct cl_error **err)
+int cl_clx_writer_write(struct cl_clx_writer *w, const void *buf, size_t len, struct cl_error **err)
 {
 	const unsigned char *p = buf;
 
@@ -243,12 +241,12 @@ int cl_clx_writer_write(struct cl_clx_writer *w, const void *buf, size_t len,
 			continue;
 		}
 		if (!c->src) { /* a file's tail, not read yet: read it now */
-			int r = cl_stream_pread_all(c->fd, c->buf + CL_STREAM_DATA_OFF, c->len,
-						    c->off);
+			int r =
+			    cl_stream_pread_all(c->fd, c->buf + CL_STREAM_DATA_OFF, c->len, c->off);
 
 			if (r < 0)
-				return writer_fail(w, cl_error_set(err, r == -ENODATA ? EIO : -r,
-								   "read input"));
+				return writer_fail(
+				    w, cl_error_set(err, r == -ENODATA ? EIO : -r, "read input"));
 			c->src = c->buf + CL_STREAM_DATA_OFF;
 		}
 		take = CL_CLX_CHUNK_SIZE - c->len;

@@ -20,14 +20,14 @@ struct cl_error {
  * Return: -errnum.
  */
 int cl_error_set(struct cl_error **err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /**
  * cl_error_wrap() - prepend context ("ctx: ") to an error already set.
  * Return: -errnum of the wrapped error (-EIO if none was set).
  */
 int cl_error_wrap(struct cl_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /** cl_error_free() - free an error and set *err = NULL; NULL-safe. */
 void cl_error_free(struct cl_error **err);

@@ -80,14 +80,14 @@ int cl_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int cl_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len,
-			    mode_t mode, struct cl_error **err)
+int cl_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+			    struct cl_error **err)
 {
 	return cl_write_file_replace_at(dirfd, path, buf, len, mode, 0, err);
 }
 
-int cl_write_file_replace_at(int dirfd, const char *path, const void *buf, size_t len,
-			     mode_t mode, unsigned flags, struct cl_error **err)
+int cl_write_file_replace_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+			     unsigned flags, struct cl_error **err)
 {
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int fd = -1;
@@ -119,7 +119,7 @@ int cl_mkdir_p_at(int dirfd, const char *path, mode_t mode, struct cl_error **er
 
 	if (!copy)
 		return cl_error_set(err, ENOMEM, "mkdir '%s'", path);
-	for (p = copy + 1; ; p++) {
+	for (p = copy + 1;; p++) {
 		char saved = *p;
 		struct stat st;
 

@@ -24,8 +24,8 @@ int cl_write_all(int fd, const void *buf, size_t len);
  * cl_write_file_atomic_at() - write @buf to @path under @dirfd via "path.tmp" + fsync +
  * rename, with @mode. Return: 0 or -errno.
  */
-int cl_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len,
-			    mode_t mode, struct cl_error **err);
+int cl_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+			    struct cl_error **err);
 
 #define CL_WRITE_NO_SYNC (1U << 0) /* readers see old or new, but a crash may lose both */
 
@@ -34,8 +34,8 @@ int cl_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t
  * skips the fsync, for files that do not outlive a reboot (the run dir is a tmpfs).
  * Return: 0 or -errno.
  */
-int cl_write_file_replace_at(int dirfd, const char *path, const void *buf, size_t len,
-			     mode_t mode, unsigned flags, struct cl_error **err);
+int cl_write_file_replace_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+			     unsigned flags, struct cl_error **err);
 
 /**
  * cl_mkdir_p_at() - create @path (and missing parents) under @dirfd with @mode.

@@ -32,14 +32,14 @@ static char *plugin_path(const char *name, struct cl_error **err)
 	if (access(p, F_OK) == 0)
 		return p;
 	free(p);
-	cl_error_set(err, ENOENT, "plugin %s not found (looked beside the binary and in '%s'); "
-				  "install it with 'make install'",
+	cl_error_set(err, ENOENT,
+		     "plugin %s not found (looked beside the binary and in '%s'); "
+		     "install it with 'make install'",
 		     name, CL_LIBDIR "/cryptlayer");
 	return NULL;
 }
 
-void *cl_plugin_sym(const char *name, const char *path, const char *symbol,
-		    struct cl_error **err)
+void *cl_plugin_sym(const char *name, const char *path, const char *symbol, struct cl_error **err)
 {
 	_cleanup_free_ char *found = NULL;
 	void *h, *sym;

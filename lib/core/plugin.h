@@ -15,5 +15,4 @@
  * @path: an explicit path (tests), or NULL: beside the binary, else CL_LIBDIR/cryptlayer/
  * Return: the symbol's address (plugins are never unloaded), or NULL with *err set.
  */
-void *cl_plugin_sym(const char *name, const char *path, const char *symbol,
-		    struct cl_error **err);
+void *cl_plugin_sym(const char *name, const char *path, const char *symbol, struct cl_error **err);

@@ -33,10 +33,10 @@ int cl_kdf_hkdf_derive(const unsigned char *ikm, size_t ikm_len, const unsigned 
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
 	/* OpenSSL wants a non-NULL pointer; a 0-length salt is RFC 5869's default */
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-						 salt ? (void *)salt : &zero, salt_len);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-						 info ? (void *)info : &zero, info_len);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt ? (void *)salt : &zero,
+						 salt_len);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info ? (void *)info : &zero,
+						 info_len);
 	*p = OSSL_PARAM_construct_end();
 	if (EVP_KDF_derive(kctx, out, out_len, params) != 1) {
 		cl_wipe(out, out_len);

@@ -3,10 +3,10 @@
 #include "lib/crypto/keyfile-ops.h"
 
 __attribute__((visibility("default"))) const struct cl_keyfile_ops cl_keyfile_plugin_ops = {
-	.abi = CL_KEYFILE_OPS_ABI,
-	.size = sizeof(struct cl_keyfile_ops),
-	.seal = cl_keyfile_seal,
-	.write_at = cl_keyfile_write_at,
-	.load_at = cl_keyfile_load_at,
-	.erase_at = cl_keyfile_erase_at,
+    .abi = CL_KEYFILE_OPS_ABI,
+    .size = sizeof(struct cl_keyfile_ops),
+    .seal = cl_keyfile_seal,
+    .write_at = cl_keyfile_write_at,
+    .load_at = cl_keyfile_load_at,
+    .erase_at = cl_keyfile_erase_at,
 };

@@ -116,8 +116,7 @@ static int file_check(int fd, const char *path, struct cl_error **err)
 	return 0;
 }
 
-static int open_parent(const char *path, bool create, const char **ret_name,
-		       struct cl_error **err)
+static int open_parent(const char *path, bool create, const char **ret_name, struct cl_error **err)
 {
 	const char *slash = strrchr(path, '/');
 	_cleanup_free_ char *dir = NULL;

@@ -15,4 +15,4 @@
  * Return: -@errnum.
  */
 int cl_error_ossl(struct cl_error **err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));

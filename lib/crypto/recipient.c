@@ -48,18 +48,22 @@ static int key_classify(EVP_PKEY *pkey, const char *name, bool public_only,
 				    EVP_PKEY_get0_type_name(pkey), CL_RSA_MIN_BITS);
 	bits = EVP_PKEY_get_bits(pkey);
 	if (bits < CL_RSA_MIN_BITS)
-		return cl_error_set(err, EINVAL, "'%s': RSA key of %d bits is too small "
-						 "(need >= %d)", name, bits, CL_RSA_MIN_BITS);
+		return cl_error_set(err, EINVAL,
+				    "'%s': RSA key of %d bits is too small "
+				    "(need >= %d)",
+				    name, bits, CL_RSA_MIN_BITS);
 	if (bits > CL_RSA_MAX_BITS)
-		return cl_error_set(err, EINVAL, "'%s': RSA key of %d bits is too large "
-						 "(max %d)", name, bits, CL_RSA_MAX_BITS);
+		return cl_error_set(err, EINVAL,
+				    "'%s': RSA key of %d bits is too large "
+				    "(max %d)",
+				    name, bits, CL_RSA_MAX_BITS);
 	memset(x25519, 0, CL_X25519_LEN);
 	*ret_type = CL_KEY_RSA;
 	return 0;
 }
 
-int cl_recipient_load_pem(const char *pem, size_t len, const char *name,
-			  struct cl_recipient **ret, struct cl_error **err)
+int cl_recipient_load_pem(const char *pem, size_t len, const char *name, struct cl_recipient **ret,
+			  struct cl_error **err)
 {
 	_cleanup_(BIO_freep) BIO *bio = BIO_new_mem_buf(pem, (int)len);
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
@@ -121,8 +125,7 @@ int cl_identity_load_pem(const struct cl_secret *pem, size_t len, const char *na
 		return cl_error_ossl(err, ENOMEM, "'%s'", name);
 	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	if (!pkey)
-		return cl_error_ossl(err, EINVAL,
-				     "'%s': not an unencrypted PEM private key", name);
+		return cl_error_ossl(err, EINVAL, "'%s': not an unencrypted PEM private key", name);
 	if (key_classify(pkey, name, false, &type, raw, err) < 0)
 		return -EINVAL;
 	id = calloc(1, sizeof(*id));
@@ -181,7 +184,7 @@ int cl_identity_load(const char *path, struct cl_identity **ret, struct cl_error
 int cl_identity_generate(struct cl_identity **ret, struct cl_error **err)
 {
 	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *kctx =
-		EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+	    EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
 	struct cl_identity *id;
 	size_t n = CL_X25519_LEN;
@@ -203,8 +206,7 @@ int cl_identity_generate(struct cl_identity **ret, struct cl_error **err)
 	return 0;
 }
 
-static int bio_to_secret(BIO *bio, struct cl_secret **ret, size_t *ret_len,
-			 struct cl_error **err)
+static int bio_to_secret(BIO *bio, struct cl_secret **ret, size_t *ret_len, struct cl_error **err)
 {
 	char *data = NULL;
 	long n = BIO_get_mem_data(bio, &data);

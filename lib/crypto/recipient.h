@@ -30,7 +30,7 @@ struct cl_recipient {
 	enum cl_key_type type;
 	EVP_PKEY *pkey;
 	unsigned char x25519[CL_X25519_LEN]; /* raw public key (X25519 only) */
-	char *name;                          /* file name, for messages */
+	char *name;			     /* file name, for messages */
 };
 
 struct cl_identity {
@@ -48,8 +48,8 @@ struct cl_identity {
  * @err: error out; small RSA keys and other key types are refused with EINVAL
  * Return: 0 or -errno.
  */
-int cl_recipient_load_pem(const char *pem, size_t len, const char *name,
-			  struct cl_recipient **ret, struct cl_error **err);
+int cl_recipient_load_pem(const char *pem, size_t len, const char *name, struct cl_recipient **ret,
+			  struct cl_error **err);
 
 /** cl_recipient_load() - cl_recipient_load_pem() of the file @path. */
 int cl_recipient_load(const char *path, struct cl_recipient **ret, struct cl_error **err);

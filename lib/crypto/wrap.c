@@ -41,8 +41,8 @@ static struct cl_secret *x25519_wrap_key(EVP_PKEY *priv, const unsigned char *pe
 	}
 	memcpy(salt, eph_pub, CL_X25519_LEN);
 	memcpy(salt + CL_X25519_LEN, rcpt_pub, CL_X25519_LEN);
-	return cl_kdf_hkdf_secret(shared, salt, sizeof(salt), CL_WRAP_X25519_INFO,
-				  CL_WRAP_KEY_LEN, err);
+	return cl_kdf_hkdf_secret(shared, salt, sizeof(salt), CL_WRAP_X25519_INFO, CL_WRAP_KEY_LEN,
+				  err);
 }
 
 /* the wrap key is single-use, so a zero nonce is safe (docs/clx-format.md §4) */
@@ -96,11 +96,11 @@ int cl_wrap_x25519_open(const struct cl_identity *id, const unsigned char *body,
 	return 0;
 }
 
-static int x25519_seal(const struct cl_recipient *r, const struct cl_secret *dk,
-		       unsigned char *out, size_t *ret_len, struct cl_error **err)
+static int x25519_seal(const struct cl_recipient *r, const struct cl_secret *dk, unsigned char *out,
+		       size_t *ret_len, struct cl_error **err)
 {
 	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *kctx =
-		EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+	    EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *eph = NULL;
 	int ret;
 
@@ -135,11 +135,11 @@ static int rsa_oaep_setup(EVP_PKEY_CTX *ctx, struct cl_error **err)
 	return 0;
 }
 
-static int rsa_seal(const struct cl_recipient *r, const struct cl_secret *dk,
-		    unsigned char *out, size_t *ret_len, struct cl_error **err)
+static int rsa_seal(const struct cl_recipient *r, const struct cl_secret *dk, unsigned char *out,
+		    size_t *ret_len, struct cl_error **err)
 {
-	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, r->pkey,
-										    NULL);
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx =
+	    EVP_PKEY_CTX_new_from_pkey(NULL, r->pkey, NULL);
 	size_t n = CL_WRAP_MAX_LEN;
 
 	if (!ctx || EVP_PKEY_encrypt_init(ctx) != 1)
@@ -155,8 +155,8 @@ static int rsa_seal(const struct cl_recipient *r, const struct cl_secret *dk,
 static int rsa_open(const struct cl_identity *id, const unsigned char *body, size_t len,
 		    struct cl_secret **ret_dk, struct cl_error **err)
 {
-	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, id->pkey,
-										    NULL);
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx =
+	    EVP_PKEY_CTX_new_from_pkey(NULL, id->pkey, NULL);
 	_cleanup_secret_ struct cl_secret *buf = cl_secret_new(CL_WRAP_MAX_LEN, err);
 	_cleanup_secret_ struct cl_secret *dk = NULL;
 	size_t n = CL_WRAP_MAX_LEN;
@@ -179,8 +179,8 @@ static int rsa_open(const struct cl_identity *id, const unsigned char *body, siz
 	return 0;
 }
 
-int cl_wrap_key_seal(const struct cl_recipient *r, const struct cl_secret *dk,
-		     unsigned char *out, size_t *ret_len, struct cl_error **err)
+int cl_wrap_key_seal(const struct cl_recipient *r, const struct cl_secret *dk, unsigned char *out,
+		     size_t *ret_len, struct cl_error **err)
 {
 	if (dk->len != CL_WRAP_KEY_LEN)
 		return cl_error_set(err, EINVAL, "data key of %zu bytes", dk->len);
@@ -191,9 +191,8 @@ int cl_wrap_key_seal(const struct cl_recipient *r, const struct cl_secret *dk,
 	return cl_error_set(err, EINVAL, "recipient '%s': unknown key type", r->name);
 }
 
-int cl_wrap_key_open(const struct cl_identity *id, enum cl_key_type type,
-		     const unsigned char *body, size_t len, struct cl_secret **ret_dk,
-		     struct cl_error **err)
+int cl_wrap_key_open(const struct cl_identity *id, enum cl_key_type type, const unsigned char *body,
+		     size_t len, struct cl_secret **ret_dk, struct cl_error **err)
 {
 	if (type != id->type)
 		return cl_error_set(err, ENOKEY, "stanza type does not match '%s'", id->name);

@@ -60,8 +60,8 @@ int cl_wrap_x25519_open(const struct cl_identity *id, const unsigned char *body,
  * @err: error out
  * Return: 0 or -errno.
  */
-int cl_wrap_key_seal(const struct cl_recipient *r, const struct cl_secret *dk,
-		     unsigned char *out, size_t *ret_len, struct cl_error **err);
+int cl_wrap_key_seal(const struct cl_recipient *r, const struct cl_secret *dk, unsigned char *out,
+		     size_t *ret_len, struct cl_error **err);
 
 /**
  * cl_wrap_key_open() - unwrap a stanza body of key type @type with @id.
@@ -73,6 +73,5 @@ int cl_wrap_key_seal(const struct cl_recipient *r, const struct cl_secret *dk,
  * @err: error out
  * Return: 0, -ENOKEY if the stanza is not for @id, other -errno.
  */
-int cl_wrap_key_open(const struct cl_identity *id, enum cl_key_type type,
-		     const unsigned char *body, size_t len, struct cl_secret **ret_dk,
-		     struct cl_error **err);
+int cl_wrap_key_open(const struct cl_identity *id, enum cl_key_type type, const unsigned char *body,
+		     size_t len, struct cl_secret **ret_dk, struct cl_error **err);

@@ -22,7 +22,7 @@
 
 static int sys_openat2(int dfd, const char *path, int flags, unsigned long long resolve)
 {
-	struct open_how how = { .flags = (unsigned long long)flags | O_CLOEXEC, .resolve = resolve };
+	struct open_how how = {.flags = (unsigned long long)flags | O_CLOEXEC, .resolve = resolve};
 
 	return (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
 }
@@ -40,7 +40,8 @@ static bool is_podman_mtab(int dfd, const char *name, const char *path, int dept
 	if (depth != 1 || strcmp(name, "mtab") || n < 4 || strcmp(path + n - 4, "/etc"))
 		return false;
 	len = readlinkat(dfd, name, target, sizeof(target));
-	return len == (ssize_t)strlen("/proc/mounts") && !memcmp(target, "/proc/mounts", (size_t)len);
+	return len == (ssize_t)strlen("/proc/mounts") &&
+	       !memcmp(target, "/proc/mounts", (size_t)len);
 }
 
 static int check_stub_dir(int dfd, const char *path, int depth, struct cl_error **err)
@@ -72,12 +73,14 @@ static int check_stub_dir(int dfd, const char *path, int depth, struct cl_error 
 
 			r = fd < 0 ? cl_error_set(err, errno, "open '%s'", sub)
 				   : check_stub_dir(fd, sub, depth + 1, err);
-		} else if (S_ISLNK(st.st_mode) && is_podman_mtab(dirfd(d), de->d_name, path, depth)) {
+		} else if (S_ISLNK(st.st_mode) &&
+			   is_podman_mtab(dirfd(d), de->d_name, path, depth)) {
 			continue;
 		} else if (!S_ISREG(st.st_mode) || st.st_size != 0)
 			r = cl_error_set(err, EEXIST,
 					 "root.path holds content at '%s' (with a base, root.path "
-					 "must be an empty stub)", sub);
+					 "must be an empty stub)",
+					 sub);
 	}
 	closedir(d);
 	return r;
@@ -160,7 +163,7 @@ static int ensure_mountpoint(int root_fd, const char *rel, bool is_dir)
 
 struct submount {
 	char *rel; /* below root.path */
-	int fd;    /* O_PATH on the mount, opened before the overlay hides it */
+	int fd;	   /* O_PATH on the mount, opened before the overlay hides it */
 	bool is_dir;
 };
 
@@ -210,7 +213,7 @@ static int submounts_open(const char *root_path, struct submount **ret, struct c
 
 static int set_propagation(int fd, unsigned long prop)
 {
-	struct mount_attr attr = { .propagation = prop };
+	struct mount_attr attr = {.propagation = prop};
 
 	return mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr));
 }
@@ -243,7 +246,8 @@ static int stack_overlay(int mnt_fd, const char *root_path, struct cl_error **er
 		_cleanup_close_ int target = ensure_mountpoint(mnt_fd, subs[i].rel, subs[i].is_dir);
 
 		if (target < 0)
-			r = cl_error_set(err, -target, "mount point '%s' in the overlay", subs[i].rel);
+			r = cl_error_set(err, -target, "mount point '%s' in the overlay",
+					 subs[i].rel);
 		else
 			r = cl_mount_move_fd(subs[i].fd, target, subs[i].rel, err);
 	}
@@ -253,8 +257,7 @@ static int stack_overlay(int mnt_fd, const char *root_path, struct cl_error **er
 	return r;
 }
 
-int cl_exec_mount_container(int mnt_fd, pid_t pid, const char *root_path,
-			    struct cl_error **err)
+int cl_exec_mount_container(int mnt_fd, pid_t pid, const char *root_path, struct cl_error **err)
 {
 	struct cl_ns_guard guard;
 	int r;

@@ -26,7 +26,7 @@ struct exec_ctx {
 	struct cl_key_id key_id;
 	struct cl_secret *key; /* persistent: the new key, until it is wrapped */
 	bool key_added;
-	bool key_was_present;  /* unlock: present before we added it, so undo leaves it */
+	bool key_was_present; /* unlock: present before we added it, so undo leaves it */
 	bool keyfile_written;
 	bool mounted_merged;
 };
@@ -47,8 +47,8 @@ static int op_mkdir_layer(struct exec_ctx *c, struct cl_error **err)
 	if (cl_mkdir_p_at(c->store->dir_fd, "containers", 0700, err) < 0)
 		return -(*err)->errnum;
 	if (mkdirat(c->store->dir_fd, p->layer_rel, 0700) < 0)
-		return cl_error_set(err, errno, errno == EEXIST ? "layer '%s' already exists" :
-								  "mkdir '%s'",
+		return cl_error_set(err, errno,
+				    errno == EEXIST ? "layer '%s' already exists" : "mkdir '%s'",
 				    errno == EEXIST ? p->rec.id : p->rec.layer_dir);
 	if (mkdirat(c->store->dir_fd, p->crypt_rel, 0700) < 0) {
 		int r = cl_error_set(err, errno, "mkdir '%s/crypt'", p->rec.layer_dir);
@@ -148,10 +148,11 @@ static int op_load_key(struct exec_ctx *c, struct cl_error **err)
 	if (r < 0)
 		return r;
 	if (memcmp(kid, pol.bytes, sizeof(kid)))
-		return cl_error_set(err, EINVAL, "key file of '%s' names another key than policy %s",
+		return cl_error_set(err, EINVAL,
+				    "key file of '%s' names another key than policy %s",
 				    c->plan->rec.id, pol.hex);
-	c->key_was_present = cl_fscrypt_key_status(c->store->dir_fd, &pol, &st, NULL) == 0 &&
-			     st == CL_KEY_PRESENT;
+	c->key_was_present =
+	    cl_fscrypt_key_status(c->store->dir_fd, &pol, &st, NULL) == 0 && st == CL_KEY_PRESENT;
 	r = cl_fscrypt_add_key(c->store->dir_fd, key, &c->key_id, err);
 	if (r < 0)
 		return r;
@@ -278,8 +279,7 @@ static int run_op(struct exec_ctx *c, enum cl_op_kind k, struct cl_error **err)
 	case CL_OP_LOAD_KEY:
 		return op_load_key(c, err);
 	default:
-		return cl_error_set(err, EINVAL, "op '%s' in a creation plan",
-				    cl_plan_op_name(k));
+		return cl_error_set(err, EINVAL, "op '%s' in a creation plan", cl_plan_op_name(k));
 	}
 }
 
@@ -342,8 +342,8 @@ int cl_exec_create(struct cl_store *store, struct cl_plan *plan, const char *run
 int cl_exec_create_populated(struct cl_store *store, struct cl_plan *plan, const char *run_dir,
 			     cl_exec_populate_fn fn, void *ctx, struct cl_error **err)
 {
-	struct exec_ctx c = { .store = store, .plan = plan, .run_dir = run_dir,
-			      .populate = fn, .populate_ctx = ctx };
+	struct exec_ctx c = {
+	    .store = store, .plan = plan, .run_dir = run_dir, .populate = fn, .populate_ctx = ctx};
 
 	int r = 0;
 

@@ -35,7 +35,7 @@ struct cl_teardown_report {
 	bool had_key;
 	enum cl_key_status key_status; /* after removal */
 	bool unmounted;
-	bool kept;       /* persistent layer locked: files and key file kept */
+	bool kept; /* persistent layer locked: files and key file kept */
 };
 
 /**
@@ -53,8 +53,7 @@ int cl_exec_teardown(struct cl_store *store, const struct cl_record *rec,
  * (DESIGN §3). Always returns to the caller's namespace.
  * Return: 0 or -errno.
  */
-int cl_exec_mount_container(int mnt_fd, pid_t pid, const char *root_path,
-			    struct cl_error **err);
+int cl_exec_mount_container(int mnt_fd, pid_t pid, const char *root_path, struct cl_error **err);
 
 /**
  * cl_exec_check_stub() - @root_path may hold only empty directories and empty regular

@@ -80,8 +80,8 @@ static int op_remove_key(struct cl_store *store, const struct cl_record *rec,
 	 * and inodes under writeback need a sync: flush, wait with backoff (1 ms doubling, about
 	 * 0.5 s in all), remove again.
 	 */
-	for (unsigned wait_us = 1000; r == 0 && rep->key_status == CL_KEY_INCOMPLETELY_REMOVED &&
-				      wait_us <= 256000;
+	for (unsigned wait_us = 1000;
+	     r == 0 && rep->key_status == CL_KEY_INCOMPLETELY_REMOVED && wait_us <= 256000;
 	     wait_us *= 2) {
 		(void)syncfs(store->dir_fd);
 		if (cl_fscrypt_remove_key(store->dir_fd, &id, &flags, err) < 0)
@@ -102,8 +102,8 @@ static int op_remove_key(struct cl_store *store, const struct cl_record *rec,
 static int op_erase_keyfile(struct cl_store *store, const struct cl_record *rec,
 			    struct cl_error **err)
 {
-	_cleanup_close_ int kfd = openat(store->dir_fd, "keys",
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int kfd =
+	    openat(store->dir_fd, "keys", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (kfd < 0 && errno == ENOENT)
 		return 0;
@@ -115,9 +115,9 @@ static int op_erase_keyfile(struct cl_store *store, const struct cl_record *rec,
 	return kops ? kops->erase_at(kfd, rec->id, err) : -(*err)->errnum;
 }
 
-static int run_teardown_op(struct cl_store *store, const struct cl_record *rec,
-			   enum cl_op_kind k, const char *run_dir,
-			   struct cl_teardown_report *rep, struct cl_error **err)
+static int run_teardown_op(struct cl_store *store, const struct cl_record *rec, enum cl_op_kind k,
+			   const char *run_dir, struct cl_teardown_report *rep,
+			   struct cl_error **err)
 {
 	_cleanup_free_ char *rel = NULL;
 
@@ -151,7 +151,7 @@ int cl_exec_teardown(struct cl_store *store, const struct cl_record *rec,
 		     const struct cl_plan *plan, const char *run_dir,
 		     struct cl_teardown_report *ret_report, struct cl_error **err)
 {
-	struct cl_teardown_report rep = { .key_status = CL_KEY_ABSENT };
+	struct cl_teardown_report rep = {.key_status = CL_KEY_ABSENT};
 	struct cl_error *first = NULL;
 	int r;
 

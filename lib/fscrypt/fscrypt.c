@@ -10,9 +10,9 @@
 const char *cl_fscrypt_key_status_name(enum cl_key_status s)
 {
 	static const char *const names[_CL_KEY_STATUS_MAX] = {
-		[CL_KEY_ABSENT] = "absent",
-		[CL_KEY_PRESENT] = "present",
-		[CL_KEY_INCOMPLETELY_REMOVED] = "incompletely-removed",
+	    [CL_KEY_ABSENT] = "absent",
+	    [CL_KEY_PRESENT] = "present",
+	    [CL_KEY_INCOMPLETELY_REMOVED] = "incompletely-removed",
 	};
 
 	return s < _CL_KEY_STATUS_MAX ? names[s] : "unknown";
@@ -78,7 +78,7 @@ int cl_fscrypt_add_key(int mnt_fd, const struct cl_secret *key, struct cl_key_id
 int cl_fscrypt_remove_key(int mnt_fd, const struct cl_key_id *id, unsigned *ret_flags,
 			  struct cl_error **err)
 {
-	struct fscrypt_remove_key_arg arg = { .key_spec.type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER };
+	struct fscrypt_remove_key_arg arg = {.key_spec.type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER};
 
 	memcpy(arg.key_spec.u.identifier, id->bytes, sizeof(id->bytes));
 	if (ioctl(mnt_fd, FS_IOC_REMOVE_ENCRYPTION_KEY, &arg) < 0)
@@ -91,8 +91,7 @@ int cl_fscrypt_remove_key(int mnt_fd, const struct cl_key_id *id, unsigned *ret_
 int cl_fscrypt_key_status(int mnt_fd, const struct cl_key_id *id, enum cl_key_status *ret,
 			  struct cl_error **err)
 {
-	struct fscrypt_get_key_status_arg arg = { .key_spec.type =
-							  FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER };
+	struct fscrypt_get_key_status_arg arg = {.key_spec.type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER};
 
 	memcpy(arg.key_spec.u.identifier, id->bytes, sizeof(id->bytes));
 	if (ioctl(mnt_fd, FS_IOC_GET_ENCRYPTION_KEY_STATUS, &arg) < 0)
@@ -122,10 +121,10 @@ int cl_fscrypt_set_policy_modes(int dir_fd, const struct cl_key_id *id, uint8_t 
 				uint8_t filenames, uint8_t flags, struct cl_error **err)
 {
 	struct fscrypt_policy_v2 p = {
-		.version = FSCRYPT_POLICY_V2,
-		.contents_encryption_mode = contents,
-		.filenames_encryption_mode = filenames,
-		.flags = flags,
+	    .version = FSCRYPT_POLICY_V2,
+	    .contents_encryption_mode = contents,
+	    .filenames_encryption_mode = filenames,
+	    .flags = flags,
 	};
 
 	memcpy(p.master_key_identifier, id->bytes, sizeof(id->bytes));
@@ -137,7 +136,7 @@ int cl_fscrypt_set_policy_modes(int dir_fd, const struct cl_key_id *id, uint8_t 
 int cl_fscrypt_get_policy(int fd, bool *ret_encrypted, struct cl_key_id *ret_id,
 			  struct cl_error **err)
 {
-	struct fscrypt_get_policy_ex_arg arg = { .policy_size = sizeof(arg.policy) };
+	struct fscrypt_get_policy_ex_arg arg = {.policy_size = sizeof(arg.policy)};
 
 	if (ioctl(fd, FS_IOC_GET_ENCRYPTION_POLICY_EX, &arg) < 0) {
 		if (errno == ENODATA) {
@@ -157,7 +156,7 @@ int cl_fscrypt_get_policy(int fd, bool *ret_encrypted, struct cl_key_id *ret_id,
 
 int cl_fscrypt_fs_supported(int fd, const char **ret_why)
 {
-	struct fscrypt_get_policy_ex_arg arg = { .policy_size = sizeof(arg.policy) };
+	struct fscrypt_get_policy_ex_arg arg = {.policy_size = sizeof(arg.policy)};
 
 	if (ioctl(fd, FS_IOC_GET_ENCRYPTION_POLICY_EX, &arg) == 0 || errno == ENODATA)
 		return 1;

@@ -68,7 +68,7 @@ struct cl_fscrypt_mode_probe {
 	const char *contents_name;
 	const char *filenames_name;
 	uint8_t contents, filenames, flags;
-	int result; /* 0 works; -errno of the failing step (ENOPKG: no kernel algorithm) */
+	int result;	  /* 0 works; -errno of the failing step (ENOPKG: no kernel algorithm) */
 	const char *step; /* "set policy" or "create file" when result < 0 */
 };
 

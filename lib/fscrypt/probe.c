@@ -29,8 +29,8 @@ static void probe_one(int dir_fd, const char *name, const struct cl_key_id *id,
 		return;
 	}
 	d = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (d < 0 || cl_fscrypt_set_policy_modes(d, id, m->contents, m->filenames, m->flags,
-						 &e) < 0) {
+	if (d < 0 ||
+	    cl_fscrypt_set_policy_modes(d, id, m->contents, m->filenames, m->flags, &e) < 0) {
 		m->result = d < 0 ? -errno : -e->errnum;
 		m->step = "set policy";
 	} else {
@@ -80,8 +80,8 @@ int cl_fscrypt_probe_modes(int dir_fd, struct cl_fscrypt_mode_probe *modes, size
 	if (mkdirat(dir_fd, tmp, 0700) < 0) {
 		r = cl_error_set(err, errno, "mkdir '%s'", tmp);
 	} else {
-		_cleanup_close_ int t = openat(dir_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-								   O_NOFOLLOW);
+		_cleanup_close_ int t =
+		    openat(dir_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
 		for (size_t i = 0; t >= 0 && i < n; i++) {
 			char name[32];

@@ -146,7 +146,7 @@ static int mount_unique_id(const char *path, uint64_t *ret, struct cl_error **er
  */
 static ssize_t list_children(uint64_t parent, uint64_t **ret)
 {
-	struct cl_uapi_mnt_id_req req = { .size = CL_MNT_ID_REQ_SIZE_VER0, .mnt_id = parent };
+	struct cl_uapi_mnt_id_req req = {.size = CL_MNT_ID_REQ_SIZE_VER0, .mnt_id = parent};
 	_cleanup_free_ uint64_t *ids = NULL;
 	size_t n = 0, cap = 0;
 	long got;
@@ -178,8 +178,9 @@ static ssize_t list_children(uint64_t parent, uint64_t **ret)
 static int mount_point(uint64_t id, uint64_t *ret_parent, char **ret)
 {
 	struct cl_uapi_mnt_id_req req = {
-		.size = CL_MNT_ID_REQ_SIZE_VER0, .mnt_id = id,
-		.param = CL_STATMOUNT_MNT_BASIC | CL_STATMOUNT_MNT_POINT,
+	    .size = CL_MNT_ID_REQ_SIZE_VER0,
+	    .mnt_id = id,
+	    .param = CL_STATMOUNT_MNT_BASIC | CL_STATMOUNT_MNT_POINT,
 	};
 	size_t size = 4096;
 

@@ -37,8 +37,7 @@ static int set_dir(int fsfd, const char *key, int fd, struct cl_error **err)
 	return 0;
 }
 
-int cl_overlay_new(int lower_fd, int upper_fd, int work_fd, bool volatile_,
-		   struct cl_error **err)
+int cl_overlay_new(int lower_fd, int upper_fd, int work_fd, bool volatile_, struct cl_error **err)
 {
 	_cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
 	int mfd;

@@ -14,8 +14,7 @@
  * redirect_dir and metacopy are off: an OCI layer tar cannot carry their xattrs.
  * Return: the fsmount fd (O_CLOEXEC), or -errno with the kernel's fs_context log.
  */
-int cl_overlay_new(int lower_fd, int upper_fd, int work_fd, bool volatile_,
-		   struct cl_error **err);
+int cl_overlay_new(int lower_fd, int upper_fd, int work_fd, bool volatile_, struct cl_error **err);
 
 /**
  * cl_mount_move_fd() - move_mount(@mnt_fd) onto @target_fd (MOVE_MOUNT_*_EMPTY_PATH).

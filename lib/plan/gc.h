@@ -18,15 +18,15 @@ enum cl_gc_verdict {
 };
 
 struct cl_gc_facts {
-	const struct cl_record *rec; /* NULL: a layer directory without a record */
-	bool layer_exists;           /* containers/<id> is in the store */
-	bool owner_dir_exists;       /* rec->owner_dir exists (false when not recorded) */
-	bool pid_alive;              /* rec->pid > 0 and that process exists */
-	bool in_use;                 /* a container's mount namespace holds the merged mount */
-	bool mounted;                /* the merged dir is mounted in the host namespace */
-	bool persistent_in_store;    /* keys/<id> exists: a persistent layer (lives on reboot) */
-	bool key_present;            /* orphans: the key of its policy is in the kernel */
-	long age_s;                  /* seconds since the record (or directory) was written */
+	const struct cl_record *rec;  /* NULL: a layer directory without a record */
+	bool layer_exists;	      /* containers/<id> is in the store */
+	bool owner_dir_exists;	      /* rec->owner_dir exists (false when not recorded) */
+	bool pid_alive;		      /* rec->pid > 0 and that process exists */
+	bool in_use;		      /* a container's mount namespace holds the merged mount */
+	bool mounted;		      /* the merged dir is mounted in the host namespace */
+	bool persistent_in_store;     /* keys/<id> exists: a persistent layer (lives on reboot) */
+	bool key_present;	      /* orphans: the key of its policy is in the kernel */
+	long age_s;		      /* seconds since the record (or directory) was written */
 	const struct cl_record *desc; /* orphans: a persistent layer's store descriptor, or NULL */
 };
 

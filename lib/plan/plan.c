@@ -12,15 +12,23 @@
 const char *cl_plan_op_name(enum cl_op_kind k)
 {
 	static const char *const names[_CL_OP_MAX] = {
-		[CL_OP_MKDIR_LAYER] = "mkdir-layer",	 [CL_OP_ADD_KEY] = "add-key",
-		[CL_OP_SET_POLICY] = "set-policy",	 [CL_OP_MKDIR_UPPER] = "mkdir-upper",
-		[CL_OP_POPULATE_UPPER] = "populate-upper",
-		[CL_OP_MOUNT_MERGED] = "mount-merged",	 [CL_OP_MOUNT_CONTAINER] = "mount-container",
-		[CL_OP_WRITE_RECORD] = "write-record",	 [CL_OP_UNMOUNT] = "unmount",
-		[CL_OP_DELETE_FILES] = "delete-files",	 [CL_OP_REMOVE_KEY] = "remove-key",
-		[CL_OP_REMOVE_LAYER] = "remove-layer",	 [CL_OP_REMOVE_RECORD] = "remove-record",
-		[CL_OP_WRITE_KEYFILE] = "write-keyfile", [CL_OP_WRITE_DESC] = "write-desc",
-		[CL_OP_LOAD_KEY] = "load-key",		 [CL_OP_ERASE_KEYFILE] = "erase-keyfile",
+	    [CL_OP_MKDIR_LAYER] = "mkdir-layer",
+	    [CL_OP_ADD_KEY] = "add-key",
+	    [CL_OP_SET_POLICY] = "set-policy",
+	    [CL_OP_MKDIR_UPPER] = "mkdir-upper",
+	    [CL_OP_POPULATE_UPPER] = "populate-upper",
+	    [CL_OP_MOUNT_MERGED] = "mount-merged",
+	    [CL_OP_MOUNT_CONTAINER] = "mount-container",
+	    [CL_OP_WRITE_RECORD] = "write-record",
+	    [CL_OP_UNMOUNT] = "unmount",
+	    [CL_OP_DELETE_FILES] = "delete-files",
+	    [CL_OP_REMOVE_KEY] = "remove-key",
+	    [CL_OP_REMOVE_LAYER] = "remove-layer",
+	    [CL_OP_REMOVE_RECORD] = "remove-record",
+	    [CL_OP_WRITE_KEYFILE] = "write-keyfile",
+	    [CL_OP_WRITE_DESC] = "write-desc",
+	    [CL_OP_LOAD_KEY] = "load-key",
+	    [CL_OP_ERASE_KEYFILE] = "erase-keyfile",
 	};
 
 	return k < _CL_OP_MAX ? names[k] : "?";
@@ -29,8 +37,10 @@ const char *cl_plan_op_name(enum cl_op_kind k)
 const char *cl_plan_owner_name(enum cl_owner o)
 {
 	static const char *const names[_CL_OWNER_MAX] = {
-		[CL_OWNER_CLI] = "cli", [CL_OWNER_BUNDLE] = "bundle", [CL_OWNER_HOOK] = "hook",
-		[CL_OWNER_PODMAN] = "podman",
+	    [CL_OWNER_CLI] = "cli",
+	    [CL_OWNER_BUNDLE] = "bundle",
+	    [CL_OWNER_HOOK] = "hook",
+	    [CL_OWNER_PODMAN] = "podman",
 	};
 
 	return o < _CL_OWNER_MAX ? names[o] : "?";
@@ -68,7 +78,7 @@ static void push(struct cl_plan *p, enum cl_op_kind k)
 
 static int check_request(const struct cl_plan_input *in, struct cl_error **err)
 {
-	const char *forbidden[] = { in->store_root, in->run_dir, CL_ETC_DIR };
+	const char *forbidden[] = {in->store_root, in->run_dir, CL_ETC_DIR};
 
 	if (!cl_oci_id_valid(in->id))
 		return cl_error_set(err, EINVAL, "invalid layer id '%.64s'", in->id);
@@ -130,7 +140,8 @@ static int plan_begin(const struct cl_plan_input *in, struct cl_plan *p, struct 
 	if (r < 0)
 		return r;
 	if (in->owner == CL_OWNER_HOOK && (!in->root_path || in->pid <= 0))
-		return cl_error_set(err, EINVAL, "hook layer needs the container's root.path and pid");
+		return cl_error_set(err, EINVAL,
+				    "hook layer needs the container's root.path and pid");
 	if (fill_paths(in, p) < 0) {
 		cl_plan_clear(p);
 		return cl_error_set(err, ENOMEM, "plan");
@@ -179,8 +190,8 @@ int cl_plan_unlock(const struct cl_plan_input *in, struct cl_plan *ret, struct c
 	int r;
 
 	if (in->req->keymode != CL_KEY_PERSISTENT)
-		return cl_error_set(err, EINVAL, "layer '%.64s' is not persistent: nothing to unlock",
-				    in->id);
+		return cl_error_set(err, EINVAL,
+				    "layer '%.64s' is not persistent: nothing to unlock", in->id);
 	r = plan_begin(in, &p, err);
 	if (r < 0)
 		return r;

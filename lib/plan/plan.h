@@ -13,33 +13,33 @@
  * Nothing here makes a syscall; lib/exec runs a plan and undoes it on failure.
  */
 enum cl_owner {
-	CL_OWNER_CLI,    /* cryptlayer create: overlay on <layer>/merged, host namespace */
+	CL_OWNER_CLI,	 /* cryptlayer create: overlay on <layer>/merged, host namespace */
 	CL_OWNER_BUNDLE, /* cryptlayer prepare: like cli, root.path points at merged */
-	CL_OWNER_HOOK,   /* prestart/createRuntime: overlay onto root.path in the container */
+	CL_OWNER_HOOK,	 /* prestart/createRuntime: overlay onto root.path in the container */
 	CL_OWNER_PODMAN, /* precreate: like bundle, config.json comes and goes on stdio */
 	_CL_OWNER_MAX,
 };
 
 enum cl_op_kind {
-	CL_OP_MKDIR_LAYER,    /* containers/<id> (exclusive: an existing layer is an error) */
-	CL_OP_ADD_KEY,        /* fresh ephemeral key into the kernel */
-	CL_OP_SET_POLICY,     /* v2 policy on containers/<id>/crypt */
-	CL_OP_MKDIR_UPPER,    /* crypt/upper with the lower root's mode and owner, crypt/work */
-	CL_OP_POPULATE_UPPER, /* the caller fills upper (import) before anything mounts it */
-	CL_OP_MOUNT_MERGED,   /* overlay on containers/<id>/merged */
+	CL_OP_MKDIR_LAYER,     /* containers/<id> (exclusive: an existing layer is an error) */
+	CL_OP_ADD_KEY,	       /* fresh ephemeral key into the kernel */
+	CL_OP_SET_POLICY,      /* v2 policy on containers/<id>/crypt */
+	CL_OP_MKDIR_UPPER,     /* crypt/upper with the lower root's mode and owner, crypt/work */
+	CL_OP_POPULATE_UPPER,  /* the caller fills upper (import) before anything mounts it */
+	CL_OP_MOUNT_MERGED,    /* overlay on containers/<id>/merged */
 	CL_OP_MOUNT_CONTAINER, /* overlay on root.path in the container's mount namespace */
 	CL_OP_WRITE_RECORD,
 	/* teardown */
-	CL_OP_UNMOUNT,        /* merged, in this namespace and in the host's */
-	CL_OP_DELETE_FILES,   /* ephemeral: delete while the key is present (no forced sync) */
-	CL_OP_REMOVE_KEY,     /* remove, then verify FS_IOC_GET_ENCRYPTION_KEY_STATUS == ABSENT */
-	CL_OP_REMOVE_LAYER,   /* containers/<id> */
+	CL_OP_UNMOUNT,	    /* merged, in this namespace and in the host's */
+	CL_OP_DELETE_FILES, /* ephemeral: delete while the key is present (no forced sync) */
+	CL_OP_REMOVE_KEY,   /* remove, then verify FS_IOC_GET_ENCRYPTION_KEY_STATUS == ABSENT */
+	CL_OP_REMOVE_LAYER, /* containers/<id> */
 	CL_OP_REMOVE_RECORD,
 	/* persistent keys (docs/keyfile-format.md) */
-	CL_OP_WRITE_KEYFILE,  /* wrap the new key under the machine key into keys/<id> */
-	CL_OP_WRITE_DESC,     /* containers/<id>/layer.json: the layer survives a reboot */
-	CL_OP_LOAD_KEY,       /* unlock: unwrap keys/<id> (repairing a bad copy), add the key */
-	CL_OP_ERASE_KEYFILE,  /* destroy: overwrite, unlink and fsync keys/<id> */
+	CL_OP_WRITE_KEYFILE, /* wrap the new key under the machine key into keys/<id> */
+	CL_OP_WRITE_DESC,    /* containers/<id>/layer.json: the layer survives a reboot */
+	CL_OP_LOAD_KEY,	     /* unlock: unwrap keys/<id> (repairing a bad copy), add the key */
+	CL_OP_ERASE_KEYFILE, /* destroy: overwrite, unlink and fsync keys/<id> */
 	_CL_OP_MAX,
 };
 
@@ -48,19 +48,19 @@ enum cl_op_kind {
 struct cl_plan_input {
 	const char *id;
 	const struct cl_request *req;
-	const char *lower;      /* realpath of the base (or root.path) */
-	mode_t lower_mode;      /* the lower root's mode and owner, for upper (DESIGN §2) */
+	const char *lower; /* realpath of the base (or root.path) */
+	mode_t lower_mode; /* the lower root's mode and owner, for upper (DESIGN §2) */
 	uid_t lower_uid;
 	gid_t lower_gid;
 	const char *store_root;
 	const char *store_dir;
 	const char *run_dir;
 	enum cl_owner owner;
-	const char *root_path;  /* CL_OWNER_HOOK: the container's root.path */
-	pid_t pid;              /* CL_OWNER_HOOK: container init */
-	const char *owner_dir;  /* bundle/podman: exists while the owner does, or NULL */
+	const char *root_path;	 /* CL_OWNER_HOOK: the container's root.path */
+	pid_t pid;		 /* CL_OWNER_HOOK: container init */
+	const char *owner_dir;	 /* bundle/podman: exists while the owner does, or NULL */
 	const char *machine_key; /* persistent: --machine-key spec, NULL for the default */
-	bool populate;          /* the caller fills upper before the mount (import) */
+	bool populate;		 /* the caller fills upper before the mount (import) */
 };
 
 struct cl_plan {
@@ -69,13 +69,13 @@ struct cl_plan {
 	struct cl_record rec; /* what will be recorded; paths are absolute, host view */
 	char *layer_rel;      /* relative to the store dir: containers/<id> */
 	char *crypt_rel, *upper_rel, *work_rel, *merged_rel;
-	char *keys_rel;       /* "keys": the key file is keys/<id> */
-	char *machine_key;    /* persistent: the --machine-key spec, or NULL (default) */
+	char *keys_rel;	   /* "keys": the key file is keys/<id> */
+	char *machine_key; /* persistent: the --machine-key spec, or NULL (default) */
 	mode_t upper_mode;
 	uid_t upper_uid;
 	gid_t upper_gid;
 	bool ephemeral;
-	bool volatile_;       /* skip the unmount sync: ephemeral layers are erased anyway */
+	bool volatile_; /* skip the unmount sync: ephemeral layers are erased anyway */
 	enum cl_owner owner;
 	pid_t pid;
 };

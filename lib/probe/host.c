@@ -21,8 +21,8 @@ static void append(char *buf, size_t len, const char *word)
 
 static void cpu_flags(struct cl_host_info *h)
 {
-	static const char *const want[] = { "aes", "vaes", "pclmulqdq", "vpclmulqdq",
-					    "avx2", "avx512f", "sha_ni" };
+	static const char *const want[] = {"aes",  "vaes",    "pclmulqdq", "vpclmulqdq",
+					   "avx2", "avx512f", "sha_ni"};
 	_cleanup_fclose_ FILE *f = fopen("/proc/cpuinfo", "re");
 	char line[4096];
 
@@ -44,8 +44,7 @@ static void cpu_flags(struct cl_host_info *h)
 		}
 		break; /* the first CPU speaks for all */
 	}
-	h->cpu_aes = strstr(h->cpu_flags, "aes") == h->cpu_flags ||
-		     strstr(h->cpu_flags, " aes");
+	h->cpu_aes = strstr(h->cpu_flags, "aes") == h->cpu_flags || strstr(h->cpu_flags, " aes");
 	h->cpu_vaes = strstr(h->cpu_flags, "vaes") != NULL;
 }
 
@@ -87,7 +86,7 @@ static void filesystems(struct cl_host_info *h)
 
 static void overlay_params(struct cl_host_info *h)
 {
-	static const char *const params[] = { "redirect_dir", "metacopy", "index", "xino_auto" };
+	static const char *const params[] = {"redirect_dir", "metacopy", "index", "xino_auto"};
 
 	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
 		char path[96], val[32] = "", word[64];
@@ -136,7 +135,7 @@ void cl_host_probe(struct cl_host_info *h)
 
 static int find_tool(const char *name, char *path, size_t len)
 {
-	static const char *const dirs[] = { "/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin" };
+	static const char *const dirs[] = {"/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin"};
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, len, "%s/%s", dirs[i], name);
@@ -148,8 +147,8 @@ static int find_tool(const char *name, char *path, size_t len)
 
 static void run_version(const char *path, const char *name, int out_fd)
 {
-	char *const argv[] = { (char *)name, "--version", NULL };
-	char *const envp[] = { "PATH=/usr/local/bin:/usr/bin:/usr/sbin:/bin", NULL };
+	char *const argv[] = {(char *)name, "--version", NULL};
+	char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/usr/sbin:/bin", NULL};
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (null >= 0) {

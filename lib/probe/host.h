@@ -6,15 +6,15 @@
 
 /* Host facts for 'doctor' and 'store status', read from /proc and /sys (no side effects). */
 struct cl_host_info {
-	char cpu_flags[128];     /* the AES-related CPU flags present, space-separated */
-	bool cpu_aes, cpu_vaes;  /* AES-NI, VAES (what OpenSSL uses for bulk AES-GCM) */
-	char xts_driver[96];     /* the kernel's highest-priority xts(aes), or "" if none loaded */
+	char cpu_flags[128];	/* the AES-related CPU flags present, space-separated */
+	bool cpu_aes, cpu_vaes; /* AES-NI, VAES (what OpenSSL uses for bulk AES-GCM) */
+	char xts_driver[96];	/* the kernel's highest-priority xts(aes), or "" if none loaded */
 	int xts_priority;
-	bool xts_accelerated;    /* an AES-NI/arch driver, not the generic C AES */
-	char cts_driver[96];     /* cts(cbc(aes)), for file names */
+	bool xts_accelerated;		    /* an AES-NI/arch driver, not the generic C AES */
+	char cts_driver[96];		    /* cts(cbc(aes)), for file names */
 	bool fs_overlay, fs_btrfs, fs_ext4; /* in /proc/filesystems */
 	char overlay_params[160]; /* /sys/module/overlay/parameters: "redirect_dir=N ..." */
-	char inline_crypt[160];  /* block devices with blk-crypto (queue/crypto), or "" */
+	char inline_crypt[160];	  /* block devices with blk-crypto (queue/crypto), or "" */
 };
 
 /** cl_host_probe() - fill @ret; unreadable sources leave their fields empty. */

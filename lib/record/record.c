@@ -15,9 +15,12 @@
 
 CL_DEFINE_CLEANUP(json_object *, json_object_put)
 
-#define STR_FIELDS(X)                                                                              \
-	X(id) X(base) X(backend) X(keymode) X(key_id) X(store_root) X(layer_dir) X(upper)          \
+/* the record's string fields (clang-format 14 reflows this list differently each run) */
+/* clang-format off */
+#define STR_FIELDS(X) \
+	X(id) X(base) X(backend) X(keymode) X(key_id) X(store_root) X(layer_dir) X(upper) \
 	X(merged) X(owner) X(owner_dir) X(state)
+/* clang-format on */
 
 void cl_record_clear(struct cl_record *rec)
 {
@@ -46,7 +49,8 @@ int cl_record_write(const char *run_dir, const struct cl_record *rec, struct cl_
 	STR_FIELDS(ADD_FIELD)
 #undef ADD_FIELD
 	r |= json_object_object_add(o, "pid", json_object_new_int(rec->pid));
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+						     JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (r || !text)
 		return cl_error_set(err, ENOMEM, "record '%s'", rec->id);
 	if (cl_mkdir_p_at(AT_FDCWD, run_dir, 0700, err) < 0)
@@ -61,8 +65,7 @@ int cl_record_write(const char *run_dir, const struct cl_record *rec, struct cl_
 	 * nothing, and an fsync on a disk-backed /run costs each hook 0.6-3.6 ms. Rename keeps
 	 * readers from seeing a half-written record.
 	 */
-	return cl_write_file_replace_at(dfd, name, text, strlen(text), 0600, CL_WRITE_NO_SYNC,
-					err);
+	return cl_write_file_replace_at(dfd, name, text, strlen(text), 0600, CL_WRITE_NO_SYNC, err);
 }
 
 static int get_str(json_object *o, const char *k, char **ret)
@@ -210,7 +213,7 @@ int cl_record_desc_write(int store_fd, const struct cl_record *rec, struct cl_er
 	DESC_FIELDS(ADD_FIELD)
 #undef ADD_FIELD
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-							 JSON_C_TO_STRING_NOSLASHESCAPE);
+						     JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (r || !text || asprintf(&name, "containers/%s/layer.json", rec->id) < 0)
 		return cl_error_set(err, ENOMEM, "descriptor of '%s'", rec->id);
 	return cl_write_file_atomic_at(store_fd, name, text, strlen(text), 0600, err);
@@ -234,8 +237,8 @@ static int desc_complete(struct cl_record *rec, const char *store_root, const ch
 	return rec->upper && rec->store_root && rec->state ? 0 : -ENOMEM;
 }
 
-int cl_record_desc_read(int store_fd, const char *store_root, const char *store_dir,
-			const char *id, struct cl_record *ret, struct cl_error **err)
+int cl_record_desc_read(int store_fd, const char *store_root, const char *store_dir, const char *id,
+			struct cl_record *ret, struct cl_error **err)
 {
 	_cleanup_free_ char *name = NULL;
 	struct cl_record rec = {}, d = {};
@@ -246,7 +249,7 @@ int cl_record_desc_read(int store_fd, const char *store_root, const char *store_
 	r = load(store_fd, name, 1 << 16, "descriptor", &rec, err);
 	if (r < 0)
 		return r;
-	/* only the descriptor's own fields; paths and state are this store's */
+		/* only the descriptor's own fields; paths and state are this store's */
 #define TAKE_FIELD(f) d.f = TAKE_PTR(rec.f);
 	DESC_FIELDS(TAKE_FIELD)
 #undef TAKE_FIELD

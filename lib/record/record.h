@@ -13,19 +13,19 @@
  */
 struct cl_record {
 	char *id;
-	char *base;      /* lower directory */
-	char *backend;   /* "overlay" */
-	char *keymode;   /* "ephemeral" | "persistent" */
-	char *key_id;    /* 32 lowercase hex */
+	char *base;    /* lower directory */
+	char *backend; /* "overlay" */
+	char *keymode; /* "ephemeral" | "persistent" */
+	char *key_id;  /* 32 lowercase hex */
 	char *store_root;
 	char *layer_dir; /* absolute, host view */
 	char *upper;
-	char *merged;    /* mount target: merged dir (cli/bundle) or the container's root.path */
-	char *owner;     /* "cli", "bundle", "hook" or "podman" */
+	char *merged;	 /* mount target: merged dir (cli/bundle) or the container's root.path */
+	char *owner;	 /* "cli", "bundle", "hook" or "podman" */
 	char *owner_dir; /* exists while the owner does: the bundle (prepare), podman's
 			  * overlay-containers/<id>/userdata (precreate); gc reclaims after */
-	char *state;     /* "creating", "running" */
-	pid_t pid;       /* container init (hook mode) or 0 */
+	char *state;	 /* "creating", "running" */
+	pid_t pid;	 /* container init (hook mode) or 0 */
 };
 
 /** cl_record_write() - write @rec to <@run_dir>/<id>.json (creating @run_dir, 0700). */
@@ -65,8 +65,8 @@ int cl_record_desc_write(int store_fd, const struct cl_record *rec, struct cl_er
  * @store_root, state "locked", pid 0.
  * Return: 0, -ENOENT without a descriptor, -EINVAL when it is malformed.
  */
-int cl_record_desc_read(int store_fd, const char *store_root, const char *store_dir,
-			const char *id, struct cl_record *ret, struct cl_error **err);
+int cl_record_desc_read(int store_fd, const char *store_root, const char *store_dir, const char *id,
+			struct cl_record *ret, struct cl_error **err);
 
 /**
  * cl_record_desc_list() - ids of every layer with a descriptor, sorted.

@@ -33,10 +33,26 @@ int cl_store_parse_size(const char *s, uint64_t *ret)
 	if (errno || end == s || s[0] < '0' || s[0] > '9')
 		return -EINVAL;
 	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+	case 't':
+		shift = 40;
+		end++;
+		break;
 	}
 	if (*end == 'i' && shift)
 		end++;
@@ -60,7 +76,7 @@ void cl_store_free(struct cl_store *s)
 
 static int run_mkfs(const char *image, struct cl_error **err)
 {
-	static const char *const paths[] = { "/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4" };
+	static const char *const paths[] = {"/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4"};
 	const char *mkfs = NULL;
 	int status;
 	pid_t pid;
@@ -74,7 +90,7 @@ static int run_mkfs(const char *image, struct cl_error **err)
 	if (pid < 0)
 		return cl_error_set(err, errno, "fork");
 	if (pid == 0) {
-		char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+		char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 		if (null >= 0) {
@@ -118,8 +134,8 @@ static int create_image(const char *image, uint64_t size, struct cl_error **err)
 }
 
 /* libmount sets up the loop device (LOOP_CONFIGURE, autoclear) and mounts it */
-static int loop_mount(const struct cl_libmount *lm, struct libmnt_context *cxt,
-		      const char *image, const char *target, struct cl_error **err)
+static int loop_mount(const struct cl_libmount *lm, struct libmnt_context *cxt, const char *image,
+		      const char *target, struct cl_error **err)
 {
 	char buf[256] = "";
 	int r;
@@ -202,8 +218,10 @@ static int open_locked(struct cl_store *s, uint64_t size, bool create, struct cl
 		return cl_error_wrap(err, "store root");
 	lock = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (lock < 0)
-		return cl_error_set(err, errno, create ? "open '%s'" :
-					  "no store at '%s' (run 'cryptlayer store init')", s->root);
+		return cl_error_set(err, errno,
+				    create ? "open '%s'"
+					   : "no store at '%s' (run 'cryptlayer store init')",
+				    s->root);
 	if (flock(lock, LOCK_EX) < 0)
 		return cl_error_set(err, errno, "lock '%s'", s->root);
 	r = attach(s, size, create, err);

@@ -11,7 +11,7 @@
 
 enum cl_store_backing {
 	CL_STORE_IN_PLACE, /* the root's own filesystem supports fscrypt */
-	CL_STORE_IMAGE,    /* loop-mounted ext4 image <root>/store.img at <root>/store */
+	CL_STORE_IMAGE,	   /* loop-mounted ext4 image <root>/store.img at <root>/store */
 	_CL_STORE_BACKING_MAX,
 };
 
@@ -21,10 +21,10 @@ enum cl_store_backing {
  * and hands paths to the kernel as /proc/self/fd/N of fds opened here.
  */
 struct cl_store {
-	char *root;     /* --root as given (absolute) */
-	char *dir;      /* store filesystem directory, host view: root or root/store */
-	char *image;    /* root/store.img, or NULL when in place */
-	int dir_fd;     /* O_RDONLY|O_DIRECTORY on dir, valid in any namespace */
+	char *root;  /* --root as given (absolute) */
+	char *dir;   /* store filesystem directory, host view: root or root/store */
+	char *image; /* root/store.img, or NULL when in place */
+	int dir_fd;  /* O_RDONLY|O_DIRECTORY on dir, valid in any namespace */
 	enum cl_store_backing backing;
 };
 

@@ -140,9 +140,9 @@ static ssize_t source_reader(void *ctx, const void **ret, struct cl_error **err)
 
 static int do_pack(int dirfd, const struct opts *o, struct cl_error **err)
 {
-	struct cl_recipient *rcpts[MAX_KEYS] = { 0 };
+	struct cl_recipient *rcpts[MAX_KEYS] = {0};
 	_cleanup_(cl_clx_writer_freep) struct cl_clx_writer *w = NULL;
-	struct cl_clx_opts co = { .compression = o->zstd ? CL_CLX_COMPRESS_ZSTD : 0 };
+	struct cl_clx_opts co = {.compression = o->zstd ? CL_CLX_COMPRESS_ZSTD : 0};
 	struct cl_zstd *z = NULL;
 	int r = 0;
 
@@ -169,8 +169,8 @@ static int do_pack(int dirfd, const struct opts *o, struct cl_error **err)
 
 static int do_unpack(int dirfd, const struct opts *o, struct cl_error **err)
 {
-	struct cl_identity *ids[MAX_KEYS] = { 0 };
-	struct pull p = { .ops = ops };
+	struct cl_identity *ids[MAX_KEYS] = {0};
+	struct pull p = {.ops = ops};
 	int r = 0;
 
 	p.block = malloc(BLOCK);
@@ -210,10 +210,10 @@ static int usage(void)
 static int parse(int argc, char **argv, const char **plugin, struct opts *o)
 {
 	static const struct option lopts[] = {
-		{ "plugin", required_argument, NULL, 'p' },
-		{ "compress", required_argument, NULL, 'c' },
-		{ "userxattr", no_argument, NULL, 'u' },
-		{},
+	    {"plugin", required_argument, NULL, 'p'},
+	    {"compress", required_argument, NULL, 'c'},
+	    {"userxattr", no_argument, NULL, 'u'},
+	    {},
 	};
 	int c;
 
@@ -238,7 +238,7 @@ int main(int argc, char **argv)
 	const char *plugin = NULL, *cmd, *dir;
 	_cleanup_close_ int dirfd = -1;
 	struct cl_error *err = NULL;
-	struct opts o = { 0 };
+	struct opts o = {0};
 
 	if (parse(argc, argv, &plugin, &o) < 0)
 		return usage();

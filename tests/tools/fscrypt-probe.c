@@ -16,7 +16,7 @@
 
 static int policy(const char *dir)
 {
-	struct fscrypt_get_policy_ex_arg arg = { .policy_size = sizeof(arg.policy) };
+	struct fscrypt_get_policy_ex_arg arg = {.policy_size = sizeof(arg.policy)};
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
 
 	if (fd < 0 || ioctl(fd, FS_IOC_GET_ENCRYPTION_POLICY_EX, &arg) < 0) {
@@ -56,7 +56,7 @@ static int parse_id(const char *hex, struct fscrypt_key_specifier *spec)
 
 static int remove_key(const char *hex, const char *dir)
 {
-	struct fscrypt_remove_key_arg arg = { 0 };
+	struct fscrypt_remove_key_arg arg = {0};
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
 
 	if (parse_id(hex, &arg.key_spec) < 0)
@@ -70,8 +70,8 @@ static int remove_key(const char *hex, const char *dir)
 
 static int key_status(const char *hex, const char *dir)
 {
-	struct fscrypt_get_key_status_arg arg = { 0 };
-	static const char *names[] = { "?", "absent", "present", "incompletely-removed" };
+	struct fscrypt_get_key_status_arg arg = {0};
+	static const char *names[] = {"?", "absent", "present", "incompletely-removed"};
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
 
 	if (parse_id(hex, &arg.key_spec) < 0)

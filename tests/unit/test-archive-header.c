@@ -28,13 +28,13 @@ static struct cl_secret *key(unsigned char fill)
 static struct cl_clx_header sample(void)
 {
 	struct cl_clx_header h = {
-		.aead = CL_CLX_AEAD_AES256GCM,
-		.compression = CL_CLX_COMPRESS_ZSTD,
-		.chunk_size = CL_CLX_CHUNK_SIZE,
-		.nonce_prefix = { 1, 2, 3, 4, 5, 6, 7, 8 },
-		.n_stanzas = 2,
-		.stanzas = { { CL_CLX_STANZA_X25519, sizeof(x_body), x_body },
-			     { CL_CLX_STANZA_RSA, sizeof(r_body), r_body } },
+	    .aead = CL_CLX_AEAD_AES256GCM,
+	    .compression = CL_CLX_COMPRESS_ZSTD,
+	    .chunk_size = CL_CLX_CHUNK_SIZE,
+	    .nonce_prefix = {1, 2, 3, 4, 5, 6, 7, 8},
+	    .n_stanzas = 2,
+	    .stanzas = {{CL_CLX_STANZA_X25519, sizeof(x_body), x_body},
+			{CL_CLX_STANZA_RSA, sizeof(r_body), r_body}},
 	};
 
 	memset(x_body, 0x58, sizeof(x_body));
@@ -258,12 +258,9 @@ static void test_encode_refuses(void **state)
 int main(void)
 {
 	const struct CMUnitTest archive_header[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_front_and_trailer),
-		cmocka_unit_test(test_every_byte_flip),
-		cmocka_unit_test(test_unsupported_version),
-		cmocka_unit_test(test_structure_errors),
-		cmocka_unit_test(test_encode_refuses),
+	    cmocka_unit_test(test_round_trip),	     cmocka_unit_test(test_front_and_trailer),
+	    cmocka_unit_test(test_every_byte_flip),  cmocka_unit_test(test_unsupported_version),
+	    cmocka_unit_test(test_structure_errors), cmocka_unit_test(test_encode_refuses),
 	};
 
 	return cmocka_run_group_tests(archive_header, NULL, NULL);

@@ -18,7 +18,7 @@
 #include "lib/archive/chunk.h"
 #include "tests/unit/hex.h"
 
-static const unsigned char prefix[CL_CLX_NONCE_PREFIX] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+static const unsigned char prefix[CL_CLX_NONCE_PREFIX] = {0, 1, 2, 3, 4, 5, 6, 7};
 static const char kat_pt[] = "cryptlayer chunk test vector\n";
 /* index 5, final, 29 bytes */
 static const char kat_rec5[] = "1d0000808d98448f1da8e58258526a5ff34796be8ec8ff782831bd87bdb04cf917"
@@ -94,7 +94,7 @@ static void test_tamper_reorder_truncate(void **state)
 			 -EBADMSG);
 	/* another stream's nonce prefix */
 	{
-		unsigned char other[8] = { 9 };
+		unsigned char other[8] = {9};
 
 		assert_int_equal(cl_clx_chunk_open(dec, other, 5, r, rec + 4, out), -EBADMSG);
 	}
@@ -143,11 +143,11 @@ static void test_record_header_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest chunk[] = {
-		cmocka_unit_test(test_seal_known_answer),
-		cmocka_unit_test(test_open_known_answer),
-		cmocka_unit_test(test_tamper_reorder_truncate),
-		cmocka_unit_test(test_full_chunk_round_trip),
-		cmocka_unit_test(test_record_header_rules),
+	    cmocka_unit_test(test_seal_known_answer),
+	    cmocka_unit_test(test_open_known_answer),
+	    cmocka_unit_test(test_tamper_reorder_truncate),
+	    cmocka_unit_test(test_full_chunk_round_trip),
+	    cmocka_unit_test(test_record_header_rules),
 	};
 
 	return cmocka_run_group_tests(chunk, NULL, NULL);

@@ -23,8 +23,8 @@ static void expect(const struct cl_gc_facts *f, enum cl_gc_verdict want, const c
 
 static void test_hook(void **state)
 {
-	struct cl_record rec = { .owner = "hook", .keymode = "ephemeral", .pid = 42 };
-	struct cl_gc_facts f = { .rec = &rec, .layer_exists = true, .pid_alive = true };
+	struct cl_record rec = {.owner = "hook", .keymode = "ephemeral", .pid = 42};
+	struct cl_gc_facts f = {.rec = &rec, .layer_exists = true, .pid_alive = true};
 
 	(void)state;
 	expect(&f, CL_GC_KEEP, "running");
@@ -38,10 +38,16 @@ static void test_hook(void **state)
 
 static void test_podman(void **state)
 {
-	struct cl_record rec = { .owner = "podman", .keymode = "ephemeral",
-				 .owner_dir = "/run/containers/storage/overlay-containers/x/userdata" };
-	struct cl_gc_facts f = { .rec = &rec, .layer_exists = true, .mounted = true,
-				 .owner_dir_exists = true, .in_use = true, .age_s = OLD };
+	struct cl_record rec = {.owner = "podman",
+				.keymode = "ephemeral",
+				.owner_dir =
+				    "/run/containers/storage/overlay-containers/x/userdata"};
+	struct cl_gc_facts f = {.rec = &rec,
+				.layer_exists = true,
+				.mounted = true,
+				.owner_dir_exists = true,
+				.in_use = true,
+				.age_s = OLD};
 
 	(void)state;
 	expect(&f, CL_GC_KEEP, "running");
@@ -59,8 +65,8 @@ static void test_podman(void **state)
 
 static void test_cli_bundle_persistent(void **state)
 {
-	struct cl_record rec = { .owner = "cli", .keymode = "ephemeral" };
-	struct cl_gc_facts f = { .rec = &rec, .layer_exists = true, .age_s = OLD };
+	struct cl_record rec = {.owner = "cli", .keymode = "ephemeral"};
+	struct cl_gc_facts f = {.rec = &rec, .layer_exists = true, .age_s = OLD};
 
 	(void)state;
 	expect(&f, CL_GC_KEEP, "create");
@@ -94,7 +100,7 @@ static void test_cli_bundle_persistent(void **state)
 
 static void test_orphan(void **state)
 {
-	struct cl_gc_facts f = { .layer_exists = true, .age_s = OLD };
+	struct cl_gc_facts f = {.layer_exists = true, .age_s = OLD};
 
 	(void)state;
 	expect(&f, CL_GC_RECLAIM, "without a record");
@@ -111,8 +117,9 @@ static void test_orphan(void **state)
 	expect(&f, CL_GC_KEEP, "persistent");
 	{
 		/* locked (no record): its store descriptor names the owner */
-		struct cl_record d = { .owner = "podman", .keymode = "persistent",
-				       .owner_dir = "/run/containers/x/userdata" };
+		struct cl_record d = {.owner = "podman",
+				      .keymode = "persistent",
+				      .owner_dir = "/run/containers/x/userdata"};
 
 		f.desc = &d;
 		f.owner_dir_exists = true;
@@ -128,10 +135,10 @@ static void test_orphan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hook),
-		cmocka_unit_test(test_podman),
-		cmocka_unit_test(test_cli_bundle_persistent),
-		cmocka_unit_test(test_orphan),
+	    cmocka_unit_test(test_hook),
+	    cmocka_unit_test(test_podman),
+	    cmocka_unit_test(test_cli_bundle_persistent),
+	    cmocka_unit_test(test_orphan),
 	};
 
 	return cmocka_run_group_tests_name("plan-gc", tests, NULL, NULL);

@@ -22,9 +22,8 @@ static void check_hkdf(const unsigned char *ikm, size_t ikm_len, const unsigned 
 	size_t n = test_unhex(okm_hex, want, sizeof(want));
 	struct cl_error *err = NULL;
 
-	assert_int_equal(cl_kdf_hkdf_derive(ikm, ikm_len, salt, salt_len, info, info_len, got, n,
-					    &err),
-			 0);
+	assert_int_equal(
+	    cl_kdf_hkdf_derive(ikm, ikm_len, salt, salt_len, info, info_len, got, n, &err), 0);
 	assert_null(err);
 	assert_memory_equal(got, want, n);
 }
@@ -91,7 +90,7 @@ static void test_secret_variant(void **state)
 {
 	struct cl_error *err = NULL;
 	struct cl_secret *ikm = cl_secret_new(32, &err), *out;
-	unsigned char prefix[8] = { 0, 1, 2, 3, 4, 5, 6, 7 }, want[32];
+	unsigned char prefix[8] = {0, 1, 2, 3, 4, 5, 6, 7}, want[32];
 
 	(void)state;
 	assert_non_null(ikm);
@@ -106,7 +105,7 @@ static void test_secret_variant(void **state)
 
 static void test_bad_lengths(void **state)
 {
-	unsigned char ikm[1] = { 1 }, out[8160 + 1];
+	unsigned char ikm[1] = {1}, out[8160 + 1];
 	struct cl_error *err = NULL;
 
 	(void)state;
@@ -123,12 +122,12 @@ static void test_bad_lengths(void **state)
 int main(void)
 {
 	const struct CMUnitTest kdf[] = {
-		cmocka_unit_test(test_rfc5869_case1),
-		cmocka_unit_test(test_rfc5869_case2),
-		cmocka_unit_test(test_rfc5869_case3_empty_salt_info),
-		cmocka_unit_test(test_clx_labels),
-		cmocka_unit_test(test_secret_variant),
-		cmocka_unit_test(test_bad_lengths),
+	    cmocka_unit_test(test_rfc5869_case1),
+	    cmocka_unit_test(test_rfc5869_case2),
+	    cmocka_unit_test(test_rfc5869_case3_empty_salt_info),
+	    cmocka_unit_test(test_clx_labels),
+	    cmocka_unit_test(test_secret_variant),
+	    cmocka_unit_test(test_bad_lengths),
 	};
 
 	return cmocka_run_group_tests(kdf, NULL, NULL);

@@ -156,10 +156,10 @@ static void test_is_mountpoint(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_submounts_kernel),
-		cmocka_unit_test(test_submounts_libmount),
-		cmocka_unit_test(test_submounts_not_a_mount),
-		cmocka_unit_test(test_is_mountpoint),
+	    cmocka_unit_test(test_submounts_kernel),
+	    cmocka_unit_test(test_submounts_libmount),
+	    cmocka_unit_test(test_submounts_not_a_mount),
+	    cmocka_unit_test(test_is_mountpoint),
 	};
 
 	return cmocka_run_group_tests_name("mount", tests, setup, teardown);

@@ -20,7 +20,7 @@
 
 static int parse(const char *cg, const char *env, struct cl_oci_podman *p, struct cl_error **err)
 {
-	struct cl_oci_config c = { .cgroups_path = (char *)cg, .containerenv = (char *)env };
+	struct cl_oci_config c = {.cgroups_path = (char *)cg, .containerenv = (char *)env};
 
 	return cl_oci_podman_parse(&c, p, err);
 }
@@ -79,23 +79,33 @@ static void test_containerenv(void **state)
 static void test_refused(void **state)
 {
 	static const char *const bad_cg[] = {
-		"", "/", "/libpod_parent/libpod-", "/libpod_parent/libpod-" ID "x",
-		"/libpod_parent/libpod-" ID "/x", "/libpod_parent/crio-" ID,
-		"/libpod_parent/libpod-3A160C846BDE0DEB91EC7873803ECE722D72F52A9E9038B87C942457DB8AC1A0",
-		"/libpod_parent/libpod-" ID ".scope", "machine.slice:crio:" ID,
-		"machine.slice:libpod:" ID ":x", "machine.slice:" ID, "a:libpodx:" ID,
-		"/libpod_parent/libpod-../../etc/passwd",
+	    "",
+	    "/",
+	    "/libpod_parent/libpod-",
+	    "/libpod_parent/libpod-" ID "x",
+	    "/libpod_parent/libpod-" ID "/x",
+	    "/libpod_parent/crio-" ID,
+	    "/libpod_parent/"
+	    "libpod-3A160C846BDE0DEB91EC7873803ECE722D72F52A9E9038B87C942457DB8AC1A0",
+	    "/libpod_parent/libpod-" ID ".scope",
+	    "machine.slice:crio:" ID,
+	    "machine.slice:libpod:" ID ":x",
+	    "machine.slice:" ID,
+	    "a:libpodx:" ID,
+	    "/libpod_parent/libpod-../../etc/passwd",
 	};
 	static const char *const bad_env[] = {
-		"", ".containerenv", "relative/overlay-containers/" ID "/userdata/.containerenv",
-		"/overlay-containers/" ID "/userdata/.containerenv",
-		"/x/overlay-containers/" ID "/userdata/.containerenv2",
-		"/x/overlay-containers/../" ID "/userdata/.containerenv",
-		"/x/../overlay-containers/" ID "/userdata/.containerenv",
-		"/x//overlay-containers/" ID "/userdata/.containerenv",
-		"/x/./overlay-containers/" ID "/userdata/.containerenv",
-		"/x/containers/" ID "/userdata/.containerenv",
-		"/x/overlay-containers/x" ID "/userdata/.containerenv",
+	    "",
+	    ".containerenv",
+	    "relative/overlay-containers/" ID "/userdata/.containerenv",
+	    "/overlay-containers/" ID "/userdata/.containerenv",
+	    "/x/overlay-containers/" ID "/userdata/.containerenv2",
+	    "/x/overlay-containers/../" ID "/userdata/.containerenv",
+	    "/x/../overlay-containers/" ID "/userdata/.containerenv",
+	    "/x//overlay-containers/" ID "/userdata/.containerenv",
+	    "/x/./overlay-containers/" ID "/userdata/.containerenv",
+	    "/x/containers/" ID "/userdata/.containerenv",
+	    "/x/overlay-containers/x" ID "/userdata/.containerenv",
 	};
 
 	(void)state;
@@ -123,8 +133,9 @@ static void test_captured_config(void **state)
 	n = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
 	assert_int_equal(cl_oci_config_parse(buf, n, NULL, &c, &err), 0);
-	assert_string_equal(c.root_path, "/tmp/pexp/st/overlay/"
-			    "0e808c7ae65f157f9aec9ad3bd20e523c214042a27b205fd0ec5689de91b9cdd/merged");
+	assert_string_equal(
+	    c.root_path, "/tmp/pexp/st/overlay/"
+			 "0e808c7ae65f157f9aec9ad3bd20e523c214042a27b205fd0ec5689de91b9cdd/merged");
 	assert_int_equal(cl_oci_podman_parse(&c, &p, &err), 0);
 	assert_string_equal(p.id, CAPTURED);
 	assert_string_equal(p.userdata, "/tmp/pexp/rr/overlay-containers/" CAPTURED "/userdata");
@@ -136,8 +147,8 @@ static void test_captured_config(void **state)
 static void test_mounts_shape(void **state)
 {
 	static const char *const ok =
-		"{\"root\":{\"path\":\"/r\"},\"mounts\":[1,{\"destination\":2},"
-		"{\"destination\":\"/run/.containerenv\",\"source\":\"" ENV(ID) "\"}]}";
+	    "{\"root\":{\"path\":\"/r\"},\"mounts\":[1,{\"destination\":2},"
+	    "{\"destination\":\"/run/.containerenv\",\"source\":\"" ENV(ID) "\"}]}";
 	static const char *const bad = "{\"root\":{\"path\":\"/r\"},\"mounts\":{}}";
 	struct cl_oci_config c = {};
 	struct cl_error *err = NULL;
@@ -155,9 +166,9 @@ static void test_mounts_shape(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cgroups_forms),   cmocka_unit_test(test_containerenv),
-		cmocka_unit_test(test_refused),         cmocka_unit_test(test_captured_config),
-		cmocka_unit_test(test_mounts_shape),
+	    cmocka_unit_test(test_cgroups_forms), cmocka_unit_test(test_containerenv),
+	    cmocka_unit_test(test_refused),	  cmocka_unit_test(test_captured_config),
+	    cmocka_unit_test(test_mounts_shape),
 	};
 
 	return cmocka_run_group_tests_name("oci-podman", tests, NULL, NULL);

@@ -48,7 +48,9 @@ static void test_parse_size_refused(void **state)
 	static const char *const bad[] = {
 	    "0",
 	    "0G",
-	    "-1", " -1", "+5",
+	    "-1",
+	    " -1",
+	    "+5",
 	    "-1G",
 	    "12X",
 	    "12GB",

@@ -22,15 +22,14 @@
 
 /* recipient private key = bytes 0x20..0x3f, ephemeral = 0x00..0x1f, data key = 0xaa × 32 */
 static const char kat_rcpt_pem[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MC4CAQAwBQYDK2VuBCIEICAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/\n"
-	"-----END PRIVATE KEY-----\n";
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VuBCIEICAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/\n"
+    "-----END PRIVATE KEY-----\n";
 static const char kat_rcpt_pub[] =
-	"358072d6365880d1aeea329adf9121383851ed21a28e3b75e965d0d2cd166254";
-static const char kat_body[] =
-	"8f40c5adb68f25624ae5b214ea767a6ec94d829d3d7b5e1ad1ba6f3e2138285f"
-	"9a49f10592e60af96f2e753a37f64d956d1f61f3ce034613a3fa34eac9860917"
-	"84f5016a0f9a10f3c02acddea60289bf";
+    "358072d6365880d1aeea329adf9121383851ed21a28e3b75e965d0d2cd166254";
+static const char kat_body[] = "8f40c5adb68f25624ae5b214ea767a6ec94d829d3d7b5e1ad1ba6f3e2138285f"
+			       "9a49f10592e60af96f2e753a37f64d956d1f61f3ce034613a3fa34eac9860917"
+			       "84f5016a0f9a10f3c02acddea60289bf";
 
 static struct cl_secret *data_key(unsigned char fill)
 {
@@ -217,11 +216,11 @@ static void test_not_a_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest wrap[] = {
-		cmocka_unit_test(test_x25519_known_answer),
-		cmocka_unit_test(test_x25519_round_trip_and_wrong_key),
-		cmocka_unit_test(test_rsa_round_trip),
-		cmocka_unit_test(test_rsa_2048_refused),
-		cmocka_unit_test(test_not_a_key),
+	    cmocka_unit_test(test_x25519_known_answer),
+	    cmocka_unit_test(test_x25519_round_trip_and_wrong_key),
+	    cmocka_unit_test(test_rsa_round_trip),
+	    cmocka_unit_test(test_rsa_2048_refused),
+	    cmocka_unit_test(test_not_a_key),
 	};
 
 	return cmocka_run_group_tests(wrap, NULL, NULL);

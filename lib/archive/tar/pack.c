@@ -65,8 +65,8 @@ static int pack_fail(struct pack *p, const char *path, struct cl_error **err)
 		*err = TAKE_PTR(p->sink_err);
 		return -(*err)->errnum;
 	}
-	return cl_error_set(err, archive_errno(p->a) > 0 ? archive_errno(p->a) : EIO,
-			    "'%s': %s", path, archive_error_string(p->a));
+	return cl_error_set(err, archive_errno(p->a) > 0 ? archive_errno(p->a) : EIO, "'%s': %s",
+			    path, archive_error_string(p->a));
 }
 
 static int link_cmp(const void *a, const void *b)
@@ -87,7 +87,7 @@ static void link_free(void *n)
 /* the first path seen for a multiply-linked inode, or NULL (and remember this one) */
 static const char *link_lookup(struct pack *p, const struct stat *st, const char *path)
 {
-	struct link_node key = { st->st_dev, st->st_ino, NULL }, *n, **found;
+	struct link_node key = {st->st_dev, st->st_ino, NULL}, *n, **found;
 
 	found = tfind(&key, &p->links, link_cmp);
 	if (found)
@@ -122,8 +122,8 @@ static ssize_t xattr_get(int fd, const char *proc, const char *k, char *buf, siz
 static int pack_xattrs(struct pack *p, int fd, int dfd, const char *name, const char *path,
 		       struct archive_entry *e, bool *ret_opaque, struct cl_error **err)
 {
-	const char *opq = p->flags & CL_TAR_USERXATTR ? "user.overlay.opaque"
-						       : "trusted.overlay.opaque";
+	const char *opq =
+	    p->flags & CL_TAR_USERXATTR ? "user.overlay.opaque" : "trusted.overlay.opaque";
 	_cleanup_free_ char *proc = NULL;
 	ssize_t n;
 
@@ -189,8 +189,8 @@ static int pack_feed(struct pack *p, const unsigned char *buf, size_t n, const c
  * The pax writer takes the whole logical content and drops what falls in holes, so
  * holes are fed as zeros (never read from the file) and data is read at its offset.
  */
-static int pack_data(struct pack *p, int fd, struct archive_entry *e, off_t size,
-		     const char *path, struct cl_error **err)
+static int pack_data(struct pack *p, int fd, struct archive_entry *e, off_t size, const char *path,
+		     struct cl_error **err)
 {
 	static const unsigned char zeros[64 * 1024];
 	bool sparse = archive_entry_sparse_reset(e) > 0;
@@ -200,7 +200,7 @@ static int pack_data(struct pack *p, int fd, struct archive_entry *e, off_t size
 	while (pos < size) {
 		if (sparse && archive_entry_sparse_next(e, &off, &len) != ARCHIVE_OK)
 			off = size, len = 0;
-		for (; pos < off; ) {
+		for (; pos < off;) {
 			off_t gap = off - pos;
 			size_t n = gap < (off_t)sizeof(zeros) ? (size_t)gap : sizeof(zeros);
 
@@ -208,7 +208,7 @@ static int pack_data(struct pack *p, int fd, struct archive_entry *e, off_t size
 				return -EIO;
 			pos += (off_t)n;
 		}
-		for (; pos < off + len; ) {
+		for (; pos < off + len;) {
 			off_t left = off + len - pos;
 			size_t want = left < IO_BLOCK ? (size_t)left : IO_BLOCK;
 			ssize_t n = pread(fd, p->buf, want, pos);
@@ -305,8 +305,8 @@ static int pack_symlink(int dfd, const char *name, const char *path, const struc
 static int open_entry(int dfd, const char *name, const char *path, const struct stat *st,
 		      struct cl_error **err)
 {
-	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-		    (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0);
+	int flags =
+	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0);
 	int fd = openat(dfd, name, flags);
 	struct stat fst;
 
@@ -333,8 +333,8 @@ static int pack_file(struct pack *p, int fd, const char *path, const struct stat
 
 static int pack_dir(struct pack *p, int dfd, const char *prefix, struct cl_error **err);
 
-static int pack_subdir(struct pack *p, int fd, const char *path, const struct stat *st,
-		       bool opaque, struct cl_error **err)
+static int pack_subdir(struct pack *p, int fd, const char *path, const struct stat *st, bool opaque,
+		       struct cl_error **err)
 {
 	_cleanup_free_ char *prefix = NULL;
 
@@ -389,8 +389,10 @@ static int pack_entry(struct pack *p, int dfd, const char *prefix, const char *n
 	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0))
 		return pack_whiteout(p, prefix, name, &st, err);
 	if (!strncmp(name, CL_TAR_WH_PREFIX, sizeof(CL_TAR_WH_PREFIX) - 1))
-		return cl_error_set(err, EINVAL, "'%s': names starting with '" CL_TAR_WH_PREFIX
-						 "' cannot be stored in an OCI layer", path);
+		return cl_error_set(err, EINVAL,
+				    "'%s': names starting with '" CL_TAR_WH_PREFIX
+				    "' cannot be stored in an OCI layer",
+				    path);
 	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
 		fd = open_entry(dfd, name, path, &st, err);
 		if (fd < 0)
@@ -493,7 +495,7 @@ static int pack_open(struct pack *p, struct cl_error **err)
 
 int cl_tar_pack(int dirfd, unsigned flags, cl_sink_fn sink, void *ctx, struct cl_error **err)
 {
-	struct pack p = { .sink = sink, .sink_ctx = ctx, .flags = flags };
+	struct pack p = {.sink = sink, .sink_ctx = ctx, .flags = flags};
 	struct stat st;
 	int r;
 

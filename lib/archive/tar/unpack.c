@@ -44,8 +44,7 @@ static la_ssize_t unpack_read_cb(struct archive *a, void *ud, const void **buf)
 	return n;
 }
 
-static int unpack_fail(struct unpack *u, struct archive *a, const char *path,
-		       struct cl_error **err)
+static int unpack_fail(struct unpack *u, struct archive *a, const char *path, struct cl_error **err)
 {
 	if (u->src_err) { /* the source's own error (e.g. a bad chunk tag) comes first */
 		*err = TAKE_PTR(u->src_err);
@@ -93,9 +92,9 @@ static bool is_root(const char *path)
 static int open_beneath(int dirfd, const char *rel, struct cl_error **err)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-			   RESOLVE_NO_XDEV,
+	    .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+	    .resolve =
+		RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
 	};
 	int fd = (int)syscall(SYS_openat2, dirfd, rel[0] ? rel : ".", &how, sizeof(how));
 
@@ -107,8 +106,8 @@ static int open_beneath(int dirfd, const char *rel, struct cl_error **err)
 static int set_opaque(struct unpack *u, const char *dir, struct cl_error **err)
 {
 	_cleanup_close_ int fd = open_beneath(u->dirfd, dir, err);
-	const char *name = u->flags & CL_TAR_USERXATTR ? "user.overlay.opaque"
-						       : "trusted.overlay.opaque";
+	const char *name =
+	    u->flags & CL_TAR_USERXATTR ? "user.overlay.opaque" : "trusted.overlay.opaque";
 
 	if (fd < 0)
 		return fd;
@@ -273,7 +272,7 @@ static int unpack_run(struct unpack *u, struct cl_error **err)
 
 int cl_tar_unpack(int dirfd, unsigned flags, cl_source_fn src, void *ctx, struct cl_error **err)
 {
-	struct unpack u = { .src = src, .src_ctx = ctx, .dirfd = dirfd, .flags = flags };
+	struct unpack u = {.src = src, .src_ctx = ctx, .dirfd = dirfd, .flags = flags};
 	_cleanup_close_ int oldcwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int r;
 

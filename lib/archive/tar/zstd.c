@@ -22,17 +22,17 @@ struct cl_zstd {
 	void *ctx;
 	unsigned char *out;
 	size_t out_cap;
-	size_t pending; /* decoder: 0 once the last frame is complete */
+	size_t pending;	  /* decoder: 0 once the last frame is complete */
 	ZSTD_inBuffer in; /* pull decoder: the source's current block */
-	bool in_eof;      /* pull decoder: the source is exhausted */
-	bool out_full;    /* pull decoder: the last call filled out, more may be buffered */
+	bool in_eof;	  /* pull decoder: the source is exhausted */
+	bool out_full;	  /* pull decoder: the last call filled out, more may be buffered */
 };
 
 static int zstd_fail(size_t ret, const char *what, struct cl_error **err)
 {
-	return cl_error_set(err, ZSTD_getErrorCode(ret) == ZSTD_error_memory_allocation ? ENOMEM
-											  : EBADMSG,
-			    "zstd %s: %s", what, ZSTD_getErrorName(ret));
+	return cl_error_set(
+	    err, ZSTD_getErrorCode(ret) == ZSTD_error_memory_allocation ? ENOMEM : EBADMSG,
+	    "zstd %s: %s", what, ZSTD_getErrorName(ret));
 }
 
 static int zstd_setup(struct cl_zstd *z, int level, unsigned threads, struct cl_error **err)
@@ -88,7 +88,7 @@ static int zstd_pump(struct cl_zstd *z, ZSTD_inBuffer *in, ZSTD_EndDirective end
 		     struct cl_error **err)
 {
 	for (;;) {
-		ZSTD_outBuffer out = { z->out, z->out_cap, 0 };
+		ZSTD_outBuffer out = {z->out, z->out_cap, 0};
 		size_t in_before = in->pos;
 		size_t r = z->compress ? ZSTD_compressStream2(z->c, &out, in, end)
 				       : ZSTD_decompressStream(z->d, &out, in);
@@ -117,14 +117,14 @@ static int zstd_pump(struct cl_zstd *z, ZSTD_inBuffer *in, ZSTD_EndDirective end
 
 int cl_tar_zstd_write(struct cl_zstd *z, const void *buf, size_t len, struct cl_error **err)
 {
-	ZSTD_inBuffer in = { buf, len, 0 };
+	ZSTD_inBuffer in = {buf, len, 0};
 
 	return zstd_pump(z, &in, ZSTD_e_continue, err);
 }
 
 int cl_tar_zstd_finish(struct cl_zstd *z, struct cl_error **err)
 {
-	ZSTD_inBuffer in = { NULL, 0, 0 };
+	ZSTD_inBuffer in = {NULL, 0, 0};
 	int r = zstd_pump(z, &in, z->compress ? ZSTD_e_end : ZSTD_e_continue, err);
 
 	if (r < 0)
@@ -135,10 +135,9 @@ int cl_tar_zstd_finish(struct cl_zstd *z, struct cl_error **err)
 }
 
 /* one decoder step into z->out; fetches a source block when the input is used up */
-static ssize_t zstd_pull_step(struct cl_zstd *z, cl_source_fn src, void *ctx,
-			      struct cl_error **err)
+static ssize_t zstd_pull_step(struct cl_zstd *z, cl_source_fn src, void *ctx, struct cl_error **err)
 {
-	ZSTD_outBuffer out = { z->out, z->out_cap, 0 };
+	ZSTD_outBuffer out = {z->out, z->out_cap, 0};
 	size_t in_before, r;
 
 	if (z->in.pos == z->in.size && !z->out_full && !z->in_eof) {
@@ -147,7 +146,7 @@ static ssize_t zstd_pull_step(struct cl_zstd *z, cl_source_fn src, void *ctx,
 
 		if (n < 0)
 			return n;
-		z->in = (ZSTD_inBuffer){ buf, (size_t)n, 0 };
+		z->in = (ZSTD_inBuffer){buf, (size_t)n, 0};
 		z->in_eof = n == 0;
 	}
 	in_before = z->in.pos;
