@@ -3,7 +3,12 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib
 DATADIR ?= $(PREFIX)/share
+# podman's descriptors go to both: DESIGN §5 names /etc/containers/oci/hooks.d, but podman
+# 4.3 (Debian 12) reads only /usr/share/containers/oci/hooks.d unless containers.conf sets
+# hooks_dir. Where a podman reads both, the same file name in /etc overrides, so the hook
+# is loaded once.
 HOOKSDIR ?= /etc/containers/oci/hooks.d
+PODMAN_HOOKSDIR ?= /usr/share/containers/oci/hooks.d
 CRIO_HOOKSDIR ?= $(DATADIR)/cryptlayer/crio-hooks.d
 # what the installed hooks.d descriptors pass as --root and --run-dir (hooks get no env)
 CL_ROOT ?= /var/lib/cryptlayer
@@ -205,10 +210,11 @@ install: all
 	install -D -m 0755 $(B)/cryptlayer $(DESTDIR)$(BINDIR)/cryptlayer
 	install -D -m 0644 $(B)/cryptlayer-crypto.so $(DESTDIR)$(LIBDIR)/cryptlayer/cryptlayer-crypto.so
 	$(if $(PLUGIN_SRCS),install -D -m 0644 $(B)/cryptlayer-tar.so $(DESTDIR)$(LIBDIR)/cryptlayer/cryptlayer-tar.so)
-	install -d -m 0755 $(DESTDIR)$(HOOKSDIR) $(DESTDIR)$(CRIO_HOOKSDIR)
-	@set -e; for f in $(HOOK_JSON); do echo "install $(DESTDIR)$(HOOKSDIR)/$$f"; \
-		$(SUBST_HOOK) hooks/hooks.d/$$f >$(DESTDIR)$(HOOKSDIR)/$$f; \
-		chmod 0644 $(DESTDIR)$(HOOKSDIR)/$$f; done
+	install -d -m 0755 $(DESTDIR)$(HOOKSDIR) $(DESTDIR)$(PODMAN_HOOKSDIR) $(DESTDIR)$(CRIO_HOOKSDIR)
+	@set -e; for d in $(HOOKSDIR) $(PODMAN_HOOKSDIR); do for f in $(HOOK_JSON); do \
+		echo "install $(DESTDIR)$$d/$$f"; \
+		$(SUBST_HOOK) hooks/hooks.d/$$f >$(DESTDIR)$$d/$$f; \
+		chmod 0644 $(DESTDIR)$$d/$$f; done; done
 	@set -e; for f in $(CRIO_JSON); do echo "install $(DESTDIR)$(CRIO_HOOKSDIR)/$$f"; \
 		$(SUBST_HOOK) hooks/hooks.d/crio/$$f >$(DESTDIR)$(CRIO_HOOKSDIR)/$$f; \
 		chmod 0644 $(DESTDIR)$(CRIO_HOOKSDIR)/$$f; done
@@ -216,6 +222,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cryptlayer $(DESTDIR)$(LIBDIR)/cryptlayer/cryptlayer-tar.so \
 		$(DESTDIR)$(LIBDIR)/cryptlayer/cryptlayer-crypto.so
 	rm -f $(addprefix $(DESTDIR)$(HOOKSDIR)/,$(HOOK_JSON))
+	rm -f $(addprefix $(DESTDIR)$(PODMAN_HOOKSDIR)/,$(HOOK_JSON))
 	rm -f $(addprefix $(DESTDIR)$(CRIO_HOOKSDIR)/,$(CRIO_JSON))
 	-rmdir $(DESTDIR)$(LIBDIR)/cryptlayer $(DESTDIR)$(CRIO_HOOKSDIR) $(DESTDIR)$(DATADIR)/cryptlayer
 

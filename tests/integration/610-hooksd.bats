@@ -22,6 +22,8 @@ teardown_file() {
 	assert_file_exists "$d/usr/local/lib/cryptlayer/cryptlayer-tar.so"
 	for f in cryptlayer-precreate.json cryptlayer-poststop.json; do
 		assert_file_exists "$d/etc/containers/oci/hooks.d/$f"
+		# podman 4.3 reads only this one by default; the same name in /etc overrides it
+		cmp "$d/etc/containers/oci/hooks.d/$f" "$d/usr/share/containers/oci/hooks.d/$f"
 	done
 	for f in cryptlayer-createRuntime.json cryptlayer-poststop.json; do
 		assert_file_exists "$d/usr/local/share/cryptlayer/crio-hooks.d/$f"
@@ -47,12 +49,12 @@ teardown_file() {
 	make -C "$TOP" -s uninstall DESTDIR="$d" PREFIX=/opt/cl >/dev/null
 	make -C "$TOP" -s uninstall DESTDIR="$d" >/dev/null
 	# installed without DESTDIR elsewhere: the binary finds its plugins in that LIBDIR
-	make -C "$TOP" -s install PREFIX="$d/prefix" HOOKSDIR="$d/hooks.d" >/dev/null
+	make -C "$TOP" -s install PREFIX="$d/prefix" HOOKSDIR="$d/hooks.d" PODMAN_HOOKSDIR="$d/hooks.d" >/dev/null
 	run "$d/prefix/bin/cryptlayer" keygen -o "$d/id"
 	assert_success
 	assert_file_exists "$d/id.pub"
 	rm -f "$d/id" "$d/id.pub"
-	make -C "$TOP" -s uninstall PREFIX="$d/prefix" HOOKSDIR="$d/hooks.d" >/dev/null
+	make -C "$TOP" -s uninstall PREFIX="$d/prefix" HOOKSDIR="$d/hooks.d" PODMAN_HOOKSDIR="$d/hooks.d" >/dev/null
 	make -C "$TOP" -s all >/dev/null # the build tree's binary again looks in the default LIBDIR
 	run find "$d" -type f
 	assert_output ""
