@@ -7,44 +7,15 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
 	setup_store
-	command -v podman >/dev/null || skip "podman is not installed"
-	local t=$BATS_FILE_TMPDIR
-	make_hooks_dir "$t/hooks.d"
-	# crun refuses hybrid cgroups here: podman runs it through a wrapper (machine quirk)
-	cat >"$t/crun-wrapper" <<'WRAP'
-#!/bin/sh
-exec unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun "$@"' crun "$@"
-WRAP
-	chmod +x "$t/crun-wrapper"
-	# podman storage of this suite only, on the same ext4 as the test dir
-	export PODMAN_ARGS="--root $t/podroot --runroot $t/podrun --tmpdir $t/podtmp
-		--cgroup-manager=cgroupfs --events-backend=file --hooks-dir $t/hooks.d"
-	make_base "$t/base"
-	tar -C "$t/base" -c . | pod import - clbase >/dev/null
+	make_hooks_dir "$BATS_FILE_TMPDIR/hooks.d"
+	setup_podman "$BATS_FILE_TMPDIR/hooks.d"
 }
 
 teardown_file() {
-	[ -n "${PODMAN_ARGS:-}" ] && {
-		pod rm -af -t 0 >/dev/null 2>&1
-		pod rmi -af >/dev/null 2>&1
-		umount "$BATS_FILE_TMPDIR/podroot/overlay" 2>/dev/null
-	}
+	teardown_podman
 	teardown_store
 }
 
-# pod ARGS...: podman with this suite's storage and hooks
-pod() {
-	# shellcheck disable=SC2086 # PODMAN_ARGS is a word list
-	podman $PODMAN_ARGS "$@"
-}
-
-# runtime flag for podman: runc, or crun through the wrapper
-rt_flag() {
-	skip_if_no_runtime "$1"
-	if [ "$1" = crun ]; then echo "--runtime=$BATS_FILE_TMPDIR/crun-wrapper"; else echo "--runtime=runc"; fi
-}
-
-RUN_OPTS=(--network=none --ulimit nofile=20000:20000 --ulimit nproc=4096:4096)
 ENABLE=(--annotation io.cryptlayer.enable=true)
 
 # The layer of podman container $1 is gone: key ABSENT, no record, directory or mount.

@@ -10,8 +10,8 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
 	setup_store
-	command -v podman >/dev/null || skip "podman is not installed"
 	local t=$BATS_FILE_TMPDIR
+	command -v podman >/dev/null || skip "podman is not installed"
 	export MK=$t/mk/machine.key OTHER_MK=$t/other.key
 	export CL="$CL --machine-key file:$MK"
 	head -c 32 /dev/urandom >"$OTHER_MK"
@@ -19,24 +19,11 @@ setup_file() {
 	# the installed descriptors plus our machine key in every hook's argv
 	hooks_dir_with_key "$t/hooks.d" "$MK"
 	hooks_dir_with_key "$t/hooks-other.d" "$OTHER_MK"
-	cat >"$t/crun-wrapper" <<'WRAP'
-#!/bin/sh
-exec unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun "$@"' crun "$@"
-WRAP
-	chmod +x "$t/crun-wrapper"
-	export PODMAN_BASE="--root $t/podroot --runroot $t/podrun --tmpdir $t/podtmp
-		--cgroup-manager=cgroupfs --events-backend=file"
-	export PODMAN_ARGS="$PODMAN_BASE --hooks-dir $t/hooks.d"
-	make_base "$t/base"
-	tar -C "$t/base" -c . | pod import - clbase >/dev/null
+	setup_podman "$t/hooks.d"
 }
 
 teardown_file() {
-	[ -n "${PODMAN_ARGS:-}" ] && {
-		pod rm -af -t 0 >/dev/null 2>&1
-		pod rmi -af >/dev/null 2>&1
-		umount "$BATS_FILE_TMPDIR/podroot/overlay" 2>/dev/null
-	}
+	teardown_podman
 	teardown_store
 }
 
@@ -51,17 +38,6 @@ hooks_dir_with_key() {
 	done
 }
 
-pod() {
-	# shellcheck disable=SC2086 # PODMAN_ARGS is a word list
-	podman $PODMAN_ARGS "$@"
-}
-
-rt_flag() {
-	skip_if_no_runtime "$1"
-	if [ "$1" = crun ]; then echo "--runtime=$BATS_FILE_TMPDIR/crun-wrapper"; else echo "--runtime=runc"; fi
-}
-
-RUN_OPTS=(--network=none --ulimit nofile=20000:20000 --ulimit nproc=4096:4096)
 ENABLE=(--annotation io.cryptlayer.enable=true --annotation io.cryptlayer.key=persistent)
 
 # every start appends a line to /starts; the marker is written once, assembled inside

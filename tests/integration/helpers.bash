@@ -150,3 +150,45 @@ assert_persistent_gone() {
 	assert_equal "$(jq --arg id "$id" '[.[] | select(.id == $id)] | length' <<<"$output")" 0
 	run_cryptlayer 1 status "$id"
 }
+
+# ---- podman -----------------------------------------------------------------------------
+# Options of every podman run here (this machine has no CAP_SYS_RESOURCE and no network).
+RUN_OPTS=(--network=none --ulimit nofile=20000:20000 --ulimit nproc=4096:4096)
+
+# setup_podman HOOKS_DIR: podman storage of this suite only (on the test dir's ext4), the
+# given hooks dir, a crun wrapper, and the image 'clbase' imported from a busybox rootfs.
+# Exports PODMAN_BASE (storage and machine options) and PODMAN_ARGS (plus --hooks-dir).
+setup_podman() {
+	local t=$BATS_FILE_TMPDIR
+	command -v podman >/dev/null || skip "podman is not installed"
+	# crun refuses hybrid cgroups here: podman runs it through a wrapper (machine quirk)
+	cat >"$t/crun-wrapper" <<'WRAP'
+#!/bin/sh
+exec unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun "$@"' crun "$@"
+WRAP
+	chmod +x "$t/crun-wrapper"
+	export PODMAN_BASE="--root $t/podroot --runroot $t/podrun --tmpdir $t/podtmp
+		--cgroup-manager=cgroupfs --events-backend=file"
+	export PODMAN_ARGS="$PODMAN_BASE --hooks-dir $1"
+	make_base "$t/base"
+	tar -C "$t/base" -c . | pod import - clbase >/dev/null
+}
+
+teardown_podman() {
+	[ -n "${PODMAN_ARGS:-}" ] || return 0
+	pod rm -af -t 0 >/dev/null 2>&1
+	pod rmi -af >/dev/null 2>&1
+	umount "$BATS_FILE_TMPDIR/podroot/overlay" 2>/dev/null || true
+}
+
+# pod ARGS...: podman with this suite's storage and hooks
+pod() {
+	# shellcheck disable=SC2086 # PODMAN_ARGS is a word list
+	podman $PODMAN_ARGS "$@"
+}
+
+# rt_flag RUNTIME: podman's --runtime for runc, or for crun through the wrapper
+rt_flag() {
+	skip_if_no_runtime "$1"
+	if [ "$1" = crun ]; then echo "--runtime=$BATS_FILE_TMPDIR/crun-wrapper"; else echo "--runtime=runc"; fi
+}
