@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # status, output and lines are set by bats' run
 # Shared helpers for the integration suites (podman test/system style).
 
 load '/usr/lib/bats/bats-support/load'
@@ -119,8 +120,8 @@ assert_not_in_image() {
 }
 
 wait_for_file() {
-	local i
-	for i in $(seq 1 100); do [ -e "$1" ] && return 0; sleep 0.05; done
+	local _
+	for _ in $(seq 1 100); do [ -e "$1" ] && return 0; sleep 0.05; done
 	echo "timed out waiting for $1" >&2
 	return 1
 }
@@ -153,6 +154,7 @@ assert_persistent_gone() {
 
 # ---- podman -----------------------------------------------------------------------------
 # Options of every podman run here (this machine has no CAP_SYS_RESOURCE and no network).
+# shellcheck disable=SC2034 # used by the podman suites
 RUN_OPTS=(--network=none --ulimit nofile=20000:20000 --ulimit nproc=4096:4096)
 
 # setup_podman HOOKS_DIR: podman storage of this suite only (on the test dir's ext4), the
