@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -44,6 +45,7 @@ struct export_out {
 	int dir_fd;
 	char *tmp;   /* named temporary in FILE's directory, or NULL (O_TMPFILE / stdout) */
 	bool anon;   /* O_TMPFILE: no name until committed */
+	bool direct; /* FILE is a device, FIFO or socket: written in place, never replaced */
 	bool own_fd; /* a FILE, not stdout */
 	const char *name;
 };
@@ -208,9 +210,26 @@ static int out_tmp_name(const char *path, char **ret)
 	return asprintf(ret, ".%s.%d.%08x.tmp", basename(b), (int)getpid(), rnd) < 0 ? -ENOMEM : 0;
 }
 
+/* -o /dev/null, a FIFO or a socket: write to it; replacing it would break the system */
+static int out_open_special(const char *path, const struct stat *st, struct export_out *o,
+			    struct cl_error **err)
+{
+	if (S_ISDIR(st->st_mode))
+		return cl_error_set(err, EISDIR, "output '%s'", path);
+	o->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (o->fd < 0)
+		return cl_error_set(err, errno, "open '%s'", path);
+	o->own_fd = true;
+	o->direct = true;
+	if (isatty(o->fd))
+		return cl_error_set(err, EINVAL, "refusing to write ciphertext to a terminal");
+	return 0;
+}
+
 static int out_open(const char *path, struct export_out *o, struct cl_error **err)
 {
 	_cleanup_free_ char *d = strdup(path);
+	struct stat st;
 
 	o->name = path;
 	if (!strcmp(path, "-")) {
@@ -220,6 +239,8 @@ static int out_open(const char *path, struct export_out *o, struct cl_error **er
 		o->fd = STDOUT_FILENO;
 		return 0;
 	}
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return out_open_special(path, &st, o, err);
 	if (!d)
 		return cl_error_set(err, ENOMEM, "output");
 	o->dir_fd = open(dirname(d), O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -250,7 +271,7 @@ static int out_commit(struct export_out *o, struct cl_error **err)
 	const char *base = d ? basename(d) : NULL;
 	char proc[64];
 
-	if (!o->own_fd)
+	if (!o->own_fd || o->direct)
 		return 0;
 	if (!base)
 		return cl_error_set(err, ENOMEM, "output");

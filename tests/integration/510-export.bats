@@ -376,3 +376,21 @@ import_watched() {
 	[ "$(stat -c %s "$STORE2/containers/zbomb/merged/zeros")" = $((1024 * 1024 * 1024)) ]
 	$CL2 destroy zbomb
 }
+
+@test "export to a device, a FIFO or a directory: written in place or refused, never replaced" {
+	[ -f "$W/src.clx" ] || skip "needs the export of the first test"
+	local t=$BATS_TEST_TMPDIR
+	# /dev/null stays the character device (a rename over it would break the host)
+	run_cryptlayer export src -o /dev/null -r "$W/id.pub" --quiet
+	[ -c /dev/null ]
+	# a FIFO is written, not replaced: the reader gets a stream that decrypts
+	mkfifo "$t/fifo"
+	"$CRYPTLAYER" decrypt -i "$W/id" <"$t/fifo" >"$t/via-fifo.tar" &
+	run_cryptlayer export src -o "$t/fifo" -r "$W/id.pub" --quiet
+	wait $!
+	[ -p "$t/fifo" ]
+	[ -s "$t/via-fifo.tar" ]
+	run_cryptlayer 1 export src -o "$t" -r "$W/id.pub" --quiet
+	assert_output --partial "Is a directory"
+	[ -d "$t" ]
+}
