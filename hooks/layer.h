@@ -123,6 +123,16 @@ int cl_layer_create_or_unlock(const struct cl_ctx *ctx, const struct cl_layer_ar
  */
 int cl_layer_reclaim_removed(const struct cl_ctx *ctx, struct cl_error **err);
 
+/**
+ * cl_layer_reclaim_removed_podman() - erase the recorded ephemeral layers of podman
+ * containers that were removed (their userdata directory is gone): a container whose
+ * crun create failed gets no poststop from crun or podman, and 'podman rm' runs no hook,
+ * so precreate calls this at every podman run and start. @except (the container being
+ * started) is skipped. Return: 0 or -errno (the first failure; the pass stops there).
+ */
+int cl_layer_reclaim_removed_podman(const struct cl_ctx *ctx, const char *except,
+				    struct cl_error **err);
+
 /** cl_layer_pid_alive() - whether the container process @pid (> 0) still runs (not a zombie). */
 bool cl_layer_pid_alive(pid_t pid);
 

@@ -110,3 +110,36 @@ int cl_layer_reclaim_removed(const struct cl_ctx *ctx, struct cl_error **err)
 	cl_strv_free(ids);
 	return r;
 }
+
+/* a recorded ephemeral podman layer whose container was removed ('podman rm') */
+static bool podman_removed(const struct cl_record *rec)
+{
+	return rec->owner && !strcmp(rec->owner, "podman") && rec->owner_dir &&
+	       (!rec->keymode || strcmp(rec->keymode, "persistent")) &&
+	       access(rec->owner_dir, F_OK) < 0 && errno == ENOENT;
+}
+
+int cl_layer_reclaim_removed_podman(const struct cl_ctx *ctx, const char *except,
+				    struct cl_error **err)
+{
+	char **ids = NULL;
+	int n = cl_record_list(ctx->run_dir, &ids, err), r = 0;
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && r == 0; i++) {
+		struct cl_record rec = {};
+
+		if ((except && !strcmp(ids[i], except)) ||
+		    cl_record_read(ctx->run_dir, ids[i], &rec, NULL) < 0)
+			continue;
+		if (podman_removed(&rec)) {
+			r = cl_layer_destroy(ctx, ids[i], true, NULL, err);
+			if (r == 0)
+				cl_log(CL_LOG_INFO, "%s: podman container removed: layer erased", ids[i]);
+		}
+		cl_record_clear(&rec);
+	}
+	cl_strv_free(ids);
+	return r;
+}

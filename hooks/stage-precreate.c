@@ -70,11 +70,19 @@ static int setup(const struct cl_ctx *ctx, const struct cl_oci_config *cfg,
 			(void)cl_layer_stop(ctx, pod.id, NULL, NULL);
 		}
 	}
-	if (r == 0)
+	if (r == 0) {
+		struct cl_error *e = NULL;
+
 		cl_log(CL_LOG_INFO, "%s: layer over '%s'", pod.id,
 		       req->base ? req->base : cfg->root_path);
-	else
+		/* opportunistic, never fails the start: layers of removed containers */
+		if (cl_layer_reclaim_removed_podman(ctx, pod.id, &e) < 0)
+			cl_log(CL_LOG_WARN, "reclaim removed containers' layers: %s",
+			       e ? e->msg : "?");
+		cl_error_free(&e);
+	} else {
 		cl_error_wrap(err, "container %.12s", pod.id);
+	}
 	cl_oci_podman_clear(&pod);
 	return r;
 }

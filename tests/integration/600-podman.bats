@@ -245,6 +245,27 @@ rootfs_stub() {
 	assert_output "[]"
 }
 
+@test "podman crun: after a failed start and 'podman rm', the next podman run erases the layer (no gc)" {
+	local name id rt key
+	rt=$(rt_flag crun)
+	name=$(safename)
+	run -127 pod run --name "$name" "$rt" "${RUN_OPTS[@]}" "${ENABLE[@]}" clbase /nonexistent
+	id=$(pod inspect --format '{{.Id}}' "$name")
+	# crun ran no poststop: the layer is still there, keyed
+	run_cryptlayer status "$id" --json
+	key=$(jq -r .key_id <<<"$output")
+	assert_equal "$(jq -r .key_status <<<"$output")" present
+	pod rm -f "$name" >/dev/null
+	# 'podman rm' runs no hook; the next container's precreate reclaims it
+	run pod run --rm "$(rt_flag runc)" "${RUN_OPTS[@]}" "${ENABLE[@]}" clbase true
+	assert_success
+	assert_layer_gone "$id" "$key"
+	run grep -F "$id: podman container removed: layer erased" "$CLRUN/cryptlayer.log"
+	assert_success
+	run_cryptlayer list --json
+	assert_output "[]"
+}
+
 @test "gc never reclaims a running podman container's layer" {
 	local name id key
 	name=$(safename)
