@@ -21,8 +21,6 @@
 #include "lib/mount/overlay.h"
 #include "lib/store/store.h"
 
-CL_DEFINE_CLEANUP(DIR *, closedir)
-
 struct gc_run {
 	const struct cl_ctx *ctx;
 	cl_gc_report_fn report;

@@ -17,6 +17,7 @@
 
 #include "hooks/layer.h"
 #include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
 #include "lib/core/log.h"
 #include "lib/mount/overlay.h"
 #include "lib/store/store.h"
@@ -43,38 +44,28 @@ static bool described_facts(const struct cl_ctx *ctx, struct cl_store *store, co
 	return f->persistent_in_store;
 }
 
-CL_DEFINE_CLEANUP(DIR *, closedir)
+/* a key file's name is its layer's id */
+static char *key_file_id(DIR *d, const char *name)
+{
+	(void)d;
+	return cl_oci_id_valid(name) ? strdup(name) : NULL;
+}
 
 /* the ids of the persistent layers: the names in keys/ (none if it does not exist) */
 static int persistent_ids(int store_fd, char ***ret, struct cl_error **err)
 {
 	int fd = openat(store_fd, "keys", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_(closedirp) DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	char **v = calloc(1, sizeof(*v));
-	struct dirent *de;
-	int n = 0;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	int n;
 
-	if (fd >= 0 && !d)
-		close(fd);
-	if (!v || (!d && errno != ENOENT)) {
-		free(v);
-		return cl_error_set(err, v ? errno : ENOMEM, "open 'keys' in the store");
+	if (!d && (fd >= 0 || errno != ENOENT)) {
+		n = errno;
+		if (fd >= 0)
+			close(fd);
+		return cl_error_set(err, n, "open 'keys' in the store");
 	}
-	while (d && (de = readdir(d))) {
-		char **nv;
-
-		if (de->d_name[0] == '.' || !cl_oci_id_valid(de->d_name))
-			continue;
-		nv = realloc(v, sizeof(*v) * (size_t)(n + 2));
-		if (!nv || !(nv[n] = strdup(de->d_name))) {
-			cl_strv_free(nv ? nv : v);
-			return cl_error_set(err, ENOMEM, "list 'keys' in the store");
-		}
-		v = nv;
-		v[++n] = NULL;
-	}
-	*ret = v;
-	return n;
+	n = cl_dir_names(d, key_file_id, ret);
+	return n < 0 ? cl_error_set(err, -n, "list 'keys' in the store") : n;
 }
 
 int cl_layer_reclaim_removed(const struct cl_ctx *ctx, struct cl_error **err)
@@ -136,7 +127,8 @@ int cl_layer_reclaim_removed_podman(const struct cl_ctx *ctx, const char *except
 		if (podman_removed(&rec)) {
 			r = cl_layer_destroy(ctx, ids[i], true, NULL, err);
 			if (r == 0)
-				cl_log(CL_LOG_INFO, "%s: podman container removed: layer erased", ids[i]);
+				cl_log(CL_LOG_INFO, "%s: podman container removed: layer erased",
+				       ids[i]);
 		}
 		cl_record_clear(&rec);
 	}

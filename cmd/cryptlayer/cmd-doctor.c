@@ -16,8 +16,7 @@
 #include "lib/mount/overlay.h"
 #include "lib/probe/host.h"
 #include "lib/store/store.h"
-
-CL_DEFINE_CLEANUP(json_object *, json_object_put)
+#include "oci/json-util.h"
 
 #define PAD FSCRYPT_POLICY_FLAGS_PAD_32
 

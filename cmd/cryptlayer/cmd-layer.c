@@ -14,8 +14,7 @@
 #include "lib/mount/overlay.h"
 #include "lib/record/record.h"
 #include "lib/store/store.h"
-
-CL_DEFINE_CLEANUP(json_object *, json_object_put)
+#include "oci/json-util.h"
 
 static struct cl_ctx ctx_of(const struct cl_globals *g)
 {

@@ -9,8 +9,7 @@
 #include "hooks/layer.h"
 #include "lib/core/cleanup.h"
 #include "lib/core/log.h"
-
-CL_DEFINE_CLEANUP(json_object *, json_object_put)
+#include "oci/json-util.h"
 
 static void gc_help(void)
 {

@@ -199,3 +199,35 @@ int cl_rm_rf_at(int dirfd, const char *name, struct cl_error **err)
 		return cl_error_set(err, errno, "stat");
 	return rm_entry(dirfd, name, st.st_dev, err);
 }
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cl_dir_names(DIR *d, char *(*keep)(DIR *d, const char *name), char ***ret_ids)
+{
+	char **v = calloc(1, sizeof(*v));
+	struct dirent *de;
+	int n = 0;
+
+	while (v && d && (de = readdir(d))) {
+		char *id = de->d_name[0] == '.' ? NULL : keep(d, de->d_name);
+		char **nv = id ? realloc(v, sizeof(*v) * (size_t)(n + 2)) : NULL;
+
+		if (!nv) {
+			free(id);
+			continue;
+		}
+		v = nv;
+		v[n++] = id;
+		v[n] = NULL;
+	}
+	if (d)
+		closedir(d);
+	if (!v)
+		return -ENOMEM;
+	qsort(v, (size_t)n, sizeof(*v), cmp_str);
+	*ret_ids = v;
+	return n;
+}

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "lib/core/cleanup.h"
 #include "lib/core/err.h"
+
+CL_DEFINE_CLEANUP(DIR *, closedir)
 
 /**
  * cl_read_all_fd() - read @fd to EOF into a NUL-terminated buffer.
@@ -48,3 +52,11 @@ int cl_mkdir_p_at(int dirfd, const char *path, mode_t mode, struct cl_error **er
  * and never crossing into another mount. ENOENT is success.
  */
 int cl_rm_rf_at(int dirfd, const char *name, struct cl_error **err);
+
+/**
+ * cl_dir_names() - the names @keep makes of the entries of @d (a malloc'ed string, or
+ * NULL to skip one; dot-files are skipped), sorted and NULL-terminated. @d may be NULL
+ * (no entries) and is closed.
+ * Return: the count (*ret: free with cl_strv_free or free each), or -ENOMEM.
+ */
+int cl_dir_names(DIR *d, char *(*keep)(DIR *d, const char *name), char ***ret);

@@ -10,9 +10,8 @@
 #include <sys/sysmacros.h>
 
 #include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
 #include "lib/mount/overlay.h"
-
-CL_DEFINE_CLEANUP(DIR *, closedir)
 
 /* Does /proc/@pid/mountinfo list a mount of device @dev? 1, 0, or -errno. */
 static int ns_has_dev(const char *pid, dev_t dev)

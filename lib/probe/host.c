@@ -8,9 +8,8 @@
 #include <unistd.h>
 
 #include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
 #include "lib/probe/host.h"
-
-CL_DEFINE_CLEANUP(DIR *, closedir)
 
 static void append(char *buf, size_t len, const char *word)
 {

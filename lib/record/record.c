@@ -12,8 +12,7 @@
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
 #include "lib/record/record.h"
-
-CL_DEFINE_CLEANUP(json_object *, json_object_put)
+#include "oci/json-util.h"
 
 /* the record's string fields (clang-format 14 reflows this list differently each run) */
 /* clang-format off */
@@ -140,42 +139,6 @@ int cl_record_remove(const char *run_dir, const char *id, struct cl_error **err)
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * The ids @keep makes of the entries of @d (a malloc'ed id, or NULL to skip one), sorted
- * and NULL-terminated; @d (may be NULL: no entries) is closed. Return: count or -ENOMEM.
- */
-static int collect_ids(DIR *d, char *(*keep)(DIR *d, const char *name), char ***ret_ids)
-{
-	char **v = calloc(1, sizeof(*v));
-	struct dirent *de;
-	int n = 0;
-
-	while (v && d && (de = readdir(d))) {
-		char *id = de->d_name[0] == '.' ? NULL : keep(d, de->d_name);
-		char **nv = id ? realloc(v, sizeof(*v) * (size_t)(n + 2)) : NULL;
-
-		if (!nv) {
-			free(id);
-			continue;
-		}
-		v = nv;
-		v[n++] = id;
-		v[n] = NULL;
-	}
-	if (d)
-		closedir(d);
-	if (!v)
-		return -ENOMEM;
-	qsort(v, (size_t)n, sizeof(*v), cmp_str);
-	*ret_ids = v;
-	return n;
-}
-
 /* "<id>.json" → id */
 static char *record_id(DIR *d, const char *name)
 {
@@ -194,7 +157,7 @@ int cl_record_list(const char *run_dir, char ***ret_ids, struct cl_error **err)
 
 	if (!d && errno != ENOENT)
 		return cl_error_set(err, errno, "open '%s'", run_dir);
-	n = collect_ids(d, record_id, ret_ids);
+	n = cl_dir_names(d, record_id, ret_ids);
 	return n < 0 ? cl_error_set(err, -n, "list '%s'", run_dir) : n;
 }
 
@@ -291,6 +254,6 @@ int cl_record_desc_list(int store_fd, char ***ret_ids, struct cl_error **err)
 		if (e != ENOENT)
 			return cl_error_set(err, e, "open 'containers' in the store");
 	}
-	n = collect_ids(d, desc_id, ret_ids);
+	n = cl_dir_names(d, desc_id, ret_ids);
 	return n < 0 ? cl_error_set(err, -n, "list 'containers' in the store") : n;
 }

@@ -22,6 +22,7 @@
 
 #include "lib/archive/tar/internal.h"
 #include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
 
 #define IO_BLOCK (1U << 20)
 #define XATTR_LIST_MAX_LEN (64U * 1024)
@@ -45,8 +46,6 @@ struct pack {
 };
 
 CL_DEFINE_CLEANUP(struct archive_entry *, archive_entry_free)
-CL_DEFINE_CLEANUP(DIR *, closedir)
-
 static la_ssize_t pack_write_cb(struct archive *a, void *ud, const void *buf, size_t len)
 {
 	struct pack *p = ud;
