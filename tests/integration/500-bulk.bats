@@ -384,18 +384,11 @@ assert_same_tree() {
 	command -v python3 >/dev/null || skip "python3 is needed to craft hostile tars"
 	local t=$BATS_TEST_TMPDIR name
 	mkdir -p "$t/outside"
-	python3 - "$t" <<-'PY'
-	import io, sys, tarfile
+	PYTHONPATH="$TOP/tests/tools" python3 - "$t" <<-'PY'
+	import sys, tarfile
+	from mktar import tar_writer
 	t = sys.argv[1]
-	def mk(name, entries):
-	    with tarfile.open(f'{t}/{name}.tar', 'w', format=tarfile.PAX_FORMAT) as tf:
-	        for e in entries:
-	            data = e.pop('data', b'')
-	            ti = tarfile.TarInfo(e.pop('name'))
-	            for k, v in e.items():
-	                setattr(ti, k, v)
-	            ti.size = len(data) if ti.type == tarfile.REGTYPE else 0
-	            tf.addfile(ti, io.BytesIO(data))
+	mk = tar_writer(t)
 	mk('dotdot', [{'name': '../evil', 'data': b'x'}])
 	mk('deep-dotdot', [{'name': 'a/../../evil', 'data': b'x'}])
 	mk('absolute', [{'name': t + '/outside/abs', 'data': b'x'}])

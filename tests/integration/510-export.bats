@@ -241,18 +241,11 @@ import_watched() {
 	skip_if_not_root
 	local t=$BATS_TEST_TMPDIR name
 	mkdir -p "$t/outside"
-	python3 - "$t" <<-'PY'
-	import io, sys, tarfile
+	PYTHONPATH="$TOP/tests/tools" python3 - "$t" <<-'PY'
+	import sys, tarfile
+	from mktar import tar_writer
 	t = sys.argv[1]
-	def mk(name, entries):
-	    with tarfile.open(f'{t}/{name}.tar', 'w', format=tarfile.PAX_FORMAT) as tf:
-	        for e in entries:
-	            data = e.pop('data', b'')
-	            ti = tarfile.TarInfo(e.pop('name'))
-	            for k, v in e.items():
-	                setattr(ti, k, v)
-	            ti.size = len(data) if ti.type == tarfile.REGTYPE else 0
-	            tf.addfile(ti, io.BytesIO(data))
+	mk = tar_writer(t)
 	ok = {'name': 'fine', 'data': b'ok'}
 	mk('dotdot', [dict(ok), {'name': '../evil', 'data': b'x'}])
 	mk('absolute', [dict(ok), {'name': t + '/outside/abs', 'data': b'x'}])
@@ -286,7 +279,7 @@ import_watched() {
 @test "a './' entry (tar -C DIR -c .) leaves the layer root as the base made it" {
 	skip_if_not_root
 	local t=$BATS_TEST_TMPDIR m
-	python3 - "$t" <<-'PY'
+	PYTHONPATH="$TOP/tests/tools" python3 - "$t" <<-'PY'
 	import io, sys, tarfile
 	with tarfile.open(sys.argv[1] + '/dot.tar', 'w', format=tarfile.PAX_FORMAT) as tf:
 	    ti = tarfile.TarInfo('./')
