@@ -330,10 +330,10 @@ static int export_pack(const struct export_args *a, const struct cl_tar_ops *ops
 	int r;
 
 	if (!a->zstd)
-		return ops->pack(upper, 0, sink_writer, w, err);
+		return ops->pack(upper, 0, jobs, sink_writer, w, err);
 	r = ops->zstd_new(true, ZSTD_LEVEL, jobs, sink_writer, w, &zs.z, err);
 	if (r == 0)
-		r = ops->pack(upper, 0, sink_zstd, &zs, err);
+		r = ops->pack(upper, 0, jobs, sink_zstd, &zs, err);
 	if (r == 0)
 		r = ops->zstd_finish(zs.z, err);
 	if (zs.z)

@@ -7,16 +7,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-
 #include "lib/archive/pool.h"
-#include "lib/crypto/ossl-err.h"
-#include "lib/crypto/secret.h"
 
 struct pool_worker {
 	struct cl_pool *pool;
 	pthread_t tid;
-	EVP_CIPHER_CTX *ctx;
+	void *wctx;
 	bool started;
 };
 
@@ -24,7 +20,7 @@ struct cl_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t work_cv; /* a job was submitted, or stop */
 	pthread_cond_t done_cv; /* a job was processed */
-	cl_pool_work_fn work;
+	const struct cl_pool_ops *ops;
 	void *arg;
 	unsigned depth, nworkers;
 	size_t buf_size, stride;
@@ -84,9 +80,7 @@ static void *pool_worker_main(void *opaque)
 			break;
 		job = &p->jobs[p->work_pos++ % p->depth];
 		pthread_mutex_unlock(&p->lock);
-		r = p->work(p->arg, w->ctx, job);
-		if (r < 0)
-			ERR_clear_error(); /* the reason is in r; keep this thread's queue empty */
+		r = p->ops->work(p->arg, w->wctx, job);
 		pthread_mutex_lock(&p->lock);
 		job->result = r;
 		job->done = true;
@@ -122,23 +116,21 @@ static int pool_alloc_bufs(struct cl_pool *p, struct cl_error **err)
 	p->bufs_len = len;
 	(void)madvise(p->bufs, len, MADV_HUGEPAGE);
 	(void)madvise(p->bufs, len, MADV_DONTDUMP);
-	for (unsigned i = 0; i < p->depth; i++)
+	for (unsigned i = 0; i < p->depth; i++) {
 		p->jobs[i].buf = p->bufs + i * p->stride;
+		p->jobs[i].slot = i;
+	}
 	return 0;
 }
 
-static int pool_start_workers(struct cl_pool *p, unsigned threads, cl_pool_init_fn init,
-			      struct cl_error **err)
+static int pool_start_workers(struct cl_pool *p, unsigned threads, struct cl_error **err)
 {
 	for (unsigned i = 0; i < threads; i++) {
 		struct pool_worker *w = &p->workers[i];
 		int r;
 
 		w->pool = p;
-		w->ctx = EVP_CIPHER_CTX_new();
-		if (!w->ctx)
-			return cl_error_ossl(err, ENOMEM, "cipher context");
-		r = init(p->arg, w->ctx, err);
+		r = p->ops->init ? p->ops->init(p->arg, &w->wctx, err) : 0;
 		if (r < 0)
 			return r;
 		r = pthread_create(&w->tid, NULL, pool_worker_main, w);
@@ -151,7 +143,7 @@ static int pool_start_workers(struct cl_pool *p, unsigned threads, cl_pool_init_
 }
 
 int cl_pool_new(unsigned threads, unsigned depth, size_t buf_size, unsigned flags,
-		cl_pool_init_fn init, cl_pool_work_fn work, void *arg, struct cl_pool **ret,
+		const struct cl_pool_ops *ops, void *arg, struct cl_pool **ret,
 		struct cl_error **err)
 {
 	struct cl_pool *p;
@@ -166,7 +158,7 @@ int cl_pool_new(unsigned threads, unsigned depth, size_t buf_size, unsigned flag
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work_cv, NULL);
 	pthread_cond_init(&p->done_cv, NULL);
-	p->work = work;
+	p->ops = ops;
 	p->arg = arg;
 	p->depth = depth;
 	p->wake_batch = depth / 2 ? depth / 2 : 1;
@@ -174,7 +166,7 @@ int cl_pool_new(unsigned threads, unsigned depth, size_t buf_size, unsigned flag
 	p->wipe = flags & CL_POOL_WIPE;
 	r = pool_alloc_bufs(p, err);
 	if (r == 0)
-		r = pool_start_workers(p, threads, init, err);
+		r = pool_start_workers(p, threads, err);
 	if (r < 0) {
 		cl_pool_free(p);
 		return r;
@@ -260,7 +252,8 @@ void cl_pool_free(struct cl_pool *p)
 
 		if (w->started)
 			pthread_join(w->tid, NULL);
-		EVP_CIPHER_CTX_free(w->ctx); /* cleanses the expanded key */
+		if (w->wctx && p->ops->fini)
+			p->ops->fini(w->wctx); /* e.g. cleanses an expanded key */
 	}
 	/*
 	 * Buffers that may hold plaintext are wiped before they go back to the kernel:
@@ -269,7 +262,7 @@ void cl_pool_free(struct cl_pool *p)
 	 */
 	for (unsigned i = 0; p->bufs && i < p->depth; i++)
 		if (p->jobs[i].used && (p->wipe || !p->jobs[i].done || p->jobs[i].result < 0))
-			cl_wipe(p->jobs[i].buf, p->buf_size);
+			explicit_bzero(p->jobs[i].buf, p->buf_size);
 	if (p->bufs)
 		munmap(p->bufs, p->bufs_len);
 	pthread_mutex_destroy(&p->lock);

@@ -5,8 +5,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/evp.h>
-
 #include "lib/core/err.h"
 
 /*
@@ -14,7 +12,8 @@
  * §1.4). A fixed ring of `depth` jobs bounds memory whatever the core count: the
  * caller takes jobs in order (get), fills and submits them, and collects them in the
  * same order (wait) once a worker has processed them, then gives them back (put).
- * Each worker owns one EVP_CIPHER_CTX, keyed once by the init callback.
+ * Each worker owns a context made once by the init callback (the stream's keyed
+ * EVP_CIPHER_CTX, the tar packer's nothing). No OpenSSL here: both plugins use it.
  */
 
 #define CL_POOL_MAX_THREADS 64
@@ -25,6 +24,7 @@
 #define CL_POOL_WIPE (1U << 0)
 
 struct cl_pool_job {
+	unsigned slot;		  /* constant: this job's place in the ring, 0..depth-1 */
 	uint64_t index;		  /* chunk index */
 	const unsigned char *src; /* input: into buf; NULL = read it from fd at off first */
 	int fd;			  /* positional input (regular file), or -1 */
@@ -39,10 +39,14 @@ struct cl_pool_job {
 	bool used;
 };
 
-/* key one worker's context; runs on the caller's thread in cl_pool_new() */
-typedef int (*cl_pool_init_fn)(void *arg, EVP_CIPHER_CTX *ctx, struct cl_error **err);
-/* process one job on a worker thread; returns 0 or -errno */
-typedef int (*cl_pool_work_fn)(void *arg, EVP_CIPHER_CTX *ctx, struct cl_pool_job *job);
+struct cl_pool_ops {
+	/* make one worker's context in *@wctx; runs on the caller's thread in cl_pool_new() */
+	int (*init)(void *arg, void **wctx, struct cl_error **err);
+	/* process one job on a worker thread; returns 0 or -errno */
+	int (*work)(void *arg, void *wctx, struct cl_pool_job *job);
+	/* free a worker's context (NULL-safe), wiping what must not outlive it */
+	void (*fini)(void *wctx);
+};
 
 struct cl_pool;
 
@@ -57,15 +61,14 @@ unsigned cl_pool_default_threads(void);
  * @depth: jobs in flight, 1..CL_POOL_MAX_DEPTH
  * @buf_size: bytes of each job's buffer
  * @flags: CL_POOL_WIPE
- * @init: keys each worker's cipher context
- * @work: processes a job
- * @arg: passed to @init and @work
+ * @ops: the workers' callbacks (init may be NULL: no context)
+ * @arg: passed to the callbacks
  * @ret: the pool
  * @err: error out
  * Return: 0 or -errno.
  */
 int cl_pool_new(unsigned threads, unsigned depth, size_t buf_size, unsigned flags,
-		cl_pool_init_fn init, cl_pool_work_fn work, void *arg, struct cl_pool **ret,
+		const struct cl_pool_ops *ops, void *arg, struct cl_pool **ret,
 		struct cl_error **err);
 
 /** cl_pool_job_get() - the next free job in ring order, or NULL if all are in flight. */
@@ -89,5 +92,5 @@ void cl_pool_job_put(struct cl_pool *p, struct cl_pool_job *job);
 /** cl_pool_inflight() - jobs submitted and not yet collected by wait. */
 unsigned cl_pool_inflight(const struct cl_pool *p);
 
-/** cl_pool_free() - stop and join the workers, free contexts (wiping keys) and buffers. */
+/** cl_pool_free() - stop and join the workers, free their contexts and the buffers. */
 void cl_pool_free(struct cl_pool *p);

@@ -40,18 +40,15 @@ struct cl_clx_reader {
 	void *progress_ctx;
 };
 
-static int open_init(void *arg, EVP_CIPHER_CTX *ctx, struct cl_error **err)
+static int open_init(void *arg, void **wctx, struct cl_error **err)
 {
 	struct cl_clx_reader *r = arg;
 
-	if (EVP_DecryptInit_ex2(ctx, r->cipher, r->payload_key->data, NULL, NULL) != 1)
-		return cl_error_ossl(err, EIO, "aes-256-gcm init");
-	return 0;
+	return cl_stream_ctx_new(r->cipher, r->payload_key->data, 0, wctx, err);
 }
 
-static int open_work(void *arg, EVP_CIPHER_CTX *ctx, struct cl_pool_job *job)
+static int open_job(struct cl_clx_reader *r, EVP_CIPHER_CTX *ctx, struct cl_pool_job *job)
 {
-	struct cl_clx_reader *r = arg;
 	unsigned char *data = job->buf + CL_STREAM_DATA_OFF;
 
 	if (!job->src) { /* a file: read the record body and tag in place */
@@ -63,6 +60,17 @@ static int open_work(void *arg, EVP_CIPHER_CTX *ctx, struct cl_pool_job *job)
 	}
 	return cl_clx_chunk_open(ctx, r->hdr.nonce_prefix, job->index, job->rec, job->src, data);
 }
+
+static int open_work(void *arg, void *wctx, struct cl_pool_job *job)
+{
+	return cl_stream_work_done(open_job(arg, wctx, job));
+}
+
+static const struct cl_pool_ops open_ops = {
+    .init = open_init,
+    .work = open_work,
+    .fini = cl_stream_ctx_free,
+};
 
 /* try every stanza with every identity; unknown stanza types are skipped */
 static int header_unwrap(const struct cl_clx_header *h, struct cl_identity *const *ids, size_t n,
@@ -310,7 +318,7 @@ int cl_clx_reader_new(int in_fd, struct cl_identity *const *ids, size_t n,
 static int reader_start(struct cl_clx_reader *r, struct cl_error **err)
 {
 	int rc = cl_pool_new(r->jobs, cl_stream_depth(r->jobs), CL_STREAM_BUF_SIZE, CL_POOL_WIPE,
-			     open_init, open_work, r, &r->pool, err);
+			     &open_ops, r, &r->pool, err);
 
 	cl_secret_free(r->payload_key); /* the contexts hold the expanded key now */
 	r->payload_key = NULL;

@@ -8,8 +8,13 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
 #include "lib/archive/format.h"
 #include "lib/archive/pool.h"
+#include "lib/core/err.h"
+#include "lib/crypto/ossl-err.h"
 
 /*
  * A job buffer holds one record with its payload at a 64-byte aligned offset (the AES
@@ -50,4 +55,31 @@ static inline int cl_stream_pread_all(int fd, unsigned char *buf, size_t len, ui
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* a worker's context: @cipher keyed with @key for encryption (@enc) or decryption */
+static inline int cl_stream_ctx_new(const EVP_CIPHER *cipher, const unsigned char *key, int enc,
+				    void **wctx, struct cl_error **err)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+
+	if (!ctx)
+		return cl_error_ossl(err, ENOMEM, "cipher context");
+	*wctx = ctx;
+	if (EVP_CipherInit_ex2(ctx, cipher, key, NULL, enc, NULL) != 1)
+		return cl_error_ossl(err, EIO, "aes-256-gcm init");
+	return 0;
+}
+
+static inline void cl_stream_ctx_free(void *wctx)
+{
+	EVP_CIPHER_CTX_free(wctx); /* cleanses the expanded key */
+}
+
+/* a worker's result: on failure the reason is in it; keep the thread's error queue empty */
+static inline int cl_stream_work_done(int r)
+{
+	if (r < 0)
+		ERR_clear_error();
+	return r;
 }

@@ -16,7 +16,7 @@
  */
 
 #define CL_TAR_OPS_SYMBOL "cl_tar_ops_v1"
-#define CL_TAR_ABI 1
+#define CL_TAR_ABI 2
 #define CL_TAR_PLUGIN_NAME "cryptlayer-tar.so"
 
 /* consume @len bytes; 0 or -errno */
@@ -37,8 +37,10 @@ struct cl_tar_ops {
 	 * (pax), in name order, into @sink. Overlay whiteouts (char 0/0) become
 	 * ".wh.NAME", opaque directories (trusted.overlay.opaque=y) get
 	 * "DIR/.wh..wh..opq"; other overlay xattrs are dropped, the rest are kept.
+	 * @threads (>= 1) workers stat, open and read the entries, in parallel.
 	 */
-	int (*pack)(int dirfd, unsigned flags, cl_sink_fn sink, void *ctx, struct cl_error **err);
+	int (*pack)(int dirfd, unsigned flags, unsigned threads, cl_sink_fn sink, void *ctx,
+		    struct cl_error **err);
 	/*
 	 * unpack: an OCI layer tar from @src into the (empty) directory @dirfd, with the
 	 * reverse conversion. Refuses absolute paths, "..", and writing through symlinks.

@@ -33,18 +33,15 @@ struct cl_clx_writer {
 	bool failed;
 };
 
-static int seal_init(void *arg, EVP_CIPHER_CTX *ctx, struct cl_error **err)
+static int seal_init(void *arg, void **wctx, struct cl_error **err)
 {
 	struct cl_clx_writer *w = arg;
 
-	if (EVP_EncryptInit_ex2(ctx, w->cipher, w->payload_key->data, NULL, NULL) != 1)
-		return cl_error_ossl(err, EIO, "aes-256-gcm init");
-	return 0;
+	return cl_stream_ctx_new(w->cipher, w->payload_key->data, 1, wctx, err);
 }
 
-static int seal_work(void *arg, EVP_CIPHER_CTX *ctx, struct cl_pool_job *job)
+static int seal_job(struct cl_clx_writer *w, EVP_CIPHER_CTX *ctx, struct cl_pool_job *job)
 {
-	struct cl_clx_writer *w = arg;
 	unsigned char *data = job->buf + CL_STREAM_DATA_OFF;
 
 	if (!job->src) { /* a file: read it in place (src stays NULL if that fails) */
@@ -57,6 +54,17 @@ static int seal_work(void *arg, EVP_CIPHER_CTX *ctx, struct cl_pool_job *job)
 	return cl_clx_chunk_seal(ctx, w->nonce_prefix, job->index, job->final, job->src, job->len,
 				 job->buf + CL_STREAM_REC_OFF);
 }
+
+static int seal_work(void *arg, void *wctx, struct cl_pool_job *job)
+{
+	return cl_stream_work_done(seal_job(arg, wctx, job));
+}
+
+static const struct cl_pool_ops seal_ops = {
+    .init = seal_init,
+    .work = seal_work,
+    .fini = cl_stream_ctx_free,
+};
 
 /* wrap the data key for everyone and encode both header copies */
 static int writer_headers(struct cl_clx_writer *w, struct cl_recipient *const *rcpts, size_t n,
@@ -146,8 +154,8 @@ int cl_clx_writer_new(int out_fd, struct cl_recipient *const *rcpts, size_t n,
 	if (r < 0)
 		return r;
 	/* no CL_POOL_WIPE: sealed buffers hold ciphertext (unsealed ones are wiped anyway) */
-	r = cl_pool_new(jobs, cl_stream_depth(jobs), CL_STREAM_BUF_SIZE, 0, seal_init, seal_work, w,
-			&w->pool, err);
+	r = cl_pool_new(jobs, cl_stream_depth(jobs), CL_STREAM_BUF_SIZE, 0, &seal_ops, w, &w->pool,
+			err);
 	cl_secret_free(w->payload_key); /* the contexts hold the expanded key now */
 	w->payload_key = NULL;
 	if (r < 0)

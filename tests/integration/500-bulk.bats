@@ -364,6 +364,28 @@ assert_same_tree() {
 	# without encryption too, and GNU tar extracts the same content
 	"$CLTAR" pack "$t/src" | "$CLTAR" unpack "$(mkdir "$t/plain" && echo "$t/plain")"
 	assert_same_tree "$t/src" "$t/plain"
+	# the workers only describe entries: the layer is the same bytes whatever their number
+	"$CLTAR" pack "$t/src" --jobs 1 >"$t/j1.tar"
+	"$CLTAR" pack "$t/src" --jobs 5 >"$t/j5.tar"
+	cmp "$t/j1.tar" "$t/j5.tar"
+}
+
+@test "pack stops cleanly at a mount inside the tree or a bad name deep in a large one" {
+	skip_if_not_root
+	local t=$BATS_TEST_TMPDIR
+	mkdir -p "$t/src/a" "$t/src/z/mnt"
+	cp -a /usr/share/doc "$t/src/a/doc"
+	mount -t tmpfs none "$t/src/z/mnt"
+	touch "$t/src/z/mnt/inside"
+	run bash -c "'$CLTAR' pack '$t/src' --jobs 3 -r '$W/id.pub' >/dev/null"
+	umount "$t/src/z/mnt"
+	assert_failure
+	assert_line --partial "'z/mnt' is a mount point inside the layer"
+	# a name tar cannot carry, found by a worker hundreds of batches in
+	touch "$t/src/z/.wh.late"
+	run bash -c "'$CLTAR' pack '$t/src' --jobs 3 >/dev/null"
+	assert_failure
+	assert_line --partial "'z/.wh.late': names starting with '.wh.' cannot be stored"
 }
 
 @test "pack drops overlay bookkeeping xattrs and refuses unrepresentable names" {

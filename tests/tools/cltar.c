@@ -21,6 +21,7 @@
 
 #include "lib/archive/clx.h"
 #include "lib/archive/format.h"
+#include "lib/archive/pool.h"
 #include "lib/archive/tar.h"
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
@@ -33,6 +34,7 @@ struct opts {
 	size_t nkeys;
 	bool zstd;
 	unsigned flags;
+	unsigned jobs; /* pack workers, 0: one per CPU */
 };
 
 struct zbuf { /* zstd output collected for a pull source */
@@ -138,6 +140,11 @@ static ssize_t source_reader(void *ctx, const void **ret, struct cl_error **err)
 	return (ssize_t)p->out.len;
 }
 
+static unsigned pack_jobs(const struct opts *o)
+{
+	return o->jobs ? o->jobs : cl_pool_default_threads();
+}
+
 static int do_pack(int dirfd, const struct opts *o, struct cl_error **err)
 {
 	struct cl_recipient *rcpts[MAX_KEYS] = {0};
@@ -147,7 +154,7 @@ static int do_pack(int dirfd, const struct opts *o, struct cl_error **err)
 	int r = 0;
 
 	if (o->nkeys == 0)
-		return ops->pack(dirfd, o->flags, sink_stdout, NULL, err);
+		return ops->pack(dirfd, o->flags, pack_jobs(o), sink_stdout, NULL, err);
 	for (size_t i = 0; i < o->nkeys && r == 0; i++)
 		r = cl_recipient_load(o->keys[i], &rcpts[i], err);
 	if (r == 0)
@@ -157,7 +164,8 @@ static int do_pack(int dirfd, const struct opts *o, struct cl_error **err)
 	if (r == 0 && o->zstd)
 		r = ops->zstd_new(true, 3, 2, sink_writer, w, &z, err);
 	if (r == 0)
-		r = ops->pack(dirfd, o->flags, z ? sink_zstd : sink_writer, z ? (void *)z : w, err);
+		r = ops->pack(dirfd, o->flags, pack_jobs(o), z ? sink_zstd : sink_writer,
+			      z ? (void *)z : w, err);
 	if (r == 0 && z)
 		r = ops->zstd_finish(z, err);
 	if (z)
@@ -201,7 +209,8 @@ static int do_unpack(int dirfd, const struct opts *o, struct cl_error **err)
 
 static int usage(void)
 {
-	fputs("usage: cltar [--plugin SO] pack DIR [-r PUB]... [--compress zstd] [--userxattr]\n"
+	fputs("usage: cltar [--plugin SO] pack DIR [-r PUB]... [--compress zstd] [--userxattr] "
+	      "[--jobs N]\n"
 	      "       cltar [--plugin SO] unpack DIR [-i KEY]... [--userxattr]\n",
 	      stderr);
 	return 2;
@@ -213,6 +222,7 @@ static int parse(int argc, char **argv, const char **plugin, struct opts *o)
 	    {"plugin", required_argument, NULL, 'p'},
 	    {"compress", required_argument, NULL, 'c'},
 	    {"userxattr", no_argument, NULL, 'u'},
+	    {"jobs", required_argument, NULL, 'j'},
 	    {},
 	};
 	int c;
@@ -224,6 +234,8 @@ static int parse(int argc, char **argv, const char **plugin, struct opts *o)
 			o->zstd = true;
 		else if (c == 'u')
 			o->flags |= CL_TAR_USERXATTR;
+		else if (c == 'j' && atoi(optarg) > 0)
+			o->jobs = (unsigned)atoi(optarg);
 		else if ((c == 'r' || c == 'i') && o->nkeys < MAX_KEYS)
 			o->keys[o->nkeys++] = optarg;
 		else

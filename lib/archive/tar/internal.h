@@ -15,7 +15,8 @@
 #define CL_TAR_OVL_TRUSTED "trusted.overlay."
 #define CL_TAR_OVL_USER "user.overlay."
 
-int cl_tar_pack(int dirfd, unsigned flags, cl_sink_fn sink, void *ctx, struct cl_error **err);
+int cl_tar_pack(int dirfd, unsigned flags, unsigned threads, cl_sink_fn sink, void *ctx,
+		struct cl_error **err);
 int cl_tar_unpack(int dirfd, unsigned flags, cl_source_fn src, void *ctx, struct cl_error **err);
 
 int cl_tar_zstd_new(bool compress, int level, unsigned threads, cl_sink_fn sink, void *ctx,

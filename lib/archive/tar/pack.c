@@ -3,6 +3,12 @@
  * Directory (an overlay upper) → OCI layer tar (pax). Our own walk rather than
  * archive_read_disk: name order (reproducible layers), no following of symlinks or
  * crossing of mounts, and the overlay conversions happen where the entries are made.
+ *
+ * The walker (the caller's thread) lists directories and hands their entries, in
+ * order, to a pool of workers in batches (describe.c: stat, open, xattrs, small files'
+ * content); it collects the batches in the same order and writes the archive. So the
+ * system calls that bound a tree of small files run on every core, while the order,
+ * hardlinks and the archive stay on one thread.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,20 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <sys/xattr.h>
-#include <linux/limits.h>
 #include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "lib/archive/pool.h"
 #include "lib/archive/tar/internal.h"
+#include "lib/archive/tar/pack.h"
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
 
 #define IO_BLOCK (1U << 20)
-#define XATTR_LIST_MAX_LEN (64U * 1024)
 
 struct link_node {
 	dev_t dev;
@@ -38,14 +42,16 @@ struct pack {
 	cl_sink_fn sink;
 	void *sink_ctx;
 	struct cl_error *sink_err;
-	unsigned flags;
-	dev_t dev;
-	void *links; /* tsearch tree of struct link_node: hardlinks */
-	unsigned char *buf;
-	char *xlist, *xval; /* xattr names and one value */
+	struct pack_conf conf;
+	void *links;	    /* tsearch tree of struct link_node: hardlinks */
+	unsigned char *buf; /* the walker's reads of large files */
+	struct cl_pool *pool;
+	struct pack_batch *batches; /* one per ring slot */
+	unsigned depth;
+	struct pack_batch *cur; /* being filled */
+	struct cl_pool_job *cur_job;
 };
 
-CL_DEFINE_CLEANUP(struct archive_entry *, archive_entry_free)
 static la_ssize_t pack_write_cb(struct archive *a, void *ud, const void *buf, size_t len)
 {
 	struct pack *p = ud;
@@ -84,9 +90,9 @@ static void link_free(void *n)
 }
 
 /* the first path seen for a multiply-linked inode, or NULL (and remember this one) */
-static const char *link_lookup(struct pack *p, const struct stat *st, const char *path)
+static const char *link_lookup(struct pack *p, dev_t dev, ino_t ino, const char *path)
 {
-	struct link_node key = {st->st_dev, st->st_ino, NULL}, *n, **found;
+	struct link_node key = {dev, ino, NULL}, *n, **found;
 
 	found = tfind(&key, &p->links, link_cmp);
 	if (found)
@@ -96,56 +102,11 @@ static const char *link_lookup(struct pack *p, const struct stat *st, const char
 		free(n);
 		return NULL; /* out of memory: stored as a separate copy, still correct data */
 	}
-	n->dev = st->st_dev;
-	n->ino = st->st_ino;
+	n->dev = dev;
+	n->ino = ino;
 	if (!tsearch(n, &p->links, link_cmp))
 		link_free(n);
 	return NULL;
-}
-
-static ssize_t xattr_list(int fd, const char *proc, char *buf, size_t len)
-{
-	return fd >= 0 ? flistxattr(fd, buf, len) : llistxattr(proc, buf, len);
-}
-
-static ssize_t xattr_get(int fd, const char *proc, const char *k, char *buf, size_t len)
-{
-	return fd >= 0 ? fgetxattr(fd, k, buf, len) : lgetxattr(proc, k, buf, len);
-}
-
-/*
- * Copy xattrs, dropping overlay bookkeeping; report an opaque directory. @fd is the
- * open file or directory, or -1 for a symlink, device or fifo: those are reached as
- * "/proc/self/fd/DFD/NAME" with the l*xattr calls, which do not follow the last link.
- */
-static int pack_xattrs(struct pack *p, int fd, int dfd, const char *name, const char *path,
-		       struct archive_entry *e, bool *ret_opaque, struct cl_error **err)
-{
-	const char *opq =
-	    p->flags & CL_TAR_USERXATTR ? "user.overlay.opaque" : "trusted.overlay.opaque";
-	_cleanup_free_ char *proc = NULL;
-	ssize_t n;
-
-	if (fd < 0 && asprintf(&proc, "/proc/self/fd/%d/%s", dfd, name) < 0)
-		return cl_error_set(err, ENOMEM, "'%s': xattrs", path);
-	n = xattr_list(fd, proc, p->xlist, XATTR_LIST_MAX_LEN);
-	if (n < 0 && (errno == ENOTSUP || errno == EPERM))
-		return 0;
-	if (n < 0)
-		return cl_error_set(err, errno, "'%s': list xattrs", path);
-	for (char *k = p->xlist; k < p->xlist + n; k += strlen(k) + 1) {
-		ssize_t vl = xattr_get(fd, proc, k, p->xval, XATTR_SIZE_MAX);
-
-		if (vl < 0 && errno == ENODATA)
-			continue; /* removed meanwhile */
-		if (vl < 0)
-			return cl_error_set(err, errno, "'%s': xattr '%s'", path, k);
-		if (!strcmp(k, opq) && vl == 1 && p->xval[0] == 'y')
-			*ret_opaque = true;
-		if (!cl_tar_xattr_is_overlay(k))
-			archive_entry_xattr_add_entry(e, k, p->xval, (size_t)vl);
-	}
-	return 0;
 }
 
 /* record the data regions of a sparse file (SEEK_DATA/SEEK_HOLE) */
@@ -227,253 +188,301 @@ static int pack_data(struct pack *p, int fd, struct archive_entry *e, off_t size
 	return 0;
 }
 
-/* an overlay whiteout (char 0/0) becomes an empty ".wh.NAME" file */
-static int pack_whiteout(struct pack *p, const char *prefix, const char *name,
-			 const struct stat *st, struct cl_error **err)
+/* a large or maybe sparse file: open it again (the same inode) and stream it */
+static int emit_reopen(struct pack *p, int dfd, const char *name, struct archive_entry *e,
+		       struct cl_error **err)
 {
-	_cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
-	_cleanup_free_ char *path = NULL;
+	const char *path = archive_entry_pathname(e);
+	_cleanup_close_ int fd =
+	    openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	int r;
 
-	if (!e || asprintf(&path, "%s" CL_TAR_WH_PREFIX "%s", prefix, name) < 0)
-		return cl_error_set(err, ENOMEM, "whiteout");
-	archive_entry_copy_pathname(e, path);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, st->st_mode & 07777);
-	archive_entry_set_uid(e, st->st_uid);
-	archive_entry_set_gid(e, st->st_gid);
-	archive_entry_set_mtime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
-	archive_entry_set_size(e, 0);
+	if (fd < 0)
+		return cl_error_set(err, errno, "open '%s'", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_ino != (ino_t)archive_entry_ino64(e) || st.st_dev != archive_entry_dev(e))
+		return cl_error_set(err, EAGAIN, "'%s' changed while packing", path);
+	st.st_size = archive_entry_size(e); /* what the header says */
+	r = pack_sparse_map(fd, &st, e);
+	if (r < 0)
+		return cl_error_set(err, -r, "'%s': find holes", path);
 	if (archive_write_header(p->a, e) < ARCHIVE_WARN)
 		return pack_fail(p, path, err);
-	return 0;
+	return pack_data(p, fd, e, st.st_size, path, err);
 }
 
-static int pack_opaque_marker(struct pack *p, const char *path, const struct stat *st,
-			      struct cl_error **err)
+static int emit_opaque_marker(struct pack *p, struct archive_entry *dir, struct cl_error **err)
 {
 	_cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
 	_cleanup_free_ char *marker = NULL;
 
-	if (!e || asprintf(&marker, "%s/" CL_TAR_WH_OPAQUE, path) < 0)
+	const char *path = archive_entry_pathname(dir);
+	size_t len = strlen(path);
+
+	/* the pax writer may have added the directory's trailing '/' to its entry */
+	if (len > 0 && path[len - 1] == '/')
+		len--;
+	if (!e || asprintf(&marker, "%.*s/" CL_TAR_WH_OPAQUE, (int)len, path) < 0)
 		return cl_error_set(err, ENOMEM, "opaque marker");
 	archive_entry_copy_pathname(e, marker);
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0644);
-	archive_entry_set_uid(e, st->st_uid);
-	archive_entry_set_gid(e, st->st_gid);
-	archive_entry_set_mtime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+	archive_entry_set_uid(e, archive_entry_uid(dir));
+	archive_entry_set_gid(e, archive_entry_gid(dir));
+	archive_entry_set_mtime(e, archive_entry_mtime(dir), archive_entry_mtime_nsec(dir));
 	archive_entry_set_size(e, 0);
 	if (archive_write_header(p->a, e) < ARCHIVE_WARN)
 		return pack_fail(p, marker, err);
 	return 0;
 }
 
-static struct archive_entry *pack_new_entry(const char *path, const struct stat *st)
+/*
+ * A directory must be the one the walker listed: else it changed type or was replaced
+ * after the listing, and its content would be wrong.
+ */
+static bool emit_dir_ok(const struct pack_ent *ent, struct archive_entry *e)
 {
-	struct archive_entry *e = archive_entry_new();
+	return ent->has_sub && ent->sub_ino == (ino_t)archive_entry_ino64(e) &&
+	       ent->sub_dev == archive_entry_dev(e);
+}
+
+static int emit_item(struct pack *p, struct pack_batch *b, size_t k, const unsigned char *buf,
+		     struct cl_error **err)
+{
+	struct pack_item *it = &b->items[k];
+	const struct pack_ent *ent = &b->ents[k];
+	struct archive_entry *e = it->e;
+	bool dir = e && archive_entry_filetype(e) == AE_IFDIR;
+	const char *path, *first = NULL;
 
 	if (!e)
-		return NULL;
-	archive_entry_copy_stat(e, st);
-	/* atime/ctime change on every read: keep layers reproducible */
-	archive_entry_unset_atime(e);
-	archive_entry_unset_ctime(e);
-	archive_entry_unset_birthtime(e);
-	archive_entry_copy_pathname(e, path);
-	return e;
-}
-
-static int pack_symlink(int dfd, const char *name, const char *path, const struct stat *st,
-			struct archive_entry *e, struct cl_error **err)
-{
-	size_t cap = (size_t)st->st_size + 2;
-	_cleanup_free_ char *target = malloc(cap);
-	ssize_t n;
-
-	if (!target)
-		return cl_error_set(err, ENOMEM, "'%s'", path);
-	n = readlinkat(dfd, name, target, cap);
-	if (n < 0 || (size_t)n >= cap)
-		return cl_error_set(err, n < 0 ? errno : EAGAIN, "'%s': readlink", path);
-	target[n] = '\0';
-	archive_entry_copy_symlink(e, target);
-	return 0;
-}
-
-/* open a file or directory we stat'ed, checking it is still the same inode */
-static int open_entry(int dfd, const char *name, const char *path, const struct stat *st,
-		      struct cl_error **err)
-{
-	int flags =
-	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0);
-	int fd = openat(dfd, name, flags);
-	struct stat fst;
-
-	if (fd < 0)
-		return cl_error_set(err, errno, "open '%s'", path);
-	if (fstat(fd, &fst) < 0 || fst.st_ino != st->st_ino || fst.st_dev != st->st_dev) {
-		close(fd);
+		return 0;
+	path = archive_entry_pathname(e);
+	if (dir && !emit_dir_ok(ent, e))
 		return cl_error_set(err, EAGAIN, "'%s' changed while packing", path);
-	}
-	return fd;
-}
-
-static int pack_file(struct pack *p, int fd, const char *path, const struct stat *st,
-		     struct archive_entry *e, struct cl_error **err)
-{
-	int r = pack_sparse_map(fd, st, e);
-
-	if (r < 0)
-		return cl_error_set(err, -r, "'%s': find holes", path);
-	if (archive_write_header(p->a, e) < ARCHIVE_WARN)
-		return pack_fail(p, path, err);
-	return pack_data(p, fd, e, st->st_size, path, err);
-}
-
-static int pack_dir(struct pack *p, int dfd, const char *prefix, struct cl_error **err);
-
-static int pack_subdir(struct pack *p, int fd, const char *path, const struct stat *st, bool opaque,
-		       struct cl_error **err)
-{
-	_cleanup_free_ char *prefix = NULL;
-
-	if (st->st_dev != p->dev)
-		return cl_error_set(err, EXDEV, "'%s' is a mount point inside the layer", path);
-	if (opaque && pack_opaque_marker(p, path, st, err) < 0)
-		return -EIO;
-	if (asprintf(&prefix, "%s/", path) < 0)
-		return cl_error_set(err, ENOMEM, "'%s'", path);
-	return pack_dir(p, fd, prefix, err);
-}
-
-/* everything but the data: the entry, symlink target, xattrs, hardlink */
-static int pack_describe(struct pack *p, int fd, int dfd, const char *name, const char *path,
-			 const struct stat *st, struct archive_entry **ret, bool *ret_opaque,
-			 struct cl_error **err)
-{
-	_cleanup_(archive_entry_freep) struct archive_entry *e = pack_new_entry(path, st);
-	const char *first = NULL;
-
-	if (!e)
-		return cl_error_set(err, ENOMEM, "'%s'", path);
-	if (S_ISLNK(st->st_mode) && pack_symlink(dfd, name, path, st, e, err) < 0)
-		return -EIO;
-	if (pack_xattrs(p, fd, dfd, name, path, e, ret_opaque, err) < 0)
-		return -EIO;
-	if (!S_ISDIR(st->st_mode) && st->st_nlink > 1)
-		first = link_lookup(p, st, path);
+	if (!dir && archive_entry_nlink(e) > 1)
+		first = link_lookup(p, archive_entry_dev(e), (ino_t)archive_entry_ino64(e), path);
 	if (first) {
 		archive_entry_copy_hardlink(e, first);
 		archive_entry_set_size(e, 0);
+		it->data = PACK_DATA_NONE;
 	}
-	*ret = TAKE_PTR(e);
+	if (it->data == PACK_DATA_REOPEN)
+		return emit_reopen(p, ent->dir->fd, ent->dir->ents[ent->idx].name, e, err);
+	if (archive_write_header(p->a, e) < ARCHIVE_WARN)
+		return pack_fail(p, path, err);
+	if (it->data == PACK_DATA_BUF &&
+	    pack_feed(p, buf + it->off, (size_t)archive_entry_size(e), path, err) < 0)
+		return -EIO;
+	if (it->opaque && dir)
+		return emit_opaque_marker(p, e, err);
 	return 0;
 }
 
-static int pack_entry(struct pack *p, int dfd, const char *prefix, const char *name,
-		      struct cl_error **err)
+static void dir_unref(struct pack_dir *d)
 {
-	_cleanup_(archive_entry_freep) struct archive_entry *e = NULL;
-	_cleanup_free_ char *path = NULL;
-	_cleanup_close_ int fd = -1;
-	bool opaque = false;
-	struct stat st;
+	if (!d || --d->refs > 0)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		free(d->ents[i].name);
+	free(d->ents);
+	free(d->prefix);
+	if (d->own_fd)
+		close(d->fd);
+	free(d);
+}
 
-	if (asprintf(&path, "%s%s", prefix, name) < 0)
-		return cl_error_set(err, ENOMEM, "'%s'", name);
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return cl_error_set(err, errno, "stat '%s'", path);
-	if (S_ISSOCK(st.st_mode))
-		return 0; /* tar cannot hold sockets; they mean nothing in a layer */
-	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0))
-		return pack_whiteout(p, prefix, name, &st, err);
-	if (!strncmp(name, CL_TAR_WH_PREFIX, sizeof(CL_TAR_WH_PREFIX) - 1))
-		return cl_error_set(err, EINVAL,
-				    "'%s': names starting with '" CL_TAR_WH_PREFIX
-				    "' cannot be stored in an OCI layer",
-				    path);
-	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
-		fd = open_entry(dfd, name, path, &st, err);
-		if (fd < 0)
-			return fd;
+/* done with a batch: its items and its references on directories */
+static void batch_release(struct pack_batch *b)
+{
+	pack_batch_clear(b);
+	for (size_t i = 0; i < b->n; i++)
+		dir_unref(b->ents[i].dir);
+	b->n = 0;
+}
+
+/* the oldest batch, once described: write its entries */
+static int collect_one(struct pack *p, struct cl_error **err)
+{
+	struct cl_pool_job *job = cl_pool_job_wait(p->pool);
+	struct pack_batch *b;
+	int r = 0;
+
+	if (!job)
+		return cl_error_set(err, EIO, "pack: nothing in flight");
+	b = &p->batches[job->slot];
+	for (size_t k = 0; k < b->n_done && r == 0; k++)
+		r = emit_item(p, b, k, job->buf, err);
+	if (r == 0 && b->err) {
+		*err = TAKE_PTR(b->err);
+		r = -(*err)->errnum;
 	}
-	if (pack_describe(p, fd, dfd, name, path, &st, &e, &opaque, err) < 0)
-		return -EIO;
-	if (S_ISREG(st.st_mode) && !archive_entry_hardlink(e))
-		return pack_file(p, fd, path, &st, e, err);
-	if (archive_write_header(p->a, e) < ARCHIVE_WARN)
-		return pack_fail(p, path, err);
-	if (S_ISDIR(st.st_mode))
-		return pack_subdir(p, fd, path, &st, opaque, err);
+	batch_release(b);
+	cl_pool_job_put(p->pool, job);
+	return r;
+}
+
+static void batch_submit(struct pack *p)
+{
+	if (p->cur)
+		cl_pool_job_submit(p->pool, p->cur_job);
+	p->cur = NULL;
+	p->cur_job = NULL;
+}
+
+/* append entry @i of @dir to the batch being filled, starting one if needed */
+static int batch_add(struct pack *p, struct pack_dir *dir, size_t i, struct cl_error **err)
+{
+	struct cl_pool_job *job;
+
+	if (!p->cur) {
+		while (!(job = cl_pool_job_get(p->pool))) {
+			int r = collect_one(p, err);
+
+			if (r < 0)
+				return r;
+		}
+		p->cur = &p->batches[job->slot];
+		p->cur_job = job;
+		p->cur->n = 0;
+	}
+	p->cur->ents[p->cur->n++] = (struct pack_ent){.dir = dir, .idx = i};
+	dir->refs++;
 	return 0;
 }
 
 static int name_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct pack_name *)a)->name, ((const struct pack_name *)b)->name);
 }
 
-static void names_free(char **names, size_t n)
+/* the entries of @d->fd with their d_type, sorted bytewise */
+static int dir_list(struct pack_dir *d, struct cl_error **err)
 {
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-/* the entries of @dfd, sorted bytewise */
-static int list_dir(int dfd, char ***ret, size_t *ret_n, struct cl_error **err)
-{
-	int fd2 = dup(dfd);
-	_cleanup_(closedirp) DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
+	int fd2 = dup(d->fd);
+	_cleanup_(closedirp) DIR *dir = fd2 >= 0 ? fdopendir(fd2) : NULL;
+	size_t cap = 0;
 	struct dirent *de;
 
-	if (!d) {
+	if (!dir) {
 		if (fd2 >= 0)
 			close(fd2);
-		return cl_error_set(err, errno, "opendir");
+		return cl_error_set(err, errno, "'%s': opendir", d->prefix[0] ? d->prefix : ".");
 	}
-	while ((errno = 0, de = readdir(d))) {
+	while ((errno = 0, de = readdir(dir))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (n == cap) {
-			char **nn = realloc(names, (cap = cap ? 2 * cap : 32) * sizeof(*names));
+		if (d->n == cap) {
+			struct pack_name *nn =
+			    realloc(d->ents, (cap = cap ? 2 * cap : 32) * sizeof(*d->ents));
 
 			if (!nn)
-				break;
-			names = nn;
+				return cl_error_set(err, ENOMEM, "'%s': readdir", d->prefix);
+			d->ents = nn;
 		}
-		if (!(names[n] = strdup(de->d_name)))
-			break;
-		n++;
+		d->ents[d->n].type = de->d_type;
+		if (!(d->ents[d->n].name = strdup(de->d_name)))
+			return cl_error_set(err, ENOMEM, "'%s': readdir", d->prefix);
+		d->n++;
 	}
-	if (errno) {
-		int e = errno;
-
-		names_free(names, n);
-		return cl_error_set(err, e, "readdir");
-	}
-	qsort(names, n, sizeof(*names), name_cmp);
-	*ret = names;
-	*ret_n = n;
+	if (errno)
+		return cl_error_set(err, errno, "'%s': readdir", d->prefix[0] ? d->prefix : ".");
+	if (d->n > 1)
+		qsort(d->ents, d->n, sizeof(*d->ents), name_cmp);
 	return 0;
 }
 
-static int pack_dir(struct pack *p, int dfd, const char *prefix, struct cl_error **err)
+static struct pack_dir *dir_new(int fd, bool own_fd, char *prefix)
 {
-	char **names = NULL;
-	size_t n = 0;
-	int r;
+	struct pack_dir *d = calloc(1, sizeof(*d));
 
-	r = list_dir(dfd, &names, &n, err);
-	if (r < 0)
-		return cl_error_wrap(err, "'%s'", prefix[0] ? prefix : ".");
-	for (size_t i = 0; i < n && r == 0; i++)
-		r = pack_entry(p, dfd, prefix, names[i], err);
-	names_free(names, n);
-	return r;
+	if (!d) {
+		if (own_fd)
+			close(fd);
+		free(prefix);
+		return NULL;
+	}
+	*d = (struct pack_dir){.fd = fd, .own_fd = own_fd, .prefix = prefix, .refs = 1};
+	return d;
 }
+
+/*
+ * Open and list entry @i of @parent, a directory, for the walk into it; note its inode
+ * with the entry just added (the worker describes it separately: emit_dir_ok()).
+ */
+static int dir_open_sub(struct pack *p, struct pack_dir *parent, size_t i, struct pack_dir **ret,
+			struct cl_error **err)
+{
+	const char *name = parent->ents[i].name;
+	struct pack_ent *ent;
+	int fd = openat(parent->fd, name,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct pack_dir *d;
+	char *prefix = NULL;
+	struct stat st;
+
+	if (fd < 0)
+		return cl_error_set(err, errno, "open '%s%s'", parent->prefix, name);
+	if (fstat(fd, &st) < 0 || asprintf(&prefix, "%s%s/", parent->prefix, name) < 0) {
+		close(fd);
+		return cl_error_set(err, errno ? errno : ENOMEM, "'%s%s'", parent->prefix, name);
+	}
+	d = dir_new(fd, true, prefix);
+	if (!d)
+		return cl_error_set(err, ENOMEM, "'%s%s'", parent->prefix, name);
+	ent = &p->cur->ents[p->cur->n - 1];
+	ent->has_sub = true;
+	ent->sub_dev = st.st_dev;
+	ent->sub_ino = st.st_ino;
+	*ret = d;
+	return st.st_dev == p->conf.dev ? dir_list(d, err) : 0; /* a mount: the worker says */
+}
+
+/* the type the listing left unknown (a filesystem without d_type) */
+static void resolve_type(struct pack_dir *d, size_t i)
+{
+	struct stat st;
+
+	if (d->ents[i].type != DT_UNKNOWN ||
+	    fstatat(d->fd, d->ents[i].name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return; /* the worker reports a failing stat */
+	d->ents[i].type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+}
+
+/* add the tree under @dir to the batches, in archive order */
+static int walk_dir(struct pack *p, struct pack_dir *dir, struct cl_error **err)
+{
+	for (size_t i = 0; i < dir->n; i++) {
+		struct pack_dir *sub = NULL;
+		int r;
+
+		resolve_type(dir, i);
+		r = batch_add(p, dir, i, err);
+		if (r < 0)
+			return r;
+		if (dir->ents[i].type == DT_DIR)
+			r = dir_open_sub(p, dir, i, &sub, err);
+		if (p->cur->n == PACK_BATCH_ENTRIES)
+			batch_submit(p);
+		if (r == 0 && sub)
+			r = walk_dir(p, sub, err);
+		dir_unref(sub);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int pack_work(void *arg, void *wctx, struct cl_pool_job *job)
+{
+	struct pack *p = arg;
+
+	(void)wctx;
+	return pack_describe_batch(&p->conf, &p->batches[job->slot], job->buf, PACK_BATCH_BYTES);
+}
+
+static const struct cl_pool_ops pack_ops = {.work = pack_work};
 
 static int pack_open(struct pack *p, struct cl_error **err)
 {
@@ -492,31 +501,61 @@ static int pack_open(struct pack *p, struct cl_error **err)
 	return 0;
 }
 
-int cl_tar_pack(int dirfd, unsigned flags, cl_sink_fn sink, void *ctx, struct cl_error **err)
+static int pack_start(struct pack *p, unsigned threads, struct cl_error **err)
 {
-	struct pack p = {.sink = sink, .sink_ctx = ctx, .flags = flags};
+	p->depth = 4 * threads < CL_POOL_MAX_DEPTH ? 4 * threads : CL_POOL_MAX_DEPTH;
+	p->buf = malloc(IO_BLOCK);
+	p->batches = calloc(p->depth, sizeof(*p->batches));
+	if (!p->buf || !p->batches)
+		return cl_error_set(err, ENOMEM, "pack buffers");
+	/* the buffers hold the layer's plaintext: wiped at the end */
+	return cl_pool_new(threads, p->depth, PACK_BATCH_BYTES, CL_POOL_WIPE, &pack_ops, p,
+			   &p->pool, err);
+}
+
+/* stop the workers first: then no batch is in use, and each releases its directory */
+static void pack_stop(struct pack *p)
+{
+	cl_pool_free(p->pool);
+	for (size_t i = 0; p->batches && i < p->depth; i++)
+		batch_release(&p->batches[i]);
+	free(p->batches);
+}
+
+int cl_tar_pack(int dirfd, unsigned flags, unsigned threads, cl_sink_fn sink, void *ctx,
+		struct cl_error **err)
+{
+	struct pack p = {.sink = sink, .sink_ctx = ctx, .conf.flags = flags};
+	struct pack_dir *root = NULL;
 	struct stat st;
 	int r;
 
 	if (fstat(dirfd, &st) < 0)
 		return cl_error_set(err, errno, "stat layer directory");
-	p.dev = st.st_dev;
-	p.buf = malloc(IO_BLOCK);
-	p.xlist = malloc(XATTR_LIST_MAX_LEN);
-	p.xval = malloc(XATTR_SIZE_MAX);
-	if (!p.buf || !p.xlist || !p.xval)
-		r = cl_error_set(err, ENOMEM, "pack buffers");
-	else
-		r = pack_open(&p, err);
+	p.conf.dev = st.st_dev;
+	threads = threads < 1 ? 1 : threads > CL_POOL_MAX_THREADS ? CL_POOL_MAX_THREADS : threads;
+	r = pack_start(&p, threads, err);
 	if (r == 0)
-		r = pack_dir(&p, dirfd, "", err);
+		r = pack_open(&p, err);
+	if (r == 0 && !(root = dir_new(dirfd, false, strdup(""))))
+		r = cl_error_set(err, ENOMEM, "pack");
+	if (r == 0 && !root->prefix)
+		r = cl_error_set(err, ENOMEM, "pack");
+	if (r == 0)
+		r = dir_list(root, err);
+	if (r == 0)
+		r = walk_dir(&p, root, err);
+	if (r == 0)
+		batch_submit(&p);
+	while (r == 0 && cl_pool_inflight(p.pool) > 0)
+		r = collect_one(&p, err);
 	if (r == 0 && archive_write_close(p.a) != ARCHIVE_OK)
 		r = pack_fail(&p, "tar", err);
+	dir_unref(root);
+	pack_stop(&p);
 	archive_write_free(p.a);
 	tdestroy(p.links, link_free);
 	cl_error_free(&p.sink_err);
 	free(p.buf);
-	free(p.xlist);
-	free(p.xval);
 	return r;
 }
