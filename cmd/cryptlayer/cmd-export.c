@@ -69,7 +69,8 @@ static void export_usage(void)
 	      " -r, --recipient PUB    recipient public key (PEM): X25519 from 'cryptlayer\n"
 	      "                          keygen', or RSA >= 3072 bits; repeat for more\n"
 	      " -c, --compress MODE    zstd or none (default none)\n"
-	      " -j, --jobs N           worker threads (default: all CPUs)\n"
+	      " -j, --jobs N           threads for each stage: reading the layer, compressing,\n"
+	      "                          sealing chunks (default: all CPUs)\n"
 	      " -f, --format FMT       clx (default); oci is not supported yet\n"
 	      " -q, --quiet            no progress meter (shown only when stderr is a terminal)\n"
 	      " -h, --help             display this help\n",
