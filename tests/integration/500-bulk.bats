@@ -388,6 +388,18 @@ assert_same_tree() {
 	assert_line --partial "'z/.wh.late': names starting with '.wh.' cannot be stored"
 }
 
+@test "pack of a wide tree stays within a small fd limit, same bytes whatever the workers" {
+	local t=$BATS_TEST_TMPDIR
+	for i in $(seq 1 1500); do mkdir -p "$t/src/d$i/e" && echo "$i" >"$t/src/d$i/e/f"; done
+	"$CLTAR" pack "$t/src" --jobs 1 >"$t/j1.tar"
+	# every directory with entries in flight is open: 8 workers' batches would need
+	# hundreds of fds; the walker writes batches out first past half the limit
+	run bash -c "ulimit -n 40 && '$CLTAR' pack '$t/src' --jobs 8 >'$t/j8.tar'"
+	assert_success
+	cmp "$t/j1.tar" "$t/j8.tar"
+	[ "$(tar tf "$t/j8.tar" | wc -l)" -eq 4500 ]
+}
+
 @test "pack drops overlay bookkeeping xattrs and refuses unrepresentable names" {
 	command -v python3 >/dev/null || skip "python3 is needed to set xattrs (no attr package)"
 	local t=$BATS_TEST_TMPDIR

@@ -131,8 +131,9 @@ static int desc_open(struct desc *d, unsigned char type, struct cl_error **err)
 	if (type == DT_REG || type == DT_DIR) {
 		d->fd = openat(d->dfd, d->name, flags | (type == DT_DIR ? O_DIRECTORY : 0));
 		if (d->fd >= 0)
-			return fstat(d->fd, &d->st) < 0 ? cl_error_set(err, errno, "stat '%s'", d->path)
-							 : 0;
+			return fstat(d->fd, &d->st) < 0
+				   ? cl_error_set(err, errno, "stat '%s'", d->path)
+				   : 0;
 		if (errno != ELOOP && errno != ENOTDIR)
 			return cl_error_set(err, errno, "open '%s'", d->path);
 	}

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +51,7 @@ struct pack {
 	unsigned depth;
 	struct pack_batch *cur; /* being filled */
 	struct cl_pool_job *cur_job;
+	unsigned open_dirs, max_open_dirs;
 };
 
 static la_ssize_t pack_write_cb(struct archive *a, void *ud, const void *buf, size_t len)
@@ -288,8 +290,10 @@ static void dir_unref(struct pack_dir *d)
 		free(d->ents[i].name);
 	free(d->ents);
 	free(d->prefix);
-	if (d->own_fd)
+	if (d->own_fd) {
 		close(d->fd);
+		(*d->open_count)--;
+	}
 	free(d);
 }
 
@@ -393,7 +397,7 @@ static int dir_list(struct pack_dir *d, struct cl_error **err)
 	return 0;
 }
 
-static struct pack_dir *dir_new(int fd, bool own_fd, char *prefix)
+static struct pack_dir *dir_new(struct pack *p, int fd, bool own_fd, char *prefix)
 {
 	struct pack_dir *d = calloc(1, sizeof(*d));
 
@@ -404,7 +408,31 @@ static struct pack_dir *dir_new(int fd, bool own_fd, char *prefix)
 		return NULL;
 	}
 	*d = (struct pack_dir){.fd = fd, .own_fd = own_fd, .prefix = prefix, .refs = 1};
+	if (own_fd) {
+		d->open_count = &p->open_dirs;
+		p->open_dirs++;
+	}
 	return d;
+}
+
+/*
+ * Every directory with entries in flight stays open: on a wide tree of small
+ * directories that is one fd per entry in the ring. Past half the fd limit, hand out
+ * the batch being filled and write out the oldest ones (closing their directories)
+ * before opening another.
+ */
+static int dir_make_room(struct pack *p, struct cl_error **err)
+{
+	if (p->open_dirs < p->max_open_dirs)
+		return 0;
+	batch_submit(p);
+	while (p->open_dirs >= p->max_open_dirs && cl_pool_inflight(p->pool) > 0) {
+		int r = collect_one(p, err);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /*
@@ -416,19 +444,18 @@ static int dir_open_sub(struct pack *p, struct pack_dir *parent, size_t i, struc
 {
 	const char *name = parent->ents[i].name;
 	struct pack_ent *ent;
-	int fd = openat(parent->fd, name,
-			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct pack_dir *d;
 	char *prefix = NULL;
 	struct stat st;
-
+	int fd = openat(parent->fd, name,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return cl_error_set(err, errno, "open '%s%s'", parent->prefix, name);
 	if (fstat(fd, &st) < 0 || asprintf(&prefix, "%s%s/", parent->prefix, name) < 0) {
 		close(fd);
 		return cl_error_set(err, errno ? errno : ENOMEM, "'%s%s'", parent->prefix, name);
 	}
-	d = dir_new(fd, true, prefix);
+	d = dir_new(p, fd, true, prefix);
 	if (!d)
 		return cl_error_set(err, ENOMEM, "'%s%s'", parent->prefix, name);
 	ent = &p->cur->ents[p->cur->n - 1];
@@ -458,7 +485,9 @@ static int walk_dir(struct pack *p, struct pack_dir *dir, struct cl_error **err)
 		int r;
 
 		resolve_type(dir, i);
-		r = batch_add(p, dir, i, err);
+		r = dir->ents[i].type == DT_DIR ? dir_make_room(p, err) : 0;
+		if (r == 0)
+			r = batch_add(p, dir, i, err);
 		if (r < 0)
 			return r;
 		if (dir->ents[i].type == DT_DIR)
@@ -503,6 +532,11 @@ static int pack_open(struct pack *p, struct cl_error **err)
 
 static int pack_start(struct pack *p, unsigned threads, struct cl_error **err)
 {
+	struct rlimit rl;
+
+	p->max_open_dirs = 512;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		p->max_open_dirs = rl.rlim_cur / 2 > 8 ? (unsigned)(rl.rlim_cur / 2) : 8;
 	p->depth = 4 * threads < CL_POOL_MAX_DEPTH ? 4 * threads : CL_POOL_MAX_DEPTH;
 	p->buf = malloc(IO_BLOCK);
 	p->batches = calloc(p->depth, sizeof(*p->batches));
@@ -537,7 +571,7 @@ int cl_tar_pack(int dirfd, unsigned flags, unsigned threads, cl_sink_fn sink, vo
 	r = pack_start(&p, threads, err);
 	if (r == 0)
 		r = pack_open(&p, err);
-	if (r == 0 && !(root = dir_new(dirfd, false, strdup(""))))
+	if (r == 0 && !(root = dir_new(&p, dirfd, false, strdup(""))))
 		r = cl_error_set(err, ENOMEM, "pack");
 	if (r == 0 && !root->prefix)
 		r = cl_error_set(err, ENOMEM, "pack");

@@ -30,8 +30,9 @@ struct pack_name {
 /* a directory listed by the walker; the batches of its entries share it */
 struct pack_dir {
 	int fd;
-	bool own_fd;  /* not the caller's */
-	char *prefix; /* "" for the root, else "a/b/" */
+	bool own_fd;		/* not the caller's */
+	unsigned *open_count;	/* the walker's count of open directories (own_fd only) */
+	char *prefix;		/* "" for the root, else "a/b/" */
 	struct pack_name *ents; /* sorted bytewise by name */
 	size_t n;
 	unsigned refs; /* the walker and batches in flight; changed on the walker's thread only */
@@ -53,8 +54,8 @@ struct pack_item {
 /* an entry handed to a worker, with a reference on its directory */
 struct pack_ent {
 	struct pack_dir *dir;
-	size_t idx;    /* in dir->ents */
-	bool has_sub;  /* a directory the walker opened and listed: its inode */
+	size_t idx;   /* in dir->ents */
+	bool has_sub; /* a directory the walker opened and listed: its inode */
 	dev_t sub_dev;
 	ino_t sub_ino;
 };
