@@ -257,8 +257,9 @@ pct() { awk -v a="${RATE[$1]}" -v c="$CEIL" 'BEGIN { printf "%.0f%%", 100 * a / 
 	echo
 	echo "cryptlayer encrypt vs ceiling (openssl speed -multi $NPROC): $(pct cl-encrypt)"
 	echo "cryptlayer decrypt vs ceiling:                      $(pct cl-decrypt)"
-	awk -v u="$(median "$T/cpu-user")" -v s="$(median "$T/cpu-sys")" -v b="$IN_BYTES" -v c="$CEIL_CPU" \
-		'BEGIN { printf "encrypt CPU: user %.3f s (sealing), system %.3f s (reading the input: %.0f%%); the ceiling'"'"'s CPU for as many bytes: %.3f s\n", u, s, 100 * s / (u + s), b / c }'
+	# speed -multi adds up its processes' rates: one core seals at CEIL_CPU / NPROC
+	awk -v u="$(median "$T/cpu-user")" -v s="$(median "$T/cpu-sys")" -v b="$IN_BYTES" -v c="$CEIL_CPU" -v n="$NPROC" \
+		'BEGIN { printf "encrypt CPU: user %.3f s (sealing), system %.3f s (reading the input: %.0f%%); the ceiling'"'"'s CPU for as many bytes: %.3f s\n", u, s, 100 * s / (u + s), n * b / c }'
 	echo "encrypt vs age: $(ratio cl-encrypt age-encrypt)   decrypt vs age: $(ratio cl-decrypt age-decrypt)"
 	echo "encrypt vs gpg: $(ratio cl-encrypt gpg-encrypt)   decrypt vs gpg: $(ratio cl-decrypt gpg-decrypt)"
 	echo "encrypt vs openssl enc -aes-256-ctr: $(ratio cl-encrypt openssl-ctr-enc)   decrypt: $(ratio cl-decrypt openssl-ctr-dec)"
