@@ -26,6 +26,7 @@
 /* what describing one entry needs, on the worker's stack */
 struct desc {
 	const struct pack_conf *c;
+	struct pack_scratch *s;
 	int dfd;
 	const char *name;
 	char *path;
@@ -48,6 +49,60 @@ struct archive_entry *pack_new_entry(const char *path, const struct stat *st)
 	return e;
 }
 
+int pack_scratch_new(void *arg, void **wctx, struct cl_error **err)
+{
+	struct pack_scratch *s = calloc(1, sizeof(*s));
+
+	(void)arg;
+	if (!s)
+		return cl_error_set(err, ENOMEM, "pack worker");
+	*wctx = s;
+	s->xlist = malloc(XATTR_LIST_MAX_LEN);
+	s->xval = malloc(XATTR_SIZE_MAX);
+	if (!s->xlist || !s->xval)
+		return cl_error_set(err, ENOMEM, "pack worker");
+	return 0;
+}
+
+void pack_scratch_free(void *wctx)
+{
+	struct pack_scratch *s = wctx;
+
+	free(s->xlist);
+	free(s->xval);
+	free(s);
+}
+
+struct archive_entry *pack_empty_file(const char *path, unsigned perm, uid_t uid, gid_t gid,
+				      time_t mtime, long mtime_nsec)
+{
+	struct archive_entry *e = archive_entry_new();
+
+	if (!e)
+		return NULL;
+	archive_entry_copy_pathname(e, path);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, perm);
+	archive_entry_set_uid(e, uid);
+	archive_entry_set_gid(e, gid);
+	archive_entry_set_mtime(e, mtime, mtime_nsec);
+	archive_entry_set_size(e, 0);
+	return e;
+}
+
+int pack_open_same(int dfd, const char *name, int flags, dev_t dev, ino_t ino, struct stat *st)
+{
+	int fd = openat(dfd, name, flags);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0 || st->st_ino != ino || st->st_dev != dev) {
+		close(fd);
+		return -EAGAIN;
+	}
+	return fd;
+}
+
 static ssize_t xattr_list(int fd, const char *proc, char *buf, size_t len)
 {
 	return fd >= 0 ? flistxattr(fd, buf, len) : llistxattr(proc, buf, len);
@@ -68,22 +123,15 @@ static int desc_xattrs(struct desc *d, struct archive_entry *e, bool *ret_opaque
 {
 	const char *opq =
 	    d->c->flags & CL_TAR_USERXATTR ? "user.overlay.opaque" : "trusted.overlay.opaque";
-	_cleanup_free_ char *proc = NULL, *list = NULL, *val = NULL;
+	char *list = d->s->xlist, *val = d->s->xval;
+	_cleanup_free_ char *proc = NULL;
 	ssize_t n;
 
 	if (d->fd < 0 && asprintf(&proc, "/proc/self/fd/%d/%s", d->dfd, d->name) < 0)
 		return cl_error_set(err, ENOMEM, "'%s': xattrs", d->path);
-	/* most files have none: ask for the size first rather than allocate 64 KiB */
-	n = xattr_list(d->fd, proc, NULL, 0);
+	n = xattr_list(d->fd, proc, list, XATTR_LIST_MAX_LEN);
 	if (n < 0 && (errno == ENOTSUP || errno == EPERM))
 		return 0;
-	if (n <= 0)
-		return n < 0 ? cl_error_set(err, errno, "'%s': list xattrs", d->path) : 0;
-	list = malloc(XATTR_LIST_MAX_LEN);
-	val = malloc(XATTR_SIZE_MAX);
-	if (!list || !val)
-		return cl_error_set(err, ENOMEM, "'%s': xattrs", d->path);
-	n = xattr_list(d->fd, proc, list, XATTR_LIST_MAX_LEN);
 	if (n < 0)
 		return cl_error_set(err, errno, "'%s': list xattrs", d->path);
 	for (char *k = list; k < list + n; k += strlen(k) + 1) {
@@ -141,33 +189,25 @@ static int desc_open(struct desc *d, unsigned char type, struct cl_error **err)
 		return cl_error_set(err, errno, "stat '%s'", d->path);
 	if (!S_ISREG(d->st.st_mode) && !S_ISDIR(d->st.st_mode))
 		return 0;
-	d->fd = openat(d->dfd, d->name, flags | (S_ISDIR(d->st.st_mode) ? O_DIRECTORY : 0));
-	if (d->fd < 0)
-		return cl_error_set(err, errno, "open '%s'", d->path);
-	if (fstat(d->fd, &st) < 0 || st.st_ino != d->st.st_ino || st.st_dev != d->st.st_dev)
+	d->fd = pack_open_same(d->dfd, d->name, flags | (S_ISDIR(d->st.st_mode) ? O_DIRECTORY : 0),
+			       d->st.st_dev, d->st.st_ino, &st);
+	if (d->fd == -EAGAIN)
 		return cl_error_set(err, EAGAIN, "'%s' changed while packing", d->path);
-	return 0;
+	return d->fd < 0 ? cl_error_set(err, -d->fd, "open '%s'", d->path) : 0;
 }
 
 /* an overlay whiteout (char 0/0) becomes an empty ".wh.NAME" file */
 static struct archive_entry *desc_whiteout(struct desc *d, const char *prefix,
 					   struct cl_error **err)
 {
-	struct archive_entry *e = archive_entry_new();
 	_cleanup_free_ char *path = NULL;
+	struct archive_entry *e = NULL;
 
-	if (!e || asprintf(&path, "%s" CL_TAR_WH_PREFIX "%s", prefix, d->name) < 0) {
-		archive_entry_free(e);
+	if (asprintf(&path, "%s" CL_TAR_WH_PREFIX "%s", prefix, d->name) >= 0)
+		e = pack_empty_file(path, d->st.st_mode & 07777, d->st.st_uid, d->st.st_gid,
+				    d->st.st_mtim.tv_sec, d->st.st_mtim.tv_nsec);
+	if (!e)
 		cl_error_set(err, ENOMEM, "whiteout");
-		return NULL;
-	}
-	archive_entry_copy_pathname(e, path);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, d->st.st_mode & 07777);
-	archive_entry_set_uid(e, d->st.st_uid);
-	archive_entry_set_gid(e, d->st.st_gid);
-	archive_entry_set_mtime(e, d->st.st_mtim.tv_sec, d->st.st_mtim.tv_nsec);
-	archive_entry_set_size(e, 0);
 	return e;
 }
 
@@ -236,15 +276,15 @@ static int desc_entry(struct desc *d, const struct pack_dir *dir, unsigned char 
 	return 0;
 }
 
-int pack_describe_batch(const struct pack_conf *c, struct pack_batch *b, unsigned char *buf,
-			size_t cap)
+int pack_describe_batch(const struct pack_conf *c, struct pack_scratch *s, struct pack_batch *b,
+			unsigned char *buf, size_t cap)
 {
 	size_t used = 0;
 
 	for (b->n_done = 0; b->n_done < b->n; b->n_done++) {
 		const struct pack_dir *dir = b->ents[b->n_done].dir;
 		const struct pack_name *ent = &dir->ents[b->ents[b->n_done].idx];
-		struct desc d = {.c = c, .dfd = dir->fd, .name = ent->name, .fd = -1};
+		struct desc d = {.c = c, .s = s, .dfd = dir->fd, .name = ent->name, .fd = -1};
 		struct pack_item *it = &b->items[b->n_done];
 		int r;
 

@@ -195,16 +195,16 @@ static int emit_reopen(struct pack *p, int dfd, const char *name, struct archive
 		       struct cl_error **err)
 {
 	const char *path = archive_entry_pathname(e);
-	_cleanup_close_ int fd =
-	    openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
+	_cleanup_close_ int fd =
+	    pack_open_same(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+			   archive_entry_dev(e), (ino_t)archive_entry_ino64(e), &st);
 	int r;
 
-	if (fd < 0)
-		return cl_error_set(err, errno, "open '%s'", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_ino != (ino_t)archive_entry_ino64(e) || st.st_dev != archive_entry_dev(e))
+	if (fd == -EAGAIN || (fd >= 0 && !S_ISREG(st.st_mode)))
 		return cl_error_set(err, EAGAIN, "'%s' changed while packing", path);
+	if (fd < 0)
+		return cl_error_set(err, -fd, "open '%s'", path);
 	st.st_size = archive_entry_size(e); /* what the header says */
 	r = pack_sparse_map(fd, &st, e);
 	if (r < 0)
@@ -216,24 +216,20 @@ static int emit_reopen(struct pack *p, int dfd, const char *name, struct archive
 
 static int emit_opaque_marker(struct pack *p, struct archive_entry *dir, struct cl_error **err)
 {
-	_cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
+	_cleanup_(archive_entry_freep) struct archive_entry *e = NULL;
 	_cleanup_free_ char *marker = NULL;
-
 	const char *path = archive_entry_pathname(dir);
 	size_t len = strlen(path);
 
 	/* the pax writer may have added the directory's trailing '/' to its entry */
 	if (len > 0 && path[len - 1] == '/')
 		len--;
-	if (!e || asprintf(&marker, "%.*s/" CL_TAR_WH_OPAQUE, (int)len, path) < 0)
+	if (asprintf(&marker, "%.*s/" CL_TAR_WH_OPAQUE, (int)len, path) >= 0)
+		e = pack_empty_file(marker, 0644, (uid_t)archive_entry_uid(dir),
+				    (gid_t)archive_entry_gid(dir), archive_entry_mtime(dir),
+				    archive_entry_mtime_nsec(dir));
+	if (!e)
 		return cl_error_set(err, ENOMEM, "opaque marker");
-	archive_entry_copy_pathname(e, marker);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
-	archive_entry_set_uid(e, archive_entry_uid(dir));
-	archive_entry_set_gid(e, archive_entry_gid(dir));
-	archive_entry_set_mtime(e, archive_entry_mtime(dir), archive_entry_mtime_nsec(dir));
-	archive_entry_set_size(e, 0);
 	if (archive_write_header(p->a, e) < ARCHIVE_WARN)
 		return pack_fail(p, marker, err);
 	return 0;
@@ -449,6 +445,7 @@ static int dir_open_sub(struct pack *p, struct pack_dir *parent, size_t i, struc
 	struct stat st;
 	int fd = openat(parent->fd, name,
 			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
 	if (fd < 0)
 		return cl_error_set(err, errno, "open '%s%s'", parent->prefix, name);
 	if (fstat(fd, &st) < 0 || asprintf(&prefix, "%s%s/", parent->prefix, name) < 0) {
@@ -507,11 +504,15 @@ static int pack_work(void *arg, void *wctx, struct cl_pool_job *job)
 {
 	struct pack *p = arg;
 
-	(void)wctx;
-	return pack_describe_batch(&p->conf, &p->batches[job->slot], job->buf, PACK_BATCH_BYTES);
+	return pack_describe_batch(&p->conf, wctx, &p->batches[job->slot], job->buf,
+				   PACK_BATCH_BYTES);
 }
 
-static const struct cl_pool_ops pack_ops = {.work = pack_work};
+static const struct cl_pool_ops pack_ops = {
+    .init = pack_scratch_new,
+    .work = pack_work,
+    .fini = pack_scratch_free,
+};
 
 static int pack_open(struct pack *p, struct cl_error **err)
 {

@@ -10,7 +10,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <archive_entry.h>
 
@@ -74,11 +76,29 @@ struct pack_conf {
 	dev_t dev;	/* the layer's filesystem: no crossing into mounts */
 };
 
+/* a worker's own buffers for xattrs (its pool context: made once, not per entry) */
+struct pack_scratch {
+	char *xlist, *xval;
+};
+
+int pack_scratch_new(void *arg, void **wctx, struct cl_error **err);
+void pack_scratch_free(void *wctx);
+
 /* worker side: describe the batch's entries, reading small files' content into @buf */
-int pack_describe_batch(const struct pack_conf *c, struct pack_batch *b, unsigned char *buf,
-			size_t cap);
+int pack_describe_batch(const struct pack_conf *c, struct pack_scratch *s, struct pack_batch *b,
+			unsigned char *buf, size_t cap);
 
 /* free the items' entries and the error (the walker drops the directory references) */
 void pack_batch_clear(struct pack_batch *b);
 
 struct archive_entry *pack_new_entry(const char *path, const struct stat *st);
+
+/* an empty regular file: whiteouts and opaque markers */
+struct archive_entry *pack_empty_file(const char *path, unsigned perm, uid_t uid, gid_t gid,
+				      time_t mtime, long mtime_nsec);
+
+/*
+ * open @name in @dfd and check it is still inode @ino of @dev (its stat in *@st).
+ * Return: the fd, -EAGAIN if it is another inode now, or -errno.
+ */
+int pack_open_same(int dfd, const char *name, int flags, dev_t dev, ino_t ino, struct stat *st);
