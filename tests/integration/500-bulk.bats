@@ -289,37 +289,18 @@ flip_at() {
 # make_upper DIR: an overlay upper as a container would leave it: a real tree plus
 # whiteouts, an opaque dir, hardlinks, xattrs, sparse/empty files, odd names, devices
 make_upper() {
-	local d=$1 long deep
+	local d=$1
 	mkdir -p "$d"
 	cp -a /usr/share/doc "$d/doc"
 	mkdir -p "$d/etc/deleted-parent" "$d/opq/sub"
 	echo data >"$d/opq/sub/file"
 	mknod -m 000 "$d/etc/removed" c 0 0
 	mknod -m 000 "$d/etc/deleted-parent/gone" c 0 0
-	echo hello >"$d/hl1"
-	ln "$d/hl1" "$d/hl2"
-	ln "$d/hl1" "$d/etc/hl3"
-	ln -s ../hl1 "$d/etc/sym"
-	ln -s /nonexistent/abs "$d/abslink"
-	truncate -s 10M "$d/sparse"
-	printf x | dd of="$d/sparse" bs=1 seek=5000000 conv=notrunc status=none
+	add_odd_files "$d"
 	truncate -s 3M "$d/allhole"
-	: >"$d/empty"
-	long=$(printf 'L%.0s' $(seq 250))
-	echo long >"$d/$long"
-	deep="$d/$(printf 'd%.0s' $(seq 200))/$(printf 'e%.0s' $(seq 200))/$(printf 'f%.0s' $(seq 200))"
-	mkdir -p "$deep"
-	echo deep >"$deep/file"
-	printf bin >"$d/$(printf 'caf\xe9-\xff\xfe')"
-	echo utf8 >"$d/üñí-ç"
 	echo cap >"$d/capbin"
 	chmod 4755 "$d/capbin"
-	mknod "$d/etc/null" c 1 3
 	mknod "$d/etc/loop" b 7 0
-	mkfifo "$d/etc/fifo"
-	chown 1234:5678 "$d/hl1"
-	chown -h 42:43 "$d/etc/sym"
-	touch -h -d '2001-02-03 04:05:06.123456789' "$d/empty" "$d/etc/sym"
 	python3 - "$d" <<-'PY'
 	import os, sys
 	d = sys.argv[1]

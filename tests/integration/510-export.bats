@@ -32,38 +32,19 @@ teardown_file() {
 
 # craft MERGED: what a container leaves in its layer, written through the overlay
 craft_tree() {
-	local m=$1 long deep
+	local m=$1
 	mkdir -p "$m/usr/share/doc"
 	cp -a /usr/share/doc/[a-c]* "$m/usr/share/doc/"
 	cp -a /usr/share/zoneinfo "$m/usr/share/zoneinfo"
 	rm "$m/etc/base-file"                            # a whiteout
 	rm -rf "$m/data" && mkdir -p "$m/data/new"       # an opaque directory
 	echo fresh >"$m/data/new/file"
-	echo hello >"$m/hl1"
-	ln "$m/hl1" "$m/hl2"
-	ln "$m/hl1" "$m/etc/hl3"
-	ln -s ../hl1 "$m/etc/sym"
-	ln -s /nonexistent/abs "$m/abslink"
-	truncate -s 10M "$m/sparse"
-	printf x | dd of="$m/sparse" bs=1 seek=5000000 conv=notrunc status=none
-	: >"$m/empty"
-	long=$(printf 'L%.0s' $(seq 250))
-	echo long >"$m/$long"
-	deep="$m/$(printf 'd%.0s' $(seq 200))/$(printf 'e%.0s' $(seq 200))"
-	mkdir -p "$deep"
-	echo deep >"$deep/file"
-	printf bin >"$m/$(printf 'caf\xe9-\xff\xfe')"
-	echo utf8 >"$m/üñí-ç"
+	add_odd_files "$m"
 	cp "$m/bin/busybox" "$m/capbin"
 	chmod 4755 "$m/capbin"
 	setcap cap_net_raw+ep "$m/capbin"
 	setfattr -n user.note -v v1 "$m/hl1"
 	setfattr -n trusted.other -v keep "$m/etc"
-	mknod "$m/etc/null" c 1 3
-	mkfifo "$m/etc/fifo"
-	chown 1234:5678 "$m/hl1"
-	chown -h 42:43 "$m/etc/sym"
-	touch -h -d '2001-02-03 04:05:06.123456789' "$m/empty" "$m/etc/sym"
 }
 
 # rsync -aHAX (an independent implementation) finds no difference; the roots' own

@@ -194,3 +194,31 @@ rt_flag() {
 	skip_if_no_runtime "$1"
 	if [ "$1" = crun ]; then echo "--runtime=$BATS_FILE_TMPDIR/crun-wrapper"; else echo "--runtime=runc"; fi
 }
+
+# add_odd_files DIR: entries a layer tar must carry exactly (500-bulk, 510-export):
+# hardlinks (one across directories), a relative and a dangling absolute symlink, a
+# sparse and an empty file, a 250-byte name, a 600-byte path, non-UTF-8 and UTF-8
+# names, a character device, a fifo, foreign owners, nanosecond times. DIR/etc exists.
+add_odd_files() {
+	local d=$1 long deep
+	echo hello >"$d/hl1"
+	ln "$d/hl1" "$d/hl2"
+	ln "$d/hl1" "$d/etc/hl3"
+	ln -s ../hl1 "$d/etc/sym"
+	ln -s /nonexistent/abs "$d/abslink"
+	truncate -s 10M "$d/sparse"
+	printf x | dd of="$d/sparse" bs=1 seek=5000000 conv=notrunc status=none
+	: >"$d/empty"
+	long=$(printf 'L%.0s' $(seq 250))
+	echo long >"$d/$long"
+	deep="$d/$(printf 'd%.0s' $(seq 200))/$(printf 'e%.0s' $(seq 200))/$(printf 'f%.0s' $(seq 200))"
+	mkdir -p "$deep"
+	echo deep >"$deep/file"
+	printf bin >"$d/$(printf 'caf\xe9-\xff\xfe')"
+	echo utf8 >"$d/üñí-ç"
+	mknod "$d/etc/null" c 1 3
+	mkfifo "$d/etc/fifo"
+	chown 1234:5678 "$d/hl1"
+	chown -h 42:43 "$d/etc/sym"
+	touch -h -d '2001-02-03 04:05:06.123456789' "$d/empty" "$d/etc/sym"
+}
