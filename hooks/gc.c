@@ -228,11 +228,13 @@ static int lock_gc(const char *root, struct cl_error **err)
 {
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int fd = -1;
+	int r;
 
 	if (asprintf(&path, "%s/gc.lock", root) < 0)
 		return cl_error_set(err, ENOMEM, "gc");
-	if (cl_mkdir_p_at(AT_FDCWD, root, 0700, err) < 0)
-		return -(*err)->errnum;
+	r = cl_mkdir_p_at(AT_FDCWD, root, 0700, err);
+	if (r < 0)
+		return r;
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return cl_error_set(err, errno, "open '%s'", path);
@@ -257,7 +259,6 @@ int cl_layer_gc(const struct cl_ctx *ctx, cl_gc_report_fn fn, void *data, struct
 	for (int i = 0; i < n; i++)
 		gc_record(&run, ids[i]);
 	cl_strv_free(ids);
-	if (gc_orphans(&run, err) < 0)
-		return -(*err)->errnum;
-	return run.failed;
+	n = gc_orphans(&run, err);
+	return n < 0 ? n : run.failed;
 }

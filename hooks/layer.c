@@ -57,14 +57,16 @@ static int resolve_lower(const char *lower, char **ret_real, struct stat *ret_st
 static int lock_id(const struct cl_ctx *ctx, const char *id, int *ret_fd, struct cl_error **err)
 {
 	_cleanup_free_ char *dir = NULL, *path = NULL;
+	int r;
 
 	*ret_fd = -1;
 	if (!id || !cl_oci_id_valid(id))
 		return 0;
 	if (asprintf(&dir, "%s/locks", ctx->root) < 0 || asprintf(&path, "%s/%s", dir, id) < 0)
 		return cl_error_set(err, ENOMEM, "lock of layer '%s'", id);
-	if (cl_mkdir_p_at(AT_FDCWD, dir, 0700, err) < 0)
-		return -(*err)->errnum;
+	r = cl_mkdir_p_at(AT_FDCWD, dir, 0700, err);
+	if (r < 0)
+		return r;
 	for (;;) {
 		_cleanup_close_ int fd =
 		    open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -27,11 +27,13 @@ static int read_config(const char *bundle, struct cl_oci_config *ret, struct cl_
 {
 	_cleanup_free_ char *path = NULL, *buf = NULL;
 	size_t len = 0;
+	int r;
 
 	if (asprintf(&path, "%s/config.json", bundle) < 0)
 		return cl_error_set(err, ENOMEM, "config.json");
-	if (cl_read_file_at(AT_FDCWD, path, CL_OCI_MAX_INPUT, &buf, &len, err) < 0)
-		return -(*err)->errnum;
+	r = cl_read_file_at(AT_FDCWD, path, CL_OCI_MAX_INPUT, &buf, &len, err);
+	if (r < 0)
+		return r;
 	return cl_oci_config_parse(buf, len, bundle, ret, err);
 }
 
@@ -96,8 +98,11 @@ static int setup(const struct cl_ctx *ctx, const struct cl_oci_state *st,
 	if (already_set_up(ctx, st, cfg->root_path))
 		return 0;
 	/* the shared base is named: root.path must be the runtime's empty stub (DESIGN §3) */
-	if (req->base && cl_exec_check_stub(cfg->root_path, err) < 0)
-		return -(*err)->errnum;
+	if (req->base) {
+		r = cl_exec_check_stub(cfg->root_path, err);
+		if (r < 0)
+			return r;
+	}
 	/* a persistent layer of this id left locked by an earlier run is unlocked */
 	r = cl_layer_create_or_unlock(ctx, &a, &rec, err);
 	if (r == 0)

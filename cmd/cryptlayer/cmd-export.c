@@ -175,14 +175,16 @@ static int export_open_upper(const struct cl_globals *g, const char *id, int *re
 	enum cl_key_status ks = CL_KEY_ABSENT;
 	struct cl_key_id kid;
 	size_t n;
-	int fd;
+	int fd, r;
 
-	if (export_find(g, id, &rec, &store, err) < 0)
-		return -(*err)->errnum;
+	r = export_find(g, id, &rec, &store, err);
+	if (r < 0)
+		return r;
 	if (!rec.upper || !rec.key_id || cl_key_id_from_hex(rec.key_id, &kid) < 0)
 		return cl_error_set(err, EINVAL, "layer '%s': record is incomplete", id);
-	if (cl_fscrypt_key_status(store->dir_fd, &kid, &ks, err) < 0)
-		return -(*err)->errnum;
+	r = cl_fscrypt_key_status(store->dir_fd, &kid, &ks, err);
+	if (r < 0)
+		return r;
 	if (ks != CL_KEY_PRESENT)
 		return cl_error_set(err, ENOKEY,
 				    "layer '%s' is locked (key %s %s): unlock it first", id,

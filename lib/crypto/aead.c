@@ -45,7 +45,7 @@ int cl_aead_seal(const struct cl_secret *key, const unsigned char *nonce, const 
 	int n = 0, m = 0;
 
 	if (!ctx)
-		return -(*err)->errnum;
+		return cl_error_errnum(err);
 	if (EVP_CipherUpdate(ctx, out, &n, in, (int)len) != 1 ||
 	    EVP_CipherFinal_ex(ctx, out + n, &m) != 1 || (size_t)(n + m) != len ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, CL_AEAD_TAG_LEN, tag) != 1)
@@ -64,7 +64,7 @@ int cl_aead_open(const struct cl_secret *key, const unsigned char *nonce, const 
 	int n = 0, m = 0;
 
 	if (!ctx)
-		return -(*err)->errnum;
+		return cl_error_errnum(err);
 	pt = cl_secret_new(len, err);
 	if (!pt)
 		return -ENOMEM;

@@ -65,7 +65,7 @@ static int file_create(int dfd, const char *name, const char *path, struct cl_er
 	bool tmp = true;
 
 	if (!key)
-		return -(*err)->errnum;
+		return cl_error_errnum(err);
 	fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
 		tmp = false;
@@ -167,7 +167,7 @@ static int file_load(const char *path, bool create, struct cl_secret **ret, stru
 		return r;
 	key = cl_secret_new(CL_MACHINE_KEY_LEN, err);
 	if (!key)
-		return -(*err)->errnum;
+		return cl_error_errnum(err);
 	r = read_exact(fd, key->data, key->len);
 	if (r < 0)
 		return cl_error_set(err, -r, "read machine key '%s'", path);
@@ -196,7 +196,7 @@ static int keyring_load(const char *name, struct cl_secret **ret, struct cl_erro
 	/* one byte more than expected, to see a longer payload */
 	key = cl_secret_new(CL_MACHINE_KEY_LEN + 1, err);
 	if (!key)
-		return -(*err)->errnum;
+		return cl_error_errnum(err);
 	n = syscall(SYS_keyctl, KEYCTL_READ, id, key->data, key->len);
 	if (n < 0)
 		return cl_error_set(err, errno, "machine key 'keyring:%s': read key %ld", name, id);

@@ -44,15 +44,16 @@ static int op_mkdir_layer(struct exec_ctx *c, struct cl_error **err)
 {
 	struct cl_plan *p = c->plan;
 
-	if (cl_mkdir_p_at(c->store->dir_fd, "containers", 0700, err) < 0)
-		return -(*err)->errnum;
+	int r = cl_mkdir_p_at(c->store->dir_fd, "containers", 0700, err);
+
+	if (r < 0)
+		return r;
 	if (mkdirat(c->store->dir_fd, p->layer_rel, 0700) < 0)
 		return cl_error_set(err, errno,
 				    errno == EEXIST ? "layer '%s' already exists" : "mkdir '%s'",
 				    errno == EEXIST ? p->rec.id : p->rec.layer_dir);
 	if (mkdirat(c->store->dir_fd, p->crypt_rel, 0700) < 0) {
-		int r = cl_error_set(err, errno, "mkdir '%s/crypt'", p->rec.layer_dir);
-
+		r = cl_error_set(err, errno, "mkdir '%s/crypt'", p->rec.layer_dir);
 		(void)unlinkat(c->store->dir_fd, p->layer_rel, AT_REMOVEDIR);
 		return r;
 	}
@@ -67,7 +68,7 @@ static int op_add_key(struct exec_ctx *c, struct cl_error **err)
 	/* ephemeral: 64 random bytes, never written anywhere, wiped right after the ioctl */
 	key = cl_secret_random(CL_FSCRYPT_KEY_SIZE, err);
 	if (!key)
-		return -(*err)->errnum;
+		return cl_error_errnum(err);
 	r = cl_fscrypt_add_key(c->store->dir_fd, key, &c->key_id, err);
 	if (r < 0)
 		return r;
@@ -82,8 +83,10 @@ static int op_add_key(struct exec_ctx *c, struct cl_error **err)
 
 static int open_keys_dir(struct exec_ctx *c, bool create, struct cl_error **err)
 {
-	if (create && cl_mkdir_p_at(c->store->dir_fd, c->plan->keys_rel, 0700, err) < 0)
-		return -(*err)->errnum;
+	int r = create ? cl_mkdir_p_at(c->store->dir_fd, c->plan->keys_rel, 0700, err) : 0;
+
+	if (r < 0)
+		return r;
 	return open_dir_at(c->store->dir_fd, c->plan->keys_rel, 0, err);
 }
 
@@ -96,7 +99,7 @@ static int op_write_keyfile(struct exec_ctx *c, struct cl_error **err)
 	int r;
 
 	if (!kops)
-		return -(*err)->errnum;
+		return cl_error_errnum(err);
 	if (!key)
 		return cl_error_set(err, EINVAL, "write-keyfile without a new key");
 	r = cl_machine_key_load(c->plan->machine_key, true, &mk, err);
@@ -130,14 +133,15 @@ static int op_load_key(struct exec_ctx *c, struct cl_error **err)
 	cfd = open_dir_at(c->store->dir_fd, c->plan->crypt_rel, 0, err);
 	if (cfd < 0)
 		return cfd;
-	if (cl_fscrypt_get_policy(cfd, &enc, &pol, err) < 0)
-		return -(*err)->errnum;
+	r = cl_fscrypt_get_policy(cfd, &enc, &pol, err);
+	if (r < 0)
+		return r;
 	if (!enc)
 		return cl_error_set(err, EINVAL, "layer '%s' has no encryption policy",
 				    c->plan->rec.id);
 	kops = cl_keyfile_ops(err);
 	if (!kops)
-		return -(*err)->errnum;
+		return cl_error_errnum(err);
 	r = cl_machine_key_load(c->plan->machine_key, false, &mk, err);
 	if (r < 0)
 		return r;
@@ -229,6 +233,7 @@ static int op_mount_merged(struct exec_ctx *c, struct cl_error **err)
 {
 	struct cl_plan *p = c->plan;
 	_cleanup_close_ int mfd = -1, target = -1;
+	int r;
 
 	if (mkdirat(c->store->dir_fd, p->merged_rel, 0755) < 0 && errno != EEXIST)
 		return cl_error_set(err, errno, "mkdir '%s'", p->rec.merged);
@@ -238,8 +243,9 @@ static int op_mount_merged(struct exec_ctx *c, struct cl_error **err)
 	target = open_dir_at(c->store->dir_fd, p->merged_rel, 0, err);
 	if (target < 0)
 		return target;
-	if (cl_mount_move_fd(mfd, target, p->rec.merged, err) < 0)
-		return -(*err)->errnum;
+	r = cl_mount_move_fd(mfd, target, p->rec.merged, err);
+	if (r < 0)
+		return r;
 	c->mounted_merged = true;
 	return 0;
 }

@@ -42,8 +42,9 @@ static int op_unmount(const struct cl_record *rec, struct cl_teardown_report *re
 	if (r < 0)
 		return r;
 	rep->unmounted |= r > 0;
-	if (cl_ns_enter_host(&guard, err) < 0)
-		return -(*err)->errnum;
+	r = cl_ns_enter_host(&guard, err);
+	if (r < 0)
+		return r;
 	if (guard.home_fd >= 0) {
 		r = unmount_here(rec->merged, err);
 		if (cl_ns_leave(&guard, r < 0 ? NULL : err) < 0 && r >= 0)
@@ -112,7 +113,7 @@ static int op_erase_keyfile(struct cl_store *store, const struct cl_record *rec,
 	if (kfd < 0)
 		return cl_error_set(err, errno, "open '%s/keys'", store->dir);
 	kops = cl_keyfile_ops(err);
-	return kops ? kops->erase_at(kfd, rec->id, err) : -(*err)->errnum;
+	return kops ? kops->erase_at(kfd, rec->id, err) : cl_error_errnum(err);
 }
 
 static int run_teardown_op(struct cl_store *store, const struct cl_record *rec, enum cl_op_kind k,

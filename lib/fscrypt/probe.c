@@ -50,12 +50,14 @@ static int remove_probe_key(int dir_fd, const struct cl_key_id *id, struct cl_er
 {
 	enum cl_key_status st = CL_KEY_PRESENT;
 	unsigned flags = 0;
+	int r;
 
 	(void)syncfs(dir_fd); /* the probe files were deleted; flush before the removal */
-	if (cl_fscrypt_remove_key(dir_fd, id, &flags, err) < 0)
-		return -(*err)->errnum;
-	if (cl_fscrypt_key_status(dir_fd, id, &st, err) < 0)
-		return -(*err)->errnum;
+	r = cl_fscrypt_remove_key(dir_fd, id, &flags, err);
+	if (r == 0)
+		r = cl_fscrypt_key_status(dir_fd, id, &st, err);
+	if (r < 0)
+		return r;
 	if (st != CL_KEY_ABSENT)
 		return cl_error_set(err, EBUSY, "probe key %s is %s after removal", id->hex,
 				    cl_fscrypt_key_status_name(st));
@@ -72,7 +74,7 @@ int cl_fscrypt_probe_modes(int dir_fd, struct cl_fscrypt_mode_probe *modes, size
 
 	key = cl_secret_random(PROBE_KEY_SIZE, err);
 	if (!key)
-		return -(*err)->errnum;
+		return cl_error_errnum(err);
 	r = cl_fscrypt_add_key(dir_fd, key, &id, err);
 	if (r < 0)
 		return r;

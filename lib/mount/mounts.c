@@ -75,7 +75,7 @@ int cl_mount_submounts_libmount(const char *target, char ***ret_paths, struct cl
 	int n = 0, r = 0;
 
 	if (!lm)
-		return -(*err)->errnum;
+		return cl_error_errnum(err);
 	itr = lm->mnt_new_iter(MNT_ITER_FORWARD);
 	v = calloc(1, sizeof(*v));
 	parent = lm->mnt_table_find_target(tb, target, MNT_ITER_BACKWARD);

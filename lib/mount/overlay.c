@@ -40,14 +40,17 @@ static int set_dir(int fsfd, const char *key, int fd, struct cl_error **err)
 int cl_overlay_new(int lower_fd, int upper_fd, int work_fd, bool volatile_, struct cl_error **err)
 {
 	_cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
-	int mfd;
+	int mfd, r;
 
 	if (fsfd < 0)
 		return cl_error_set(err, errno, "fsopen overlay");
-	if (set_dir(fsfd, "lowerdir", lower_fd, err) < 0 ||
-	    set_dir(fsfd, "upperdir", upper_fd, err) < 0 ||
-	    set_dir(fsfd, "workdir", work_fd, err) < 0)
-		return -(*err)->errnum;
+	r = set_dir(fsfd, "lowerdir", lower_fd, err);
+	if (r == 0)
+		r = set_dir(fsfd, "upperdir", upper_fd, err);
+	if (r == 0)
+		r = set_dir(fsfd, "workdir", work_fd, err);
+	if (r < 0)
+		return r;
 	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "redirect_dir", "off", 0) < 0 ||
 	    fsconfig(fsfd, FSCONFIG_SET_STRING, "metacopy", "off", 0) < 0)
 		return fs_error(fsfd, errno, "options", err);

@@ -160,9 +160,10 @@ static int mount_image(const char *image, const char *target, struct cl_error **
 	int r;
 
 	if (!lm)
-		return -(*err)->errnum;
-	if (cl_mkdir_p_at(AT_FDCWD, target, 0700, err) < 0)
-		return -(*err)->errnum;
+		return cl_error_errnum(err);
+	r = cl_mkdir_p_at(AT_FDCWD, target, 0700, err);
+	if (r < 0)
+		return r;
 	cxt = lm->mnt_new_context();
 	if (!cxt)
 		return cl_error_set(err, ENOMEM, "mount '%s'", image);

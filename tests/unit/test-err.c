@@ -11,6 +11,20 @@
 
 #include "lib/core/err.h"
 
+/* WRAP: -Wl,--wrap=calloc */
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+static int fail_calloc; /* the next calloc returns NULL */
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	if (fail_calloc) {
+		fail_calloc = 0;
+		return NULL;
+	}
+	return __real_calloc(n, size);
+}
+
 static void test_set_returns_minus_errnum(void **state)
 {
 	struct cl_error *err = NULL;
@@ -153,6 +167,60 @@ static void test_libmount_codes(void **state)
 	cl_error_free(&err);
 }
 
+/* no memory for the error object: *err is still set (preallocated), free is a no-op */
+static void test_set_out_of_memory(void **state)
+{
+	struct cl_error *err = NULL;
+
+	(void)state;
+	fail_calloc = 1;
+	assert_int_equal(cl_error_set(&err, EACCES, "open '%s'", "/x"), -EACCES);
+	assert_non_null(err);
+	assert_int_equal(err->errnum, ENOMEM);
+	assert_string_equal(err->msg, "out of memory");
+	/* wrapping it changes nothing, and returns its status */
+	assert_int_equal(cl_error_wrap(&err, "ctx"), -ENOMEM);
+	assert_string_equal(err->msg, "out of memory");
+	cl_error_free(&err);
+	assert_null(err);
+	/* the next error is a normal one again */
+	assert_int_equal(cl_error_set(&err, EIO, "x"), -EIO);
+	assert_string_equal(err->msg, "x");
+	cl_error_free(&err);
+}
+
+static void test_move(void **state)
+{
+	struct cl_error *err = NULL, *src = NULL;
+
+	(void)state;
+	cl_error_set(&src, ENOSPC, "sink");
+	cl_error_set(&err, EINVAL, "stale");
+	assert_int_equal(cl_error_move(&err, &src), -ENOSPC);
+	assert_null(src);
+	assert_string_equal(err->msg, "sink");
+	cl_error_free(&err);
+	/* to a discarding caller: freed, status kept */
+	cl_error_set(&src, EPIPE, "sink");
+	assert_int_equal(cl_error_move(NULL, &src), -EPIPE);
+	assert_null(src);
+	/* nothing to move is a failure, never success */
+	assert_int_equal(cl_error_move(&err, &src), -EIO);
+	assert_null(err);
+}
+
+static void test_errnum(void **state)
+{
+	struct cl_error *err = NULL;
+
+	(void)state;
+	assert_int_equal(cl_error_errnum(NULL), -EIO);
+	assert_int_equal(cl_error_errnum(&err), -EIO);
+	cl_error_set(&err, ENOKEY, "k");
+	assert_int_equal(cl_error_errnum(&err), -ENOKEY);
+	cl_error_free(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -167,6 +235,9 @@ int main(void)
 	    cmocka_unit_test(test_wrap_null_msg),
 	    cmocka_unit_test(test_free_null_safe),
 	    cmocka_unit_test(test_libmount_codes),
+	    cmocka_unit_test(test_set_out_of_memory),
+	    cmocka_unit_test(test_move),
+	    cmocka_unit_test(test_errnum),
 	};
 
 	return cmocka_run_group_tests_name("err", tests, NULL, NULL);

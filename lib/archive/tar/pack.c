@@ -69,8 +69,7 @@ static la_ssize_t pack_write_cb(struct archive *a, void *ud, const void *buf, si
 static int pack_fail(struct pack *p, const char *path, struct cl_error **err)
 {
 	if (p->sink_err) {
-		*err = TAKE_PTR(p->sink_err);
-		return -(*err)->errnum;
+		return cl_error_move(err, &p->sink_err);
 	}
 	return cl_error_set(err, archive_errno(p->a) > 0 ? archive_errno(p->a) : EIO, "'%s': %s",
 			    path, archive_error_string(p->a));
@@ -314,10 +313,8 @@ static int collect_one(struct pack *p, struct cl_error **err)
 	b = &p->batches[job->slot];
 	for (size_t k = 0; k < b->n_done && r == 0; k++)
 		r = emit_item(p, b, k, job->buf, err);
-	if (r == 0 && b->err) {
-		*err = TAKE_PTR(b->err);
-		r = -(*err)->errnum;
-	}
+	if (r == 0 && b->err)
+		r = cl_error_move(err, &b->err);
 	batch_release(b);
 	cl_pool_job_put(p->pool, job);
 	return r;

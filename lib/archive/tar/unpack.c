@@ -47,8 +47,7 @@ static la_ssize_t unpack_read_cb(struct archive *a, void *ud, const void **buf)
 static int unpack_fail(struct unpack *u, struct archive *a, const char *path, struct cl_error **err)
 {
 	if (u->src_err) { /* the source's own error (e.g. a bad chunk tag) comes first */
-		*err = TAKE_PTR(u->src_err);
-		return -(*err)->errnum;
+		return cl_error_move(err, &u->src_err);
 	}
 	return cl_error_set(err, archive_errno(a) > 0 ? archive_errno(a) : EIO, "'%s': %s",
 			    path ? path : "tar", archive_error_string(a));
