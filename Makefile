@@ -46,7 +46,7 @@ endif
 
 LIB_SRCS := $(sort $(wildcard lib/core/*.c lib/crypto/*.c lib/fscrypt/*.c lib/mount/*.c \
         lib/store/*.c lib/plan/*.c lib/exec/*.c lib/record/*.c lib/archive/*.c lib/probe/*.c \
-        oci/*.c))
+        lib/layer/*.c oci/*.c))
 # the only code that includes <archive.h>: built into the plugin, never into the binary
 PLUGIN_SRCS := $(sort $(wildcard lib/archive/tar/*.c))
 CMD_SRCS := $(sort $(wildcard cmd/cryptlayer/*.c hooks/*.c))
@@ -177,6 +177,14 @@ check-layering:
 		oci -r --include='*.[ch]' || { echo "layering: oci/ includes beyond lib/core"; exit 1; }
 	@! grep -nE '#include "(hooks|cmd)/' lib oci -r --include='*.[ch]' \
 		|| { echo "layering: lib/ or oci/ includes hooks/ or cmd/"; exit 1; }
+	@# the lifecycle is lib/layer's: hooks/ and cmd/ reach plan and exec only through it,
+	@# and nothing below it includes it
+	@! grep -nE '#include "lib/(plan|exec)/' hooks cmd -r --include='*.[ch]' \
+		|| { echo "layering: hooks/ or cmd/ bypass lib/layer"; exit 1; }
+	@! grep -nE '#include "lib/layer/' lib oci -r --include='*.[ch]' | grep -v '^lib/layer/' \
+		|| { echo "layering: a module below lib/layer includes it"; exit 1; }
+	@! grep -nE '#include "lib/layer/(internal|gc-facts)\.h"' hooks cmd tests -r --include='*.[ch]' \
+		|| { echo "layering: lib/layer internals used outside it"; exit 1; }
 	@echo "layering: ok"
 
 FUZZ_TIME ?= 60

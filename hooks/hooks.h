@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-#include "hooks/layer.h"
+#include "lib/layer/layer.h"
 #include "lib/core/err.h"
 
 /**
@@ -24,3 +24,6 @@ int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id, struct
  * @out_fd. Return: 0 or -errno.
  */
 int cl_hook_precreate(const struct cl_ctx *ctx, int in_fd, int out_fd, struct cl_error **err);
+
+/** cl_hook_log_reclaimed() - a cl_gc_report_fn for the hooks' reclaim passes: logs each. */
+void cl_hook_log_reclaimed(const struct cl_gc_item *it, void *data);

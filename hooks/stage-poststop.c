@@ -10,11 +10,22 @@
 #include "lib/core/log.h"
 #include "oci/oci.h"
 
+void cl_hook_log_reclaimed(const struct cl_gc_item *it, void *data)
+{
+	(void)data;
+	if (it->error)
+		cl_log(CL_LOG_WARN, "%s: %s: %s", it->id, it->why, it->error->msg);
+	else
+		cl_log(CL_LOG_INFO, "%s: %s: erased", it->id, it->why);
+}
+
 int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id, struct cl_error **err)
 {
 	_cleanup_free_ char *buf = NULL;
 	struct cl_oci_state st = {};
-	struct cl_teardown_report rep = {};
+	enum cl_stop_outcome out = CL_STOP_NONE;
+	struct cl_layer_caller who = {};
+	const char *why = NULL;
 	size_t len = 0;
 	int r;
 
@@ -25,17 +36,20 @@ int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id, struct
 	if (r < 0 && !id)
 		return r;
 	cl_error_free(err);
-	/* an ephemeral layer is erased, a persistent one locked (DESIGN §4) */
-	r = cl_layer_stop(ctx, id ? id : st.id, &rep, err);
-	if (r == 0 && rep.had_key)
+	/* an ephemeral layer is erased, a persistent one locked (DESIGN §4): this container's */
+	who.bundle = st.bundle;
+	r = cl_layer_stop(ctx, id ? id : st.id, &who, &out, &why, err);
+	if (r == 0 && out == CL_STOP_NOT_OURS)
+		cl_log(CL_LOG_INFO, "%s: layer left alone: %s", id ? id : st.id, why);
+	else if (r == 0 && out != CL_STOP_NONE)
 		cl_log(CL_LOG_INFO, "%s: %s, key absent", id ? id : st.id,
-		       rep.kept ? "locked" : "erased");
+		       out == CL_STOP_LOCKED ? "locked" : "erased");
 	cl_oci_state_clear(&st);
 	/* opportunistic, never fails the stop: persistent layers of removed containers */
 	if (r == 0) {
 		struct cl_error *e = NULL;
 
-		if (cl_layer_reclaim_removed(ctx, &e) < 0)
+		if (cl_layer_reclaim_removed(ctx, cl_hook_log_reclaimed, NULL, &e) < 0)
 			cl_log(CL_LOG_WARN, "reclaim removed layers: %s", e ? e->msg : "?");
 		cl_error_free(&e);
 	}

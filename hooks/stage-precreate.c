@@ -37,7 +37,7 @@ static int reclaim_stale(const struct cl_ctx *ctx, const char *id, struct cl_err
 	if (!ours)
 		return 0; /* not ours to erase: creating the layer will say it exists */
 	cl_log(CL_LOG_INFO, "%s: erasing the layer left from an earlier run", id);
-	return cl_layer_destroy(ctx, id, true, NULL, err);
+	return cl_layer_destroy(ctx, id, NULL, err);
 }
 
 static int setup(const struct cl_ctx *ctx, const struct cl_oci_config *cfg,
@@ -57,17 +57,22 @@ static int setup(const struct cl_ctx *ctx, const struct cl_oci_config *cfg,
 	if (r == 0)
 		r = reclaim_stale(ctx, pod.id, err);
 	if (r == 0) {
+		/*
+		 * podman's bundle is the graph root's userdata dir (from /dev/shm's source): the
+		 * owner check survives a reboot there, unlike in runroot (a tmpfs)
+		 */
 		struct cl_layer_args a = {.id = pod.id,
 					  .req = req,
 					  .lower = req->base ? req->base : cfg->root_path,
 					  .owner = CL_OWNER_PODMAN,
-					  .owner_dir = pod.userdata};
+					  .bundle = pod.storage,
+					  .owner_dir = pod.storage ? pod.storage : pod.userdata};
 
 		r = cl_layer_create_rewrite(ctx, &a, buf, len, &out, err);
 		if (r == 0 && cl_write_all(out_fd, out, strlen(out)) < 0) {
 			r = cl_error_set(err, errno, "write config.json to stdout");
 			/* erase an ephemeral layer, lock a persistent one */
-			(void)cl_layer_stop(ctx, pod.id, NULL, NULL);
+			(void)cl_layer_stop(ctx, pod.id, NULL, NULL, NULL, NULL);
 		}
 	}
 	if (r == 0) {
@@ -76,7 +81,7 @@ static int setup(const struct cl_ctx *ctx, const struct cl_oci_config *cfg,
 		cl_log(CL_LOG_INFO, "%s: layer over '%s'", pod.id,
 		       req->base ? req->base : cfg->root_path);
 		/* opportunistic, never fails the start: layers of removed containers */
-		if (cl_layer_reclaim_removed_podman(ctx, pod.id, &e) < 0)
+		if (cl_layer_reclaim_podman(ctx, pod.id, cl_hook_log_reclaimed, NULL, &e) < 0)
 			cl_log(CL_LOG_WARN, "reclaim removed containers' layers: %s",
 			       e ? e->msg : "?");
 		cl_error_free(&e);

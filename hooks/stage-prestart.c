@@ -66,7 +66,8 @@ static bool already_set_up(const struct cl_ctx *ctx, const struct cl_oci_state *
 	bool same;
 
 	if (cl_record_read(ctx->run_dir, st->id, &rec, NULL) == 0) {
-		same = rec.owner && !strcmp(rec.owner, "hook") && rec.pid == st->pid;
+		same = rec.owner && !strcmp(rec.owner, "hook") && rec.pid == st->pid && rec.state &&
+		       !strcmp(rec.state, "running");
 		cl_record_clear(&rec);
 		if (same || root_is_layer(ctx, st->id, root_path))
 			return true;
@@ -89,6 +90,7 @@ static int setup(const struct cl_ctx *ctx, const struct cl_oci_state *st,
 	    .owner = CL_OWNER_HOOK,
 	    .root_path = cfg->root_path,
 	    .pid = st->pid,
+	    .bundle = st->bundle,
 	};
 	struct cl_record rec = {};
 	int r;

@@ -14,6 +14,7 @@ void cl_oci_config_clear(struct cl_oci_config *c)
 	free(c->root_path);
 	free(c->cgroups_path);
 	free(c->containerenv);
+	free(c->shm);
 	for (size_t i = 0; i < c->n_annotations; i++) {
 		free(c->annotations[i].key);
 		free(c->annotations[i].value);
@@ -85,8 +86,24 @@ static int parse_annotations(json_object *obj, struct cl_oci_config *c, struct c
 	return 0;
 }
 
-/* podman binds <runroot>/overlay-containers/<id>/userdata/.containerenv (DESIGN §3) */
-static int parse_containerenv(json_object *obj, struct cl_oci_config *c, struct cl_error **err)
+/*
+ * podman binds <runroot>/overlay-containers/<id>/userdata/.containerenv (DESIGN §3), and
+ * /dev/shm from <graphroot>/overlay-containers/<id>/userdata/shm (which survives a reboot)
+ */
+static int mount_source(json_object *m, const char *dst, char **ret, struct cl_error **err)
+{
+	json_object *d;
+
+	if (!json_object_is_type(m, json_type_object) ||
+	    !json_object_object_get_ex(m, "destination", &d) ||
+	    !json_object_is_type(d, json_type_string) || strcmp(json_object_get_string(d), dst))
+		return 0;
+	free(*ret);
+	*ret = NULL;
+	return cl_json_get_string(m, "source", "config.json mounts", ret, err);
+}
+
+static int parse_podman_mounts(json_object *obj, struct cl_oci_config *c, struct cl_error **err)
 {
 	json_object *mounts;
 
@@ -96,17 +113,11 @@ static int parse_containerenv(json_object *obj, struct cl_oci_config *c, struct 
 	if (!json_object_is_type(mounts, json_type_array))
 		return cl_error_set(err, EINVAL, "config.json: 'mounts' is not an array");
 	for (size_t i = 0; i < json_object_array_length(mounts); i++) {
-		json_object *m = json_object_array_get_idx(mounts, i), *dst;
-		int r;
+		json_object *m = json_object_array_get_idx(mounts, i);
+		int r = mount_source(m, "/run/.containerenv", &c->containerenv, err);
 
-		if (!json_object_is_type(m, json_type_object) ||
-		    !json_object_object_get_ex(m, "destination", &dst) ||
-		    !json_object_is_type(dst, json_type_string) ||
-		    strcmp(json_object_get_string(dst), "/run/.containerenv"))
-			continue;
-		free(c->containerenv);
-		c->containerenv = NULL;
-		r = cl_json_get_string(m, "source", "config.json mounts", &c->containerenv, err);
+		if (r == 0)
+			r = mount_source(m, "/dev/shm", &c->shm, err);
 		if (r < 0)
 			return r;
 	}
@@ -131,7 +142,7 @@ int cl_oci_config_parse(const char *json, size_t len, const char *bundle, struct
 	if (r >= 0)
 		r = parse_annotations(obj, &c, err);
 	if (r >= 0)
-		r = parse_containerenv(obj, &c, err);
+		r = parse_podman_mounts(obj, &c, err);
 	if (r >= 0 && json_object_object_get_ex(obj, "linux", &linux_obj) &&
 	    json_object_is_type(linux_obj, json_type_object))
 		r = cl_json_get_string(linux_obj, "cgroupsPath", "config.json linux",

@@ -31,6 +31,7 @@ struct cl_oci_config {
 	char *root_path; /* absolute: a relative root.path is resolved against the bundle */
 	char *cgroups_path;
 	char *containerenv; /* source of the /run/.containerenv bind mount (podman), or NULL */
+	char *shm;	    /* source of the /dev/shm mount, or NULL */
 	struct cl_kv *annotations;
 	size_t n_annotations;
 };
@@ -41,6 +42,8 @@ struct cl_oci_config {
 struct cl_oci_podman {
 	char id[CL_OCI_PODMAN_ID_SIZE]; /* = the poststop state's "id" */
 	char *userdata; /* <runroot>/overlay-containers/<id>/userdata, or NULL if unknown */
+	char *storage;	/* <graphroot>/overlay-containers/<id>/userdata (from /dev/shm's
+			 * source): it survives a reboot and goes at 'podman rm'; or NULL */
 };
 
 enum cl_keymode {
@@ -85,7 +88,7 @@ void cl_oci_config_clear(struct cl_oci_config *c);
  * linux.cgroupsPath ("/libpod_parent/libpod-<id>", "/<parent>/libpod-<id>", systemd
  * "<slice>:libpod:<id>"), else from the /run/.containerenv mount source
  * ("<runroot>/overlay-containers/<id>/userdata/.containerenv"), which also names the
- * container's userdata dir. Pure.
+ * container's userdata dir; the /dev/shm source names its graphroot userdata dir. Pure.
  * Return: 0 and *ret (free with cl_oci_podman_clear), -ENOENT when the config names no
  * podman container, -EINVAL when the two sources disagree.
  */

@@ -13,10 +13,12 @@
 #define ID_LEN 64
 #define ENV_TAIL "/userdata/.containerenv"
 #define ENV_DIR "/overlay-containers/"
+#define SHM_TAIL "/userdata/shm"
 
 void cl_oci_podman_clear(struct cl_oci_podman *p)
 {
 	free(p->userdata);
+	free(p->storage);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -50,16 +52,16 @@ static bool id_from_cgroups(const char *cg, char ret[CL_OCI_PODMAN_ID_SIZE])
 	return true;
 }
 
-/* ".../overlay-containers/<id>/userdata/.containerenv": absolute, no '..' component */
-static bool id_from_containerenv(const char *src, char ret[CL_OCI_PODMAN_ID_SIZE])
+/* ".../overlay-containers/<id>@tail": absolute, no '..' component */
+static bool id_from_source(const char *src, const char *tail_s, char ret[CL_OCI_PODMAN_ID_SIZE])
 {
-	size_t n = strlen(src), tail = strlen(ENV_TAIL), dir = strlen(ENV_DIR);
+	size_t n = strlen(src), tail = strlen(tail_s), dir = strlen(ENV_DIR);
 	const char *id;
 
 	if (src[0] != '/' || n < tail + ID_LEN + dir + 1 || strstr(src, "/../") ||
 	    strstr(src, "/./") || strstr(src, "//"))
 		return false;
-	if (strcmp(src + n - tail, ENV_TAIL))
+	if (strcmp(src + n - tail, tail_s))
 		return false;
 	id = src + n - tail - ID_LEN;
 	if (!is_id(id, ID_LEN) || strncmp(id - dir, ENV_DIR, dir))
@@ -74,7 +76,8 @@ int cl_oci_podman_parse(const struct cl_oci_config *c, struct cl_oci_podman *ret
 {
 	char from_cg[CL_OCI_PODMAN_ID_SIZE] = "", from_env[CL_OCI_PODMAN_ID_SIZE] = "";
 	bool cg = c->cgroups_path && id_from_cgroups(c->cgroups_path, from_cg);
-	bool env = c->containerenv && id_from_containerenv(c->containerenv, from_env);
+	bool env = c->containerenv && id_from_source(c->containerenv, ENV_TAIL, from_env);
+	char from_shm[CL_OCI_PODMAN_ID_SIZE] = "";
 	struct cl_oci_podman p = {};
 
 	if (!cg && !env)
@@ -92,6 +95,14 @@ int cl_oci_podman_parse(const struct cl_oci_config *c, struct cl_oci_podman *ret
 		    strndup(c->containerenv, strlen(c->containerenv) - strlen("/.containerenv"));
 		if (!p.userdata)
 			return cl_error_set(err, ENOMEM, "config.json");
+	}
+	/* graphroot's userdata: only when it names the same container */
+	if (c->shm && id_from_source(c->shm, SHM_TAIL, from_shm) && !strcmp(from_shm, p.id)) {
+		p.storage = strndup(c->shm, strlen(c->shm) - strlen("/shm"));
+		if (!p.storage) {
+			cl_oci_podman_clear(&p);
+			return cl_error_set(err, ENOMEM, "config.json");
+		}
 	}
 	*ret = p;
 	return 0;

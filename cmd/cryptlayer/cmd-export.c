@@ -25,6 +25,7 @@
 #include "lib/archive/tar.h"
 #include "lib/core/cleanup.h"
 #include "lib/fscrypt/fscrypt.h"
+#include "lib/layer/layer.h"
 #include "lib/record/record.h"
 #include "lib/store/store.h"
 #include "oci/oci.h"
@@ -148,22 +149,12 @@ static int export_parse(int argc, char **argv, struct export_args *a)
 static int export_find(const struct cl_globals *g, const char *id, struct cl_record *rec,
 		       struct cl_store **ret_store, struct cl_error **err)
 {
-	int r;
+	struct cl_ctx ctx = {.root = g->root, .run_dir = g->run_dir};
+	int r = cl_layer_find(&ctx, id, ret_store, rec, NULL, err);
 
-	if (!cl_oci_id_valid(id))
-		return cl_error_set(err, EINVAL, "invalid layer id '%.64s'", id);
-	r = cl_record_read(g->run_dir, id, rec, err);
 	if (r == 0)
-		return cl_store_open(rec->store_root ? rec->store_root : g->root, 0, false,
-				     ret_store, err);
-	if (r != -ENOENT)
-		return r;
-	cl_error_free(err);
-	if (cl_store_open(g->root, 0, false, ret_store, NULL) == 0 &&
-	    cl_record_desc_read((*ret_store)->dir_fd, g->root, (*ret_store)->dir, id, rec, NULL) ==
-		0)
-		return 0;
-	return cl_error_set(err, ENOENT, "no layer '%s'", id);
+		return cl_error_set(err, ENOENT, "no layer '%s'", id);
+	return r < 0 ? r : 0;
 }
 
 /* the upper directory of an unlocked layer, opened through the store */

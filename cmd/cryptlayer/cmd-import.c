@@ -18,7 +18,7 @@
 
 #include "cmd/cryptlayer/cli.h"
 #include "cmd/cryptlayer/progress.h"
-#include "hooks/layer.h"
+#include "lib/layer/layer.h"
 #include "lib/archive/clx.h"
 #include "lib/archive/format.h"
 #include "lib/archive/tar.h"

@@ -8,12 +8,8 @@
 #include <string.h>
 
 #include "cmd/cryptlayer/cli.h"
-#include "hooks/layer.h"
+#include "lib/layer/layer.h"
 #include "lib/core/cleanup.h"
-#include "lib/fscrypt/fscrypt.h"
-#include "lib/mount/overlay.h"
-#include "lib/record/record.h"
-#include "lib/store/store.h"
 #include "oci/json-util.h"
 
 static struct cl_ctx ctx_of(const struct cl_globals *g)
@@ -160,7 +156,7 @@ int cl_cmd_destroy(const struct cl_globals *g, int argc, char **argv)
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
-	if (cl_layer_destroy(&ctx, id, false, NULL, &err) < 0)
+	if (cl_layer_destroy(&ctx, id, NULL, &err) < 0)
 		return cl_cli_fail(&err, "destroy");
 	return CL_EXIT_OK;
 }
@@ -216,102 +212,24 @@ int cl_cmd_unlock(const struct cl_globals *g, int argc, char **argv)
 	return fflush(stdout) == 0 ? CL_EXIT_OK : CL_EXIT_FAIL;
 }
 
-static json_object *status_json(const struct cl_globals *g, const struct cl_record *rec)
+static json_object *status_json(const struct cl_layer_info *info)
 {
-	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	const struct cl_record *rec = &info->rec;
 	json_object *o = json_object_new_object();
-	const char *ks = NULL;
-	bool mounted = false;
-	struct cl_key_id id;
 
-	if (rec->key_id && cl_key_id_from_hex(rec->key_id, &id) == 0 &&
-	    cl_store_open(rec->store_root ? rec->store_root : g->root, 0, false, &store, NULL) ==
-		0) {
-		enum cl_key_status st;
-
-		if (cl_fscrypt_key_status(store->dir_fd, &id, &st, NULL) == 0)
-			ks = cl_fscrypt_key_status_name(st);
-	}
-	if (rec->owner && !strcmp(rec->owner, "hook"))
-		mounted = cl_layer_pid_alive(rec->pid);
-	else if (rec->merged)
-		mounted = cl_mount_is_mountpoint(rec->merged) > 0;
 #define S(k, v) json_object_object_add(o, k, (v) ? json_object_new_string(v) : NULL)
 	S("id", rec->id);
 	S("base", rec->base);
 	S("backend", rec->backend);
 	S("keymode", rec->keymode);
 	S("key_id", rec->key_id);
-	S("key_status", ks);
-	json_object_object_add(o, "mounted", json_object_new_boolean(mounted));
+	S("key_status", info->key_status);
+	json_object_object_add(o, "mounted", json_object_new_boolean(info->mounted));
 	S("upper", rec->upper);
 	S("merged", rec->merged);
+	S("state", rec->state);
 #undef S
 	return o;
-}
-
-/* @id's run-dir record, or for a locked persistent layer its store descriptor */
-static int read_layer(const struct cl_globals *g, const char *id, struct cl_record *ret,
-		      struct cl_error **err)
-{
-	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
-	int r = cl_record_read(g->run_dir, id, ret, err);
-
-	if (r != -ENOENT)
-		return r;
-	cl_error_free(err);
-	r = cl_store_open(g->root, 0, false, &store, NULL);
-	if (r == 0)
-		r = cl_record_desc_read(store->dir_fd, g->root, store->dir, id, ret, err);
-	if (r == -ENOENT) {
-		cl_error_free(err);
-		return cl_error_set(err, ENOENT, "no layer '%s'", id);
-	}
-	return r;
-}
-
-/* free @n strings of @v (some may be NULL, taken) and @v itself */
-static void free_n(char **v, int n)
-{
-	for (int i = 0; v && i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* record ids plus the ids of persistent layers described in the store, sorted, unique */
-static int list_ids(const struct cl_globals *g, char ***ret, struct cl_error **err)
-{
-	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
-	char **ids = NULL, **desc = NULL, **all;
-	int n, m = 0, k = 0;
-
-	n = cl_record_list(g->run_dir, &ids, err);
-	if (n < 0)
-		return n;
-	if (cl_store_open(g->root, 0, false, &store, NULL) == 0) {
-		m = cl_record_desc_list(store->dir_fd, &desc, err);
-		if (m < 0) {
-			free_n(ids, n);
-			return m;
-		}
-	}
-	all = calloc((size_t)(n + m + 1), sizeof(*all));
-	if (!all) {
-		free_n(ids, n);
-		free_n(desc, m);
-		return cl_error_set(err, ENOMEM, "list");
-	}
-	for (int i = 0, j = 0; i < n || j < m;) {
-		int c = i >= n ? 1 : j >= m ? -1 : strcmp(ids[i], desc[j]);
-
-		all[k++] = c <= 0 ? TAKE_PTR(ids[i]) : TAKE_PTR(desc[j]);
-		i += c <= 0;
-		j += c >= 0;
-	}
-	free_n(ids, n);
-	free_n(desc, m);
-	*ret = all;
-	return k;
 }
 
 static void print_text(json_object *o)
@@ -331,8 +249,9 @@ static const char *to_json(json_object *o)
 int cl_cmd_status(const struct cl_globals *g, int argc, char **argv)
 {
 	_cleanup_(json_object_putp) json_object *o = NULL;
+	struct cl_ctx ctx = ctx_of(g);
 	struct cl_error *err = NULL;
-	struct cl_record rec = {};
+	struct cl_layer_info info = {};
 	const char *id = NULL;
 	bool json = false;
 	int r = one_id_command(
@@ -346,13 +265,10 @@ int cl_cmd_status(const struct cl_globals *g, int argc, char **argv)
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
-	if (!cl_oci_id_valid(id) || read_layer(g, id, &rec, &err) < 0) {
-		if (!err)
-			cl_error_set(&err, EINVAL, "invalid layer id");
+	if (cl_layer_status(&ctx, id, &info, &err) < 0)
 		return cl_cli_fail(&err, "status");
-	}
-	o = status_json(g, &rec);
-	cl_record_clear(&rec);
+	o = status_json(&info);
+	cl_record_clear(&info.rec);
 	if (json)
 		printf("%s\n", to_json(o));
 	else
@@ -363,8 +279,9 @@ int cl_cmd_status(const struct cl_globals *g, int argc, char **argv)
 int cl_cmd_list(const struct cl_globals *g, int argc, char **argv)
 {
 	_cleanup_(json_object_putp) json_object *arr = json_object_new_array();
+	struct cl_ctx ctx = ctx_of(g);
+	struct cl_layer_info *infos = NULL;
 	struct cl_error *err = NULL;
-	char **ids = NULL;
 	bool json = false;
 	int n, r = one_id_command(
 		   "list",
@@ -376,18 +293,12 @@ int cl_cmd_list(const struct cl_globals *g, int argc, char **argv)
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
-	n = list_ids(g, &ids, &err);
+	n = cl_layer_list(&ctx, &infos, &err);
 	if (n < 0)
 		return cl_cli_fail(&err, "list");
-	for (int i = 0; i < n; i++) {
-		struct cl_record rec = {};
-
-		if (read_layer(g, ids[i], &rec, NULL) < 0)
-			continue;
-		json_object_array_add(arr, status_json(g, &rec));
-		cl_record_clear(&rec);
-	}
-	cl_strv_free(ids);
+	for (int i = 0; i < n; i++)
+		json_object_array_add(arr, status_json(&infos[i]));
+	cl_layer_info_free(infos, n);
 	if (json) {
 		/* json-c pretty-prints an empty array over two lines; scripts expect [] */
 		printf("%s\n", json_object_array_length(arr) ? to_json(arr) : "[]");

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cmd/cryptlayer/cli.h"
-#include "hooks/layer.h"
+#include "lib/layer/layer.h"
 #include "lib/core/cleanup.h"
 #include "lib/core/log.h"
 #include "oci/json-util.h"
@@ -43,17 +43,17 @@ struct gc_out {
 static void gc_report(const struct cl_gc_item *it, void *data)
 {
 	struct gc_out *out = data;
-	const char *action = it->error			    ? "failed"
-			     : it->verdict == CL_GC_RECLAIM ? "reclaimed"
-							    : "kept";
+	static const char *const actions[_CL_GC_VERDICT_MAX] = {
+	    [CL_GC_KEEP] = "kept", [CL_GC_RECLAIM] = "reclaimed", [CL_GC_LOCK] = "locked"};
+	const char *action = it->error ? "failed" : actions[it->verdict];
 	json_object *o;
 
 	if (it->error)
 		cl_log(CL_LOG_ERR, "gc: %s: %s", it->id, it->error->msg);
-	else if (it->verdict == CL_GC_RECLAIM)
-		cl_log(CL_LOG_INFO, "gc: %s: reclaimed (%s)", it->id, it->why);
+	else if (it->verdict != CL_GC_KEEP)
+		cl_log(CL_LOG_INFO, "gc: %s: %s (%s)", it->id, action, it->why);
 	if (!out->arr) {
-		if (!it->error && (it->verdict == CL_GC_RECLAIM || out->verbose))
+		if (!it->error && (it->verdict != CL_GC_KEEP || out->verbose))
 			printf("%-10s %s (%s)\n", action, it->id, it->why);
 		return;
 	}

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cmd/cryptlayer/cli.h"
-#include "hooks/layer.h"
+#include "lib/layer/layer.h"
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
 #include "oci/oci.h"
@@ -56,6 +56,7 @@ static int do_prepare(const struct cl_globals *g, const char *bundle, const char
 					  .req = &req,
 					  .lower = req.base ? req.base : cfg.root_path,
 					  .owner = CL_OWNER_BUNDLE,
+					  .bundle = bundle,
 					  .owner_dir = bundle};
 
 		req.enabled = true;
@@ -65,7 +66,7 @@ static int do_prepare(const struct cl_globals *g, const char *bundle, const char
 						    err);
 			/* erase an ephemeral layer, lock (never erase) a persistent one */
 			if (r < 0)
-				(void)cl_layer_stop(&ctx, id, NULL, NULL);
+				(void)cl_layer_stop(&ctx, id, NULL, NULL, NULL, NULL);
 		}
 	}
 	cl_oci_request_clear(&req);

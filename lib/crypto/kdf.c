@@ -13,9 +13,9 @@
 
 CL_DEFINE_CLEANUP(EVP_KDF_CTX *, EVP_KDF_CTX_free)
 
-int cl_kdf_hkdf_derive(const unsigned char *ikm, size_t ikm_len, const unsigned char *salt,
-		       size_t salt_len, const unsigned char *info, size_t info_len,
-		       unsigned char *out, size_t out_len, struct cl_error **err)
+static int hkdf(const char *digest, size_t hash_len, const unsigned char *ikm, size_t ikm_len,
+		const unsigned char *salt, size_t salt_len, const unsigned char *info,
+		size_t info_len, unsigned char *out, size_t out_len, struct cl_error **err)
 {
 	_cleanup_(EVP_KDF_CTX_freep) EVP_KDF_CTX *kctx = NULL;
 	const struct cl_crypto_algs *a = cl_crypto_algs_get(err);
@@ -24,13 +24,13 @@ int cl_kdf_hkdf_derive(const unsigned char *ikm, size_t ikm_len, const unsigned 
 
 	if (!a)
 		return -ENOPKG;
-	if (ikm_len == 0 || out_len == 0 || out_len > 255 * 32)
+	if (ikm_len == 0 || out_len == 0 || out_len > 255 * hash_len)
 		return cl_error_set(err, EINVAL, "hkdf: bad lengths (ikm %zu, out %zu)", ikm_len,
 				    out_len);
 	kctx = EVP_KDF_CTX_new(a->hkdf);
 	if (!kctx)
 		return cl_error_ossl(err, ENOMEM, "hkdf context");
-	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest, 0);
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
 	/* OpenSSL wants a non-NULL pointer; a 0-length salt is RFC 5869's default */
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt ? (void *)salt : &zero,
@@ -40,9 +40,24 @@ int cl_kdf_hkdf_derive(const unsigned char *ikm, size_t ikm_len, const unsigned 
 	*p = OSSL_PARAM_construct_end();
 	if (EVP_KDF_derive(kctx, out, out_len, params) != 1) {
 		cl_wipe(out, out_len);
-		return cl_error_ossl(err, EIO, "hkdf-sha256");
+		return cl_error_ossl(err, EIO, "hkdf-%s", digest);
 	}
 	return 0;
+}
+
+int cl_kdf_hkdf_derive(const unsigned char *ikm, size_t ikm_len, const unsigned char *salt,
+		       size_t salt_len, const unsigned char *info, size_t info_len,
+		       unsigned char *out, size_t out_len, struct cl_error **err)
+{
+	return hkdf("SHA256", 32, ikm, ikm_len, salt, salt_len, info, info_len, out, out_len, err);
+}
+
+int cl_kdf_fscrypt_key_id(const struct cl_secret *key, unsigned char out[16], struct cl_error **err)
+{
+	/* fs/crypto: HKDF-SHA512, default (zero) salt, info "fscrypt\0" || context 1 */
+	static const unsigned char info[] = {'f', 's', 'c', 'r', 'y', 'p', 't', 0, 1};
+
+	return hkdf("SHA512", 64, key->data, key->len, NULL, 0, info, sizeof(info), out, 16, err);
 }
 
 struct cl_secret *cl_kdf_hkdf_secret(const struct cl_secret *ikm, const unsigned char *salt,

@@ -31,3 +31,12 @@ int cl_kdf_hkdf_derive(const unsigned char *ikm, size_t ikm_len, const unsigned 
 struct cl_secret *cl_kdf_hkdf_secret(const struct cl_secret *ikm, const unsigned char *salt,
 				     size_t salt_len, const char *label, size_t len,
 				     struct cl_error **err);
+
+/**
+ * cl_kdf_fscrypt_key_id() - the fscrypt v2 identifier of master key @key, as the kernel
+ * computes it (fs/crypto/hkdf.c: HKDF-SHA512, zero salt, info "fscrypt\0" || 0x01), for
+ * kernels without AF_ALG (lib/fscrypt/keyid.c is the fast path).
+ * Return: 0 and @out, or -errno.
+ */
+int cl_kdf_fscrypt_key_id(const struct cl_secret *key, unsigned char out[16],
+			  struct cl_error **err);

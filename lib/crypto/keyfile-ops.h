@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "lib/core/err.h"
+#include "lib/crypto/kdf.h"
 #include "lib/crypto/keyfile.h"
 
 /*
@@ -11,7 +12,7 @@
  * so that hooks of ephemeral layers never load OpenSSL (lib/core/plugin.h).
  */
 #define CL_KEYFILE_OPS_SYMBOL "cl_keyfile_plugin_ops"
-#define CL_KEYFILE_OPS_ABI 1
+#define CL_KEYFILE_OPS_ABI 2
 
 struct cl_keyfile_ops {
 	unsigned abi, size;
@@ -19,6 +20,7 @@ struct cl_keyfile_ops {
 	__typeof__(cl_keyfile_write_at) *write_at;
 	__typeof__(cl_keyfile_load_at) *load_at;
 	__typeof__(cl_keyfile_erase_at) *erase_at;
+	__typeof__(cl_kdf_fscrypt_key_id) *fscrypt_key_id;
 };
 
 /**

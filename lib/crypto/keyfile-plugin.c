@@ -9,4 +9,5 @@ __attribute__((visibility("default"))) const struct cl_keyfile_ops cl_keyfile_pl
     .write_at = cl_keyfile_write_at,
     .load_at = cl_keyfile_load_at,
     .erase_at = cl_keyfile_erase_at,
+    .fscrypt_key_id = cl_kdf_fscrypt_key_id,
 };

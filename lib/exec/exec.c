@@ -9,6 +9,7 @@
 
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
+#include "lib/core/signals.h"
 #include "lib/crypto/keyfile-ops.h"
 #include "lib/crypto/machine-key.h"
 #include "lib/crypto/secret.h"
@@ -25,11 +26,41 @@ struct exec_ctx {
 	void *populate_ctx;
 	struct cl_key_id key_id;
 	struct cl_secret *key; /* persistent: the new key, until it is wrapped */
+	bool record_begun;
+	bool layer_made;
 	bool key_added;
 	bool key_was_present; /* unlock: present before we added it, so undo leaves it */
 	bool keyfile_written;
 	bool mounted_merged;
+	bool mounted_container;
 };
+
+/* the record as it stands, state @state (creating/unlocking until the last op) */
+static int write_record(struct exec_ctx *c, const char *state, struct cl_error **err)
+{
+	struct cl_record *rec = &c->plan->rec;
+	char *s = strdup(state);
+
+	if (!s)
+		return cl_error_set(err, ENOMEM, "record");
+	free(rec->state);
+	rec->state = s;
+	if (!strcmp(state, "running"))
+		rec->creator = 0, rec->creator_start = 0;
+	return cl_record_write(c->run_dir, rec, err);
+}
+
+/* name the key in the record before it exists in the kernel: a kill -9 leaves it findable */
+static int record_key_id(struct exec_ctx *c, const struct cl_key_id *id, struct cl_error **err)
+{
+	char *hex = strdup(id->hex);
+
+	if (!hex)
+		return cl_error_set(err, ENOMEM, "key id");
+	free(c->plan->rec.key_id);
+	c->plan->rec.key_id = hex;
+	return write_record(c, c->plan->begin_state, err);
+}
 
 static int open_dir_at(int dfd, const char *rel, int flags, struct cl_error **err)
 {
@@ -52,30 +83,58 @@ static int op_mkdir_layer(struct exec_ctx *c, struct cl_error **err)
 		return cl_error_set(err, errno,
 				    errno == EEXIST ? "layer '%s' already exists" : "mkdir '%s'",
 				    errno == EEXIST ? p->rec.id : p->rec.layer_dir);
-	if (mkdirat(c->store->dir_fd, p->crypt_rel, 0700) < 0) {
-		r = cl_error_set(err, errno, "mkdir '%s/crypt'", p->rec.layer_dir);
-		(void)unlinkat(c->store->dir_fd, p->layer_rel, AT_REMOVEDIR);
+	c->layer_made = true;
+	if (mkdirat(c->store->dir_fd, p->crypt_rel, 0700) < 0)
+		return cl_error_set(err, errno, "mkdir '%s/crypt'", p->rec.layer_dir);
+	return 0;
+}
+
+/*
+ * The identifier the kernel will give @key: through AF_ALG (microseconds, no OpenSSL on
+ * the hook's path), else with OpenSSL from the crypto plugin (kernels without AF_ALG).
+ */
+static int compute_key_id(const struct cl_secret *key, struct cl_key_id *ret, struct cl_error **err)
+{
+	const struct cl_keyfile_ops *kops = NULL;
+	struct cl_error *e = NULL;
+	int r = cl_fscrypt_key_id_compute(key, ret, &e);
+
+	if (r != -EAFNOSUPPORT && r != -ENOENT && r != -EOPNOTSUPP)
+		return r < 0 ? cl_error_move(err, &e) : 0;
+	cl_error_free(&e);
+	kops = cl_keyfile_ops(err);
+	if (!kops)
+		return cl_error_wrap(err, "fscrypt key identifier without AF_ALG");
+	r = kops->fscrypt_key_id(key, ret->bytes, err);
+	if (r < 0)
 		return r;
-	}
+	for (size_t i = 0; i < sizeof(ret->bytes); i++)
+		snprintf(ret->hex + 2 * i, 3, "%02x", ret->bytes[i]);
 	return 0;
 }
 
 static int op_add_key(struct exec_ctx *c, struct cl_error **err)
 {
 	_cleanup_secret_ struct cl_secret *key = NULL;
+	struct cl_key_id want;
 	int r;
 
 	/* ephemeral: 64 random bytes, never written anywhere, wiped right after the ioctl */
 	key = cl_secret_random(CL_FSCRYPT_KEY_SIZE, err);
 	if (!key)
 		return cl_error_errnum(err);
+	r = compute_key_id(key, &want, err);
+	if (r == 0)
+		r = record_key_id(c, &want, err);
+	if (r < 0)
+		return r;
 	r = cl_fscrypt_add_key(c->store->dir_fd, key, &c->key_id, err);
 	if (r < 0)
 		return r;
 	c->key_added = true;
-	c->plan->rec.key_id = strdup(c->key_id.hex);
-	if (!c->plan->rec.key_id)
-		return cl_error_set(err, ENOMEM, "key id");
+	if (memcmp(c->key_id.bytes, want.bytes, sizeof(want.bytes)))
+		return cl_error_set(err, EIO, "the kernel named key %s, not the computed %s",
+				    c->key_id.hex, want.hex);
 	if (!c->plan->ephemeral)
 		c->key = TAKE_PTR(key); /* wrapped by the next op, then wiped */
 	return 0;
@@ -157,6 +216,9 @@ static int op_load_key(struct exec_ctx *c, struct cl_error **err)
 				    c->plan->rec.id, pol.hex);
 	c->key_was_present =
 	    cl_fscrypt_key_status(c->store->dir_fd, &pol, &st, NULL) == 0 && st == CL_KEY_PRESENT;
+	r = record_key_id(c, &pol, err);
+	if (r < 0)
+		return r;
 	r = cl_fscrypt_add_key(c->store->dir_fd, key, &c->key_id, err);
 	if (r < 0)
 		return r;
@@ -164,8 +226,7 @@ static int op_load_key(struct exec_ctx *c, struct cl_error **err)
 	if (memcmp(c->key_id.bytes, pol.bytes, sizeof(pol.bytes)))
 		return cl_error_set(err, EINVAL, "unwrapped key of '%s' is %s, policy needs %s",
 				    c->plan->rec.id, c->key_id.hex, pol.hex);
-	c->plan->rec.key_id = strdup(c->key_id.hex);
-	return c->plan->rec.key_id ? 0 : cl_error_set(err, ENOMEM, "key id");
+	return 0;
 }
 
 static int op_write_desc(struct exec_ctx *c, struct cl_error **err)
@@ -253,15 +314,24 @@ static int op_mount_merged(struct exec_ctx *c, struct cl_error **err)
 static int op_mount_container(struct exec_ctx *c, struct cl_error **err)
 {
 	_cleanup_close_ int mfd = new_overlay(c, err);
+	int r;
 
 	if (mfd < 0)
 		return mfd;
-	return cl_exec_mount_container(mfd, c->plan->pid, c->plan->rec.merged, err);
+	r = cl_exec_mount_container(mfd, c->plan->pid, c->plan->rec.merged, err);
+	c->mounted_container = r == 0;
+	return r;
 }
 
 static int run_op(struct exec_ctx *c, enum cl_op_kind k, struct cl_error **err)
 {
 	switch (k) {
+	case CL_OP_BEGIN_RECORD: {
+		int r = write_record(c, c->plan->begin_state, err);
+
+		c->record_begun = r == 0;
+		return r;
+	}
 	case CL_OP_MKDIR_LAYER:
 		return op_mkdir_layer(c, err);
 	case CL_OP_ADD_KEY:
@@ -277,7 +347,7 @@ static int run_op(struct exec_ctx *c, enum cl_op_kind k, struct cl_error **err)
 	case CL_OP_MOUNT_CONTAINER:
 		return op_mount_container(c, err);
 	case CL_OP_WRITE_RECORD:
-		return cl_record_write(c->run_dir, &c->plan->rec, err);
+		return write_record(c, "running", err);
 	case CL_OP_WRITE_KEYFILE:
 		return op_write_keyfile(c, err);
 	case CL_OP_WRITE_DESC:
@@ -289,54 +359,48 @@ static int run_op(struct exec_ctx *c, enum cl_op_kind k, struct cl_error **err)
 	}
 }
 
-static void undo_keyfile(struct exec_ctx *c)
+/*
+ * Undo is the teardown (DESIGN §4 order) of what this run did: unmount (the container's
+ * root.path too), delete the files while the key is present, remove the key and verify
+ * it ABSENT, erase a key file, remove the layer; the record goes last, and stays (state
+ * creating/unlocking, naming the key) when the key is not ABSENT, so gc finishes it.
+ */
+static int undo(struct exec_ctx *c, struct cl_error **err)
 {
-	const struct cl_keyfile_ops *kops = NULL;
-	_cleanup_close_ int kfd = -1;
+	struct cl_plan t = {.ephemeral = c->plan->ephemeral, .owner = c->plan->owner};
+	bool erase = !strcmp(c->plan->begin_state, "creating");
+	bool remove_key = c->key_added && !c->key_was_present;
 
-	if (!c->keyfile_written)
-		return;
-	kops = cl_keyfile_ops(NULL); /* loaded already: it wrote the file */
-	kfd = open_keys_dir(c, false, NULL);
-	if (kops && kfd >= 0)
-		(void)kops->erase_at(kfd, c->plan->rec.id, NULL);
+	if (c->mounted_container)
+		t.ops[t.n_ops++] = CL_OP_UNMOUNT_CONTAINER;
+	if (c->mounted_merged)
+		t.ops[t.n_ops++] = CL_OP_UNMOUNT;
+	if (erase && c->layer_made && remove_key)
+		t.ops[t.n_ops++] = CL_OP_DELETE_FILES;
+	if (remove_key)
+		t.ops[t.n_ops++] = CL_OP_REMOVE_KEY;
+	if (erase && c->keyfile_written)
+		t.ops[t.n_ops++] = CL_OP_ERASE_KEYFILE;
+	if (erase && c->layer_made)
+		t.ops[t.n_ops++] = CL_OP_REMOVE_LAYER;
+	if (c->record_begun)
+		t.ops[t.n_ops++] = CL_OP_REMOVE_RECORD;
+	/* an unlock that failed before adding the key must not remove one present before */
+	if (!remove_key) {
+		free(c->plan->rec.key_id);
+		c->plan->rec.key_id = NULL;
+	}
+	return cl_exec_teardown(c->store, &c->plan->rec, &t, c->run_dir, NULL, err);
 }
 
-/* Undo what ran, newest first; the erase order is the teardown's (DESIGN §4). */
-static void undo(struct exec_ctx *c, int done)
+static int interrupted(struct cl_error **err)
 {
-	struct cl_plan *p = c->plan;
-	unsigned flags;
+	int sig = cl_signals_pending();
 
-	for (int i = done - 1; i >= 0; i--) {
-		switch (p->ops[i]) {
-		case CL_OP_WRITE_RECORD:
-			(void)cl_record_remove(c->run_dir, p->rec.id, NULL);
-			break;
-		case CL_OP_MOUNT_MERGED:
-			if (c->mounted_merged)
-				(void)umount2(p->rec.merged, MNT_DETACH);
-			break;
-		case CL_OP_ADD_KEY:
-			(void)cl_rm_rf_at(c->store->dir_fd, p->crypt_rel, NULL);
-			(void)cl_fscrypt_remove_key(c->store->dir_fd, &c->key_id, &flags, NULL);
-			break;
-		case CL_OP_WRITE_KEYFILE:
-			undo_keyfile(c);
-			break;
-		case CL_OP_LOAD_KEY:
-			/* unlock undone: the layer stays locked, its files and key file stay */
-			if (c->key_added && !c->key_was_present)
-				(void)cl_fscrypt_remove_key(c->store->dir_fd, &c->key_id, &flags,
-							    NULL);
-			break;
-		case CL_OP_MKDIR_LAYER:
-			(void)cl_rm_rf_at(c->store->dir_fd, p->layer_rel, NULL);
-			break;
-		default:
-			break;
-		}
-	}
+	if (!sig)
+		return 0;
+	return cl_error_set(err, EINTR, "interrupted by signal %d (%s): undone", sig,
+			    strsignal(sig));
 }
 
 int cl_exec_create(struct cl_store *store, struct cl_plan *plan, const char *run_dir,
@@ -351,15 +415,26 @@ int cl_exec_create_populated(struct cl_store *store, struct cl_plan *plan, const
 	struct exec_ctx c = {
 	    .store = store, .plan = plan, .run_dir = run_dir, .populate = fn, .populate_ctx = ctx};
 
+	struct cl_sigblock sb;
 	int r = 0;
 
+	/* a signal between two steps stops the run there, and the steps done are undone */
+	cl_signals_block(&sb);
 	for (int i = 0; i < plan->n_ops && r == 0; i++) {
-		/* a failing op cleans up after itself; undo what completed before it */
-		r = run_op(&c, plan->ops[i], err);
-		/* except a key load that added the key and then found it wrong */
-		if (r < 0)
-			undo(&c, plan->ops[i] == CL_OP_LOAD_KEY ? i + 1 : i);
+		r = interrupted(err);
+		if (r == 0)
+			r = run_op(&c, plan->ops[i], err);
+	}
+	if (r < 0) {
+		struct cl_error *e = NULL;
+
+		/* the run's own error is the one to report; the undo's goes to its message */
+		if (undo(&c, &e) < 0 && err && *err && e)
+			cl_error_set(err, (*err)->errnum, "%s (undo incomplete: %s)",
+				     (*err)->msg ? (*err)->msg : "?", e->msg ? e->msg : "?");
+		cl_error_free(&e);
 	}
 	cl_secret_free(c.key);
+	cl_signals_restore(&sb);
 	return r;
 }

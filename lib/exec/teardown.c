@@ -8,6 +8,8 @@
 
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
+#include "lib/core/proc.h"
+#include "lib/core/signals.h"
 #include "lib/crypto/keyfile-ops.h"
 #include "lib/exec/exec.h"
 #include "lib/exec/ns.h"
@@ -54,6 +56,36 @@ static int op_unmount(const struct cl_record *rec, struct cl_teardown_report *re
 		rep->unmounted |= r > 0;
 	}
 	return 0;
+}
+
+/*
+ * A hook layer's overlay sits on root.path in the container's namespace, under the
+ * runtime's proc, dev and sys: detach the whole tree there (the container is failing or
+ * gone). Nothing to do once its init has exited: the namespace went with it.
+ */
+static int op_unmount_container(const struct cl_record *rec, struct cl_teardown_report *rep,
+				struct cl_error **err)
+{
+	struct cl_ns_guard guard;
+	int r;
+
+	if (!rec->merged || !cl_proc_alive(rec->pid, rec->pid_start))
+		return 0;
+	r = cl_ns_same_as_pid(rec->pid);
+	if (r != 0) /* never unmount on the host what a container should have had */
+		return r < 0 ? cl_error_set(err, -r, "mount namespace of pid %d", (int)rec->pid)
+			     : 0;
+	r = cl_ns_enter_pid(rec->pid, &guard, err);
+	if (r < 0)
+		return r;
+	if (umount2(rec->merged, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL &&
+	    errno != ENOENT)
+		r = cl_error_set(err, errno, "unmount '%s' in the container", rec->merged);
+	else
+		rep->unmounted = true;
+	if (cl_ns_leave(&guard, r < 0 ? NULL : err) < 0 && r >= 0)
+		r = -EIO;
+	return r;
 }
 
 static int op_remove_key(struct cl_store *store, const struct cl_record *rec,
@@ -125,6 +157,8 @@ static int run_teardown_op(struct cl_store *store, const struct cl_record *rec, 
 	if (asprintf(&rel, "containers/%s", rec->id) < 0)
 		return cl_error_set(err, ENOMEM, "teardown");
 	switch (k) {
+	case CL_OP_UNMOUNT_CONTAINER:
+		return op_unmount_container(rec, rep, err);
 	case CL_OP_UNMOUNT:
 		return op_unmount(rec, rep, err);
 	case CL_OP_DELETE_FILES: {
@@ -154,8 +188,11 @@ int cl_exec_teardown(struct cl_store *store, const struct cl_record *rec,
 {
 	struct cl_teardown_report rep = {.key_status = CL_KEY_ABSENT};
 	struct cl_error *first = NULL;
+	struct cl_sigblock sb;
 	int r;
 
+	/* every step runs to its end: a Ctrl-C waits until the record says where we are */
+	cl_signals_block(&sb);
 	for (int i = 0; i < plan->n_ops; i++) {
 		struct cl_error *e = NULL;
 
@@ -164,7 +201,7 @@ int cl_exec_teardown(struct cl_store *store, const struct cl_record *rec,
 		if (r >= 0)
 			continue;
 		/* a layer still mounted is in use: erase nothing under it */
-		if (plan->ops[i] == CL_OP_UNMOUNT) {
+		if (plan->ops[i] == CL_OP_UNMOUNT || plan->ops[i] == CL_OP_UNMOUNT_CONTAINER) {
 			first = e;
 			break;
 		}
@@ -181,6 +218,7 @@ int cl_exec_teardown(struct cl_store *store, const struct cl_record *rec,
 		else
 			cl_error_free(&e);
 	}
+	cl_signals_restore(&sb);
 	if (ret_report)
 		*ret_report = rep;
 	if (!first)

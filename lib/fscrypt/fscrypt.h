@@ -38,6 +38,16 @@ int cl_fscrypt_add_key(int mnt_fd, const struct cl_secret *key, struct cl_key_id
 		       struct cl_error **err);
 
 /**
+ * cl_fscrypt_key_id_compute() - the identifier FS_IOC_ADD_ENCRYPTION_KEY will give @key,
+ * computed without adding it (HKDF-SHA512 as in fs/crypto/hkdf.c, through AF_ALG
+ * hmac(sha512)), so a record can name the key before the key exists.
+ * @key: a raw v2 master key of 16 to 64 bytes
+ * Return: 0 and *ret_id, or -errno (EAFNOSUPPORT/ENOENT without AF_ALG or hmac(sha512)).
+ */
+int cl_fscrypt_key_id_compute(const struct cl_secret *key, struct cl_key_id *ret_id,
+			      struct cl_error **err);
+
+/**
  * cl_fscrypt_remove_key() - FS_IOC_REMOVE_ENCRYPTION_KEY.
  * @ret_flags: FSCRYPT_KEY_REMOVAL_STATUS_FLAG_* (files busy / other users)
  * Return: 0 or -errno (ENOKEY when the key is not there).

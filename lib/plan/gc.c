@@ -14,6 +14,16 @@ static enum cl_gc_verdict verdict(enum cl_gc_verdict v, const char *why, const c
 	return v;
 }
 
+/*
+ * unlocked by precreate, but no container holds the mount past the grace time: the start
+ * failed before the runtime ran (podman runs no poststop then)
+ */
+static bool podman_not_running(const struct cl_gc_facts *f)
+{
+	return f->rec && owner_is(f->rec, "podman") && f->mounted && !f->in_use &&
+	       f->age_s >= CL_GC_GRACE_SECONDS;
+}
+
 enum cl_gc_verdict cl_plan_gc_persistent(const struct cl_gc_facts *f, const char **ret_why)
 {
 	/* recorded (unlocked) or described in the store (locked, or after a reboot) */
@@ -21,15 +31,30 @@ enum cl_gc_verdict cl_plan_gc_persistent(const struct cl_gc_facts *f, const char
 
 	if (f->pid_alive || f->in_use)
 		return verdict(CL_GC_KEEP, "persistent layer in use", ret_why);
-	if (d && (owner_is(d, "podman") || owner_is(d, "bundle")) && d->owner_dir &&
-	    !f->owner_dir_exists)
-		return verdict(CL_GC_RECLAIM, "persistent layer whose owner was removed", ret_why);
-	return verdict(CL_GC_KEEP, "persistent layer", ret_why);
+	if (!d || !(owner_is(d, "podman") || owner_is(d, "bundle")) || !d->owner_dir ||
+	    f->owner_dir_exists)
+		return podman_not_running(f) ? verdict(CL_GC_LOCK,
+						       "persistent layer of a podman container "
+						       "that is not running",
+						       ret_why)
+					     : verdict(CL_GC_KEEP, "persistent layer", ret_why);
+	/* after a reboot podman's runroot (a tmpfs) is empty until podman runs again */
+	if (!f->owner_anchor_exists || f->owner_anchor_volatile)
+		return verdict(CL_GC_KEEP,
+			       "persistent layer whose owner is not found where a reboot "
+			       "may have emptied it (kept; 'destroy' erases it)",
+			       ret_why);
+	return verdict(CL_GC_RECLAIM, "persistent layer whose owner was removed", ret_why);
 }
 
 /* a layer directory nobody recorded: a crash between mkdir and the record, or a reboot */
 static enum cl_gc_verdict gc_orphan(const struct cl_gc_facts *f, const char **ret_why)
 {
+	/* the key file is written before the descriptor: a creation cut short by a reboot */
+	if (f->persistent_in_store && f->desc_missing && !f->key_present && !f->mounted &&
+	    f->age_s >= CL_GC_GRACE_SECONDS)
+		return verdict(CL_GC_RECLAIM, "persistent layer whose creation never finished",
+			       ret_why);
 	if (f->persistent_in_store)
 		return cl_plan_gc_persistent(f, ret_why);
 	if (f->mounted)
@@ -59,6 +84,10 @@ enum cl_gc_verdict cl_plan_gc(const struct cl_gc_facts *f, const char **ret_why)
 
 	if (!rec)
 		return gc_orphan(f, ret_why);
+	/* a creation or unlock is finished by its process, or undone once that is gone */
+	if (rec->state && (!strcmp(rec->state, "creating") || !strcmp(rec->state, "unlocking")))
+		return f->creator_alive ? verdict(CL_GC_KEEP, "being created", ret_why)
+					: verdict(CL_GC_RECLAIM, "creation interrupted", ret_why);
 	/* a live recorded process is never touched, whatever else looks wrong */
 	if (f->pid_alive)
 		return verdict(CL_GC_KEEP, "container running", ret_why);

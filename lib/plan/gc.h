@@ -14,6 +14,7 @@
 enum cl_gc_verdict {
 	CL_GC_KEEP,
 	CL_GC_RECLAIM,
+	CL_GC_LOCK, /* persistent, left unlocked by a start that failed: unmount, remove the key */
 	_CL_GC_VERDICT_MAX,
 };
 
@@ -28,6 +29,15 @@ struct cl_gc_facts {
 	bool key_present;	      /* orphans: the key of its policy is in the kernel */
 	long age_s;		      /* seconds since the record (or directory) was written */
 	const struct cl_record *desc; /* orphans: a persistent layer's store descriptor, or NULL */
+	bool desc_missing;  /* orphans: keys/<id> but no descriptor (creation cut short) */
+	bool creator_alive; /* state creating/unlocking: its process still runs */
+	/*
+	 * Proof that an owner was removed needs its storage to be there: the directory that
+	 * holds the owner's (podman: overlay-containers), on a filesystem that a reboot does
+	 * not empty. Otherwise a missing owner directory proves nothing, and doubt keeps.
+	 */
+	bool owner_anchor_exists;
+	bool owner_anchor_volatile; /* tmpfs or ramfs */
 };
 
 /**
@@ -41,7 +51,8 @@ enum cl_gc_verdict cl_plan_gc(const struct cl_gc_facts *f, const char **ret_why)
 
 /**
  * cl_plan_gc_persistent() - the rule for persistent layers: kept, unless the owner that
- * recorded an owner_dir (podman's userdata dir, a bundle) is gone and no container uses
- * the layer; 'create' layers (no owner_dir) are never collected.
+ * recorded an owner_dir (podman's userdata dir, a bundle) is provably gone (its anchor
+ * exists on a filesystem that survives a reboot) and no container uses the layer;
+ * 'create' layers (no owner_dir) are never collected.
  */
 enum cl_gc_verdict cl_plan_gc_persistent(const struct cl_gc_facts *f, const char **ret_why);

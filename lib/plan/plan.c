@@ -12,6 +12,7 @@
 const char *cl_plan_op_name(enum cl_op_kind k)
 {
 	static const char *const names[_CL_OP_MAX] = {
+	    [CL_OP_BEGIN_RECORD] = "begin-record",
 	    [CL_OP_MKDIR_LAYER] = "mkdir-layer",
 	    [CL_OP_ADD_KEY] = "add-key",
 	    [CL_OP_SET_POLICY] = "set-policy",
@@ -20,6 +21,7 @@ const char *cl_plan_op_name(enum cl_op_kind k)
 	    [CL_OP_MOUNT_MERGED] = "mount-merged",
 	    [CL_OP_MOUNT_CONTAINER] = "mount-container",
 	    [CL_OP_WRITE_RECORD] = "write-record",
+	    [CL_OP_UNMOUNT_CONTAINER] = "unmount-container",
 	    [CL_OP_UNMOUNT] = "unmount",
 	    [CL_OP_DELETE_FILES] = "delete-files",
 	    [CL_OP_REMOVE_KEY] = "remove-key",
@@ -122,7 +124,8 @@ static int fill_paths(const struct cl_plan_input *in, struct cl_plan *p)
 	r->keymode = strdup(cl_oci_keymode_name(in->req->keymode));
 	r->store_root = strdup(in->store_root);
 	r->owner = strdup(cl_plan_owner_name(in->owner));
-	if (in->owner_dir && !(r->owner_dir = strdup(in->owner_dir)))
+	if ((in->owner_dir && !(r->owner_dir = strdup(in->owner_dir))) ||
+	    (in->bundle && !(r->bundle = strdup(in->bundle))))
 		return -ENOMEM;
 	r->state = strdup("running");
 	if (!r->merged || !r->id || !r->base || !r->backend || !r->keymode || !r->store_root ||
@@ -149,6 +152,9 @@ static int plan_begin(const struct cl_plan_input *in, struct cl_plan *p, struct 
 	p->owner = in->owner;
 	p->pid = in->owner == CL_OWNER_HOOK ? in->pid : 0;
 	p->rec.pid = p->pid;
+	p->rec.pid_start = p->pid ? in->pid_start : 0;
+	p->rec.creator = in->creator;
+	p->rec.creator_start = in->creator_start;
 	p->ephemeral = in->req->keymode == CL_KEY_EPHEMERAL;
 	/* never volatile for a persistent layer: its work dir would refuse the next mount */
 	p->volatile_ = p->ephemeral;
@@ -166,6 +172,9 @@ int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct c
 	r = plan_begin(in, &p, err);
 	if (r < 0)
 		return r;
+	/* the record names everything to undo before anything exists (a kill -9 anywhere) */
+	p.begin_state = "creating";
+	push(&p, CL_OP_BEGIN_RECORD);
 	push(&p, CL_OP_MKDIR_LAYER);
 	push(&p, CL_OP_ADD_KEY);
 	/* the wrapped key is durable before anything is encrypted with it */
@@ -195,6 +204,8 @@ int cl_plan_unlock(const struct cl_plan_input *in, struct cl_plan *ret, struct c
 	r = plan_begin(in, &p, err);
 	if (r < 0)
 		return r;
+	p.begin_state = "unlocking";
+	push(&p, CL_OP_BEGIN_RECORD);
 	push(&p, CL_OP_LOAD_KEY);
 	push(&p, in->owner == CL_OWNER_HOOK ? CL_OP_MOUNT_CONTAINER : CL_OP_MOUNT_MERGED);
 	push(&p, CL_OP_WRITE_RECORD);
@@ -212,7 +223,11 @@ static int plan_stop(const struct cl_record *rec, bool erase, struct cl_plan *re
 	p.ephemeral = !rec->keymode || strcmp(rec->keymode, "persistent");
 	p.owner = rec->owner && !strcmp(rec->owner, "hook") ? CL_OWNER_HOOK : CL_OWNER_CLI;
 	p.pid = rec->pid;
-	erase |= p.ephemeral;
+	/* a creation that never finished had no data anyone was promised: erase it */
+	erase |= p.ephemeral || (rec->state && !strcmp(rec->state, "creating"));
+	/* a hook whose creation was cut short may have mounted on root.path already */
+	if (p.owner == CL_OWNER_HOOK)
+		push(&p, CL_OP_UNMOUNT_CONTAINER);
 	push(&p, CL_OP_UNMOUNT);
 	if (erase)
 		push(&p, CL_OP_DELETE_FILES);

@@ -21,6 +21,7 @@ enum cl_owner {
 };
 
 enum cl_op_kind {
+	CL_OP_BEGIN_RECORD,    /* the record (state creating/unlocking) before any side effect */
 	CL_OP_MKDIR_LAYER,     /* containers/<id> (exclusive: an existing layer is an error) */
 	CL_OP_ADD_KEY,	       /* fresh ephemeral key into the kernel */
 	CL_OP_SET_POLICY,      /* v2 policy on containers/<id>/crypt */
@@ -30,8 +31,9 @@ enum cl_op_kind {
 	CL_OP_MOUNT_CONTAINER, /* overlay on root.path in the container's mount namespace */
 	CL_OP_WRITE_RECORD,
 	/* teardown */
-	CL_OP_UNMOUNT,	    /* merged, in this namespace and in the host's */
-	CL_OP_DELETE_FILES, /* ephemeral: delete while the key is present (no forced sync) */
+	CL_OP_UNMOUNT_CONTAINER, /* root.path in the container's namespace, if it still runs */
+	CL_OP_UNMOUNT,		 /* merged, in this namespace and in the host's */
+	CL_OP_DELETE_FILES,	 /* ephemeral: delete while the key is present (no forced sync) */
 	CL_OP_REMOVE_KEY,   /* remove, then verify FS_IOC_GET_ENCRYPTION_KEY_STATUS == ABSENT */
 	CL_OP_REMOVE_LAYER, /* containers/<id> */
 	CL_OP_REMOVE_RECORD,
@@ -56,8 +58,12 @@ struct cl_plan_input {
 	const char *store_dir;
 	const char *run_dir;
 	enum cl_owner owner;
-	const char *root_path;	 /* CL_OWNER_HOOK: the container's root.path */
-	pid_t pid;		 /* CL_OWNER_HOOK: container init */
+	const char *root_path;	      /* CL_OWNER_HOOK: the container's root.path */
+	pid_t pid;		      /* CL_OWNER_HOOK: container init */
+	unsigned long long pid_start; /* its start time, or 0 */
+	const char *bundle; /* the container's OCI bundle (hook, bundle, podman), or NULL */
+	pid_t creator;	    /* the process running the plan, and its start time */
+	unsigned long long creator_start;
 	const char *owner_dir;	 /* bundle/podman: exists while the owner does, or NULL */
 	const char *machine_key; /* persistent: --machine-key spec, NULL for the default */
 	bool populate;		 /* the caller fills upper before the mount (import) */
@@ -78,6 +84,7 @@ struct cl_plan {
 	bool volatile_; /* skip the unmount sync: ephemeral layers are erased anyway */
 	enum cl_owner owner;
 	pid_t pid;
+	const char *begin_state; /* the record's state until the last op: creating, unlocking */
 };
 
 /**
@@ -99,6 +106,7 @@ int cl_plan_unlock(const struct cl_plan_input *in, struct cl_plan *ret, struct c
 /**
  * cl_plan_teardown() - plan what a stop does to a recorded layer (DESIGN §4 order):
  * erase an ephemeral layer; lock a persistent one (unmount, remove the key, keep files).
+ * A layer whose creation never finished (state "creating") is erased whatever its mode.
  * Return: 0 or -errno.
  */
 int cl_plan_teardown(const struct cl_record *rec, struct cl_plan *ret, struct cl_error **err);

@@ -18,7 +18,9 @@
 /* clang-format off */
 #define STR_FIELDS(X) \
 	X(id) X(base) X(backend) X(keymode) X(key_id) X(store_root) X(layer_dir) X(upper) \
-	X(merged) X(owner) X(owner_dir) X(state)
+	X(merged) X(owner) X(owner_dir) X(bundle) X(state)
+/* the numeric fields, JSON integers */
+#define NUM_FIELDS(X) X(pid) X(pid_start) X(creator) X(creator_start)
 /* clang-format on */
 
 void cl_record_clear(struct cl_record *rec)
@@ -47,7 +49,9 @@ int cl_record_write(const char *run_dir, const struct cl_record *rec, struct cl_
 #define ADD_FIELD(f) r |= add_str(o, #f, rec->f);
 	STR_FIELDS(ADD_FIELD)
 #undef ADD_FIELD
-	r |= json_object_object_add(o, "pid", json_object_new_int(rec->pid));
+#define ADD_NUM(f) r |= json_object_object_add(o, #f, json_object_new_int64((int64_t)rec->f));
+	NUM_FIELDS(ADD_NUM)
+#undef ADD_NUM
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 						     JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (r || !text)
@@ -86,7 +90,7 @@ static int load(int dfd, const char *path, size_t max, const char *what, struct 
 	_cleanup_(json_object_putp) json_object *o = NULL;
 	_cleanup_free_ char *buf = NULL;
 	struct cl_record rec = {};
-	json_object *pid;
+	json_object *v;
 	int r = 0;
 
 	r = cl_read_file_at(dfd, path, max, &buf, NULL, err);
@@ -98,8 +102,14 @@ static int load(int dfd, const char *path, size_t max, const char *what, struct 
 #define GET_FIELD(f) r = r ? r : get_str(o, #f, &rec.f);
 	STR_FIELDS(GET_FIELD)
 #undef GET_FIELD
-	if (json_object_object_get_ex(o, "pid", &pid))
-		rec.pid = json_object_get_int(pid);
+#define GET_NUM(f)                                                                                 \
+	if (json_object_object_get_ex(o, #f, &v) && v) {                                           \
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)        \
+			r = -EINVAL;                                                               \
+		rec.f = (__typeof__(rec.f))json_object_get_int64(v);                               \
+	}
+	NUM_FIELDS(GET_NUM)
+#undef GET_NUM
 	if (r) {
 		cl_record_clear(&rec);
 		return cl_error_set(err, EINVAL, "%s '%s' is malformed", what, path);

@@ -24,8 +24,14 @@ struct cl_record {
 	char *owner;	 /* "cli", "bundle", "hook" or "podman" */
 	char *owner_dir; /* exists while the owner does: the bundle (prepare), podman's
 			  * overlay-containers/<id>/userdata (precreate); gc reclaims after */
-	char *state;	 /* "creating", "running" */
+	char *bundle;	 /* the OCI bundle of the container that made it (hook, bundle, podman):
+			  * a stage hook tears down only the layer its own container made */
+	char *state;	 /* "creating" or "unlocking" (the creator may have died: the record
+			  * names everything to undo), "running", "locked" (descriptor) */
 	pid_t pid;	 /* container init (hook mode) or 0 */
+	unsigned long long pid_start; /* its start time (/proc/PID/stat field 22), or 0 */
+	pid_t creator; /* while creating/unlocking: the cryptlayer process doing it */
+	unsigned long long creator_start;
 };
 
 /** cl_record_write() - write @rec to <@run_dir>/<id>.json (creating @run_dir, 0700). */

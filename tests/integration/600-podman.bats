@@ -47,9 +47,12 @@ ephemeral_image_mode() {
 	assert_not_in_image "PLAINTEXT-$name-marker"
 	run grep -r -a -l -F "PLAINTEXT-$name-marker" "$BATS_FILE_TMPDIR/podroot" "$BATS_FILE_TMPDIR/podrun"
 	assert_output ""
-	# the record names podman's userdata dir, for gc
+	# the record names podman's userdata dir in its graph root, which is podman's
+	# bundle (poststop checks it) and survives a reboot (gc's owner check)
 	run jq -r .owner_dir "$CLRUN/$id.json"
-	assert_output "$BATS_FILE_TMPDIR/podrun/overlay-containers/$id/userdata"
+	assert_output "$BATS_FILE_TMPDIR/podroot/overlay-containers/$id/userdata"
+	run jq -r .bundle "$CLRUN/$id.json"
+	assert_output "$BATS_FILE_TMPDIR/podroot/overlay-containers/$id/userdata"
 
 	pod stop -t 0 "$name" >/dev/null
 	assert_layer_gone "$id" "$key"
@@ -260,7 +263,7 @@ rootfs_stub() {
 	run pod run --rm "$(rt_flag runc)" "${RUN_OPTS[@]}" "${ENABLE[@]}" clbase true
 	assert_success
 	assert_layer_gone "$id" "$key"
-	run grep -F "$id: podman container removed: layer erased" "$CLRUN/cryptlayer.log"
+	run grep -F "$id: podman container removed: erased" "$CLRUN/cryptlayer.log"
 	assert_success
 	run_cryptlayer list --json
 	assert_output "[]"

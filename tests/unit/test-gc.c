@@ -79,6 +79,12 @@ static void test_cli_bundle_persistent(void **state)
 	f.owner_dir_exists = false;
 	expect(&f, CL_GC_RECLAIM, "bundle removed");
 	rec.keymode = "persistent";
+	/* a missing owner proves nothing where a reboot empties its storage: doubt keeps */
+	expect(&f, CL_GC_KEEP, "reboot");
+	f.owner_anchor_exists = true;
+	f.owner_anchor_volatile = true;
+	expect(&f, CL_GC_KEEP, "reboot");
+	f.owner_anchor_volatile = false;
 	expect(&f, CL_GC_RECLAIM, "persistent layer whose owner was removed");
 	rec.owner = "podman";
 	expect(&f, CL_GC_RECLAIM, "persistent layer whose owner was removed");
@@ -115,6 +121,16 @@ static void test_orphan(void **state)
 	f.age_s = OLD;
 	f.persistent_in_store = true;
 	expect(&f, CL_GC_KEEP, "persistent");
+	/* keys/<id> without layer.json: a persistent creation cut short (e.g. by a reboot) */
+	f.desc_missing = true;
+	expect(&f, CL_GC_RECLAIM, "never finished");
+	f.key_present = true;
+	expect(&f, CL_GC_KEEP, "persistent");
+	f.key_present = false;
+	f.age_s = 3;
+	expect(&f, CL_GC_KEEP, "persistent");
+	f.age_s = OLD;
+	f.desc_missing = false;
 	{
 		/* locked (no record): its store descriptor names the owner */
 		struct cl_record d = {.owner = "podman",
@@ -125,11 +141,61 @@ static void test_orphan(void **state)
 		f.owner_dir_exists = true;
 		expect(&f, CL_GC_KEEP, "persistent");
 		f.owner_dir_exists = false;
+		expect(&f, CL_GC_KEEP, "reboot"); /* after a reboot, runroot is empty */
+		f.owner_anchor_exists = true;
 		expect(&f, CL_GC_RECLAIM, "owner was removed");
 		d.owner = "cli";
 		expect(&f, CL_GC_KEEP, "persistent");
 		f.desc = NULL;
 	}
+}
+
+/* a creation or unlock is its process's until that dies; then gc undoes it */
+static void test_creating(void **state)
+{
+	struct cl_record rec = {.owner = "hook", .keymode = "ephemeral", .state = "creating"};
+	struct cl_gc_facts f = {.rec = &rec, .layer_exists = true, .creator_alive = true};
+
+	(void)state;
+	expect(&f, CL_GC_KEEP, "being created");
+	f.creator_alive = false;
+	f.pid_alive = true; /* the container's init waits for a hook that was killed */
+	expect(&f, CL_GC_RECLAIM, "interrupted");
+	rec.keymode = "persistent";
+	rec.state = "unlocking";
+	expect(&f, CL_GC_RECLAIM, "interrupted");
+	f.creator_alive = true;
+	expect(&f, CL_GC_KEEP, "being created");
+}
+
+/* a persistent podman layer unlocked by a start that failed before the runtime ran */
+static void test_podman_persistent_not_running(void **state)
+{
+	struct cl_record rec = {.owner = "podman",
+				.keymode = "persistent",
+				.state = "running",
+				.owner_dir =
+				    "/var/lib/containers/storage/overlay-containers/x/userdata"};
+	struct cl_gc_facts f = {.rec = &rec,
+				.layer_exists = true,
+				.persistent_in_store = true,
+				.owner_dir_exists = true,
+				.mounted = true,
+				.in_use = true,
+				.age_s = OLD};
+
+	(void)state;
+	expect(&f, CL_GC_KEEP, "in use");
+	f.in_use = false;
+	assert_int_equal(cl_plan_gc(&f, &(const char *){NULL}), CL_GC_LOCK);
+	f.age_s = 3; /* between precreate and 'runc create' */
+	expect(&f, CL_GC_KEEP, "persistent");
+	f.age_s = OLD;
+	f.mounted = false; /* locked already by its poststop */
+	expect(&f, CL_GC_KEEP, "persistent");
+	rec.owner = "bundle"; /* 'prepare' then 'runc run' may come much later */
+	f.mounted = true;
+	expect(&f, CL_GC_KEEP, "persistent");
 }
 
 int main(void)
@@ -139,6 +205,8 @@ int main(void)
 	    cmocka_unit_test(test_podman),
 	    cmocka_unit_test(test_cli_bundle_persistent),
 	    cmocka_unit_test(test_orphan),
+	    cmocka_unit_test(test_creating),
+	    cmocka_unit_test(test_podman_persistent_not_running),
 	};
 
 	return cmocka_run_group_tests_name("plan-gc", tests, NULL, NULL);

@@ -80,7 +80,9 @@ static void test_create_cli(void **state)
 	(void)state;
 	assert_int_equal(cl_plan_create(&in, &p, &err), 0);
 	assert_null(err);
-	assert_ops(&p, "mkdir-layer,add-key,set-policy,mkdir-upper,mount-merged,write-record");
+	assert_ops(
+	    &p,
+	    "begin-record,mkdir-layer,add-key,set-policy,mkdir-upper,mount-merged,write-record");
 	assert_int_equal(p.owner, CL_OWNER_CLI);
 	assert_int_equal(p.pid, 0);
 	assert_string_equal(p.layer_rel, "containers/c1");
@@ -114,7 +116,9 @@ static void test_create_bundle(void **state)
 	in.owner = CL_OWNER_BUNDLE;
 	in.pid = 99; /* ignored outside hook mode */
 	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
-	assert_ops(&p, "mkdir-layer,add-key,set-policy,mkdir-upper,mount-merged,write-record");
+	assert_ops(
+	    &p,
+	    "begin-record,mkdir-layer,add-key,set-policy,mkdir-upper,mount-merged,write-record");
 	assert_string_equal(p.rec.owner, "bundle");
 	assert_string_equal(p.rec.merged, STORE_DIR "/containers/c1/merged");
 	assert_int_equal(p.pid, 0);
@@ -130,14 +134,16 @@ static void test_create_populate(void **state)
 	(void)state;
 	in.populate = true;
 	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
-	assert_ops(&p, "mkdir-layer,add-key,set-policy,mkdir-upper,populate-upper,mount-merged,"
-		       "write-record");
+	assert_ops(
+	    &p,
+	    "begin-record,mkdir-layer,add-key,set-policy,mkdir-upper,populate-upper,mount-merged,"
+	    "write-record");
 	cl_plan_clear(&p);
 	in.owner = CL_OWNER_HOOK;
 	in.root_path = "/run/c/rootfs";
 	in.pid = 42;
 	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
-	assert_ops(&p, "mkdir-layer,add-key,set-policy,mkdir-upper,populate-upper,"
+	assert_ops(&p, "begin-record,mkdir-layer,add-key,set-policy,mkdir-upper,populate-upper,"
 		       "mount-container,write-record");
 	cl_plan_clear(&p);
 }
@@ -151,7 +157,9 @@ static void test_create_hook(void **state)
 	in.root_path = "/run/bundles/demo/rootfs";
 	in.pid = 23253;
 	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
-	assert_ops(&p, "mkdir-layer,add-key,set-policy,mkdir-upper,mount-container,write-record");
+	assert_ops(
+	    &p,
+	    "begin-record,mkdir-layer,add-key,set-policy,mkdir-upper,mount-container,write-record");
 	assert_int_equal(p.owner, CL_OWNER_HOOK);
 	assert_int_equal(p.pid, 23253);
 	assert_int_equal(p.rec.pid, 23253);
@@ -227,8 +235,9 @@ static void test_create_persistent(void **state)
 	in.machine_key = "keyring:mk";
 	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
 	/* the key file is durable before the policy is set and anything is written */
-	assert_ops(&p, "mkdir-layer,add-key,write-keyfile,set-policy,mkdir-upper,write-desc,"
-		       "mount-merged,write-record");
+	assert_ops(
+	    &p, "begin-record,mkdir-layer,add-key,write-keyfile,set-policy,mkdir-upper,write-desc,"
+		"mount-merged,write-record");
 	assert_string_equal(p.keys_rel, "keys");
 	assert_string_equal(p.machine_key, "keyring:mk");
 	assert_string_equal(p.rec.keymode, "persistent");
@@ -238,8 +247,9 @@ static void test_create_persistent(void **state)
 	in.root_path = "/run/runc/c1/rootfs";
 	in.pid = 99;
 	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
-	assert_ops(&p, "mkdir-layer,add-key,write-keyfile,set-policy,mkdir-upper,write-desc,"
-		       "mount-container,write-record");
+	assert_ops(
+	    &p, "begin-record,mkdir-layer,add-key,write-keyfile,set-policy,mkdir-upper,write-desc,"
+		"mount-container,write-record");
 	assert_null(p.machine_key);
 	cl_plan_clear(&p);
 }
@@ -256,14 +266,14 @@ static void test_unlock(void **state)
 	assert_int_equal(p.n_ops, 77);
 	req.keymode = CL_KEY_PERSISTENT;
 	assert_int_equal(cl_plan_unlock(&in, &p, &err), 0);
-	assert_ops(&p, "load-key,mount-merged,write-record");
+	assert_ops(&p, "begin-record,load-key,mount-merged,write-record");
 	assert_string_equal(p.rec.merged, STORE_DIR "/containers/c1/merged");
 	cl_plan_clear(&p);
 	in.owner = CL_OWNER_HOOK;
 	in.root_path = "/run/runc/c1/rootfs";
 	in.pid = 99;
 	assert_int_equal(cl_plan_unlock(&in, &p, &err), 0);
-	assert_ops(&p, "load-key,mount-container,write-record");
+	assert_ops(&p, "begin-record,load-key,mount-container,write-record");
 	assert_string_equal(p.rec.merged, "/run/runc/c1/rootfs");
 	cl_plan_clear(&p);
 	/* the same checks as create: a bad id or base is refused */
@@ -408,18 +418,32 @@ static void test_teardown_persistent(void **state)
 	(void)state;
 	assert_int_equal(cl_plan_teardown(&rec, &p, NULL), 0);
 	/* the files stay (encrypted, key removed): unmount, remove the key */
-	assert_ops(&p, "unmount,remove-key,remove-record");
+	assert_ops(&p, "unmount-container,unmount,remove-key,remove-record");
 	assert_false(p.ephemeral);
 	assert_int_equal(p.owner, CL_OWNER_HOOK);
 	assert_int_equal(p.pid, 4321);
 	cl_plan_clear(&p);
 	/* destroy: the files, the key, then the key file once the key is ABSENT */
 	assert_int_equal(cl_plan_erase(&rec, &p, NULL), 0);
-	assert_ops(&p, "unmount,delete-files,remove-key,erase-keyfile,remove-layer,remove-record");
+	assert_ops(&p, "unmount-container,unmount,delete-files,remove-key,erase-keyfile,"
+		       "remove-layer,remove-record");
 	cl_plan_clear(&p);
+	/* a persistent creation that never finished is erased, key file and all, by a stop */
+	rec.state = (char *)"creating";
+	assert_int_equal(cl_plan_teardown(&rec, &p, NULL), 0);
+	assert_ops(&p, "unmount-container,unmount,delete-files,remove-key,erase-keyfile,"
+		       "remove-layer,remove-record");
+	cl_plan_clear(&p);
+	/* an unlock that never finished is locked again: the data stays */
+	rec.state = (char *)"unlocking";
+	assert_int_equal(cl_plan_teardown(&rec, &p, NULL), 0);
+	assert_ops(&p, "unmount-container,unmount,remove-key,remove-record");
+	cl_plan_clear(&p);
+	rec.state = NULL;
 	rec.keymode = (char *)"ephemeral";
 	assert_int_equal(cl_plan_erase(&rec, &p, NULL), 0);
-	assert_ops(&p, "unmount,delete-files,remove-key,remove-layer,remove-record");
+	assert_ops(&p, "unmount-container,unmount,delete-files,remove-key,remove-layer,"
+		       "remove-record");
 	cl_plan_clear(&p);
 }
 

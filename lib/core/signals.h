@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <signal.h>
+#include <stdbool.h>
+
+/*
+ * Steps that must not be cut in half (add a key and record it, unmount and remove the
+ * key) run with the terminating signals blocked; between steps the caller asks whether
+ * one arrived and, if so, stops and undoes (cryptsetup's pattern). SIGKILL cannot be
+ * blocked: the record written before the first side effect covers it.
+ */
+struct cl_sigblock {
+	sigset_t old;
+	bool active;
+};
+
+/** cl_signals_block() - block SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM, SIGUSR1/2. */
+void cl_signals_block(struct cl_sigblock *b);
+
+/** cl_signals_pending() - a blocked terminating signal that arrived, or 0. */
+int cl_signals_pending(void);
+
+/** cl_signals_restore() - the mask of before cl_signals_block(); a pending signal is
+ * delivered then. NULL-safe, idempotent. */
+void cl_signals_restore(struct cl_sigblock *b);

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Making layers: create, unlock, and the config rewrite of prepare and precreate. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
+#include "lib/core/proc.h"
+#include "lib/fscrypt/fscrypt.h"
+#include "lib/layer/internal.h"
+#include "lib/mount/overlay.h"
+
+int cl_layer_new_id(char **ret)
+{
+	unsigned char b[8];
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		return -EIO;
+	if (asprintf(ret, "cl-%02x%02x%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+		     b[6], b[7]) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int resolve_lower(const char *lower, char **ret_real, struct stat *ret_st,
+			 struct cl_error **err)
+{
+	_cleanup_free_ char *real = NULL;
+
+	if (lower[0] != '/')
+		return cl_error_set(err, EINVAL, "base '%s' is not an absolute path", lower);
+	real = realpath(lower, NULL);
+	if (!real)
+		return cl_error_set(err, errno, "base '%s'", lower);
+	if (stat(real, ret_st) < 0)
+		return cl_error_set(err, errno, "base '%s'", lower);
+	if (!S_ISDIR(ret_st->st_mode))
+		return cl_error_set(err, ENOTDIR, "base '%s'", lower);
+	*ret_real = TAKE_PTR(real);
+	return 0;
+}
+
+/* plan (create or unlock) over the resolved @lower and run it */
+static int plan_run(const struct cl_ctx *ctx, const struct cl_layer_args *a, struct cl_store *store,
+		    const char *lower, const struct stat *st, bool unlock,
+		    struct cl_record *ret_rec, struct cl_error **err)
+{
+	struct cl_plan_input in = {
+	    .id = a->id,
+	    .req = a->req,
+	    .lower = lower,
+	    .lower_mode = st->st_mode,
+	    .lower_uid = st->st_uid,
+	    .lower_gid = st->st_gid,
+	    .store_root = ctx->root,
+	    .store_dir = store->dir,
+	    .run_dir = ctx->run_dir,
+	    .owner = a->owner,
+	    .root_path = a->root_path,
+	    .pid = a->pid,
+	    .bundle = a->bundle,
+	    .owner_dir = a->owner_dir,
+	    .machine_key = ctx->machine_key,
+	    .populate = a->populate != NULL,
+	    .creator = getpid(),
+	};
+	struct cl_plan plan = {};
+	int r;
+
+	/* identities that survive pid reuse: the container's init and this process */
+	if (a->pid > 0 && cl_proc_start_time(a->pid, &in.pid_start) < 0)
+		return cl_error_set(err, ESRCH, "container process %d is gone", (int)a->pid);
+	(void)cl_proc_start_time(in.creator, &in.creator_start);
+	r = unlock ? cl_plan_unlock(&in, &plan, err) : cl_plan_create(&in, &plan, err);
+	if (r < 0)
+		return r;
+	r = cl_exec_create_populated(store, &plan, ctx->run_dir, a->populate, a->populate_ctx, err);
+	if (r == 0 && ret_rec) {
+		*ret_rec = plan.rec;
+		memset(&plan.rec, 0, sizeof(plan.rec));
+	}
+	cl_plan_clear(&plan);
+	return r;
+}
+
+/* nothing of layer @id may exist before its record is written: not even a dead creation */
+static int check_free(const struct cl_ctx *ctx, struct cl_store *store, const char *id,
+		      struct cl_error **err)
+{
+	static const char *const dirs[] = {"containers", "keys"};
+	char path[512];
+	int r;
+
+	if (!cl_oci_id_valid(id))
+		return cl_error_set(err, EINVAL, "invalid layer id '%.64s'", id);
+	r = cl_layer_finish_stale(ctx, id, err);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/%s.json", ctx->run_dir, id);
+	if (access(path, F_OK) == 0)
+		return cl_error_set(err, EEXIST, "layer '%s' already exists", id);
+	for (size_t i = 0; i < CL_ARRAY_SIZE(dirs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], id);
+		if (faccessat(store->dir_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			return cl_error_set(err, EEXIST,
+					    "layer '%s' already exists in the store "
+					    "('cryptlayer gc' or 'destroy' reclaims a leftover)",
+					    id);
+	}
+	return 0;
+}
+
+static int create_nolock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			 struct cl_record *ret_rec, struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	_cleanup_free_ char *lower = NULL;
+	struct stat st;
+	int r;
+
+	r = resolve_lower(a->lower, &lower, &st, err);
+	if (r < 0)
+		return r;
+	r = cl_store_open(ctx->root, 0, true, &store, err);
+	if (r < 0)
+		return r;
+	r = check_free(ctx, store, a->id, err);
+	if (r < 0)
+		return r;
+	return plan_run(ctx, a, store, lower, &st, false, ret_rec, err);
+}
+
+/* a record whose key is present and whose mount is live: nothing to unlock */
+static bool is_unlocked(struct cl_store *store, const struct cl_record *rec)
+{
+	enum cl_key_status st;
+	struct cl_key_id kid;
+	char buf[CL_LAYER_WHY_MAX];
+	const char *why;
+
+	if (cl_layer_is_creating(rec) || !rec->key_id ||
+	    cl_key_id_from_hex(rec->key_id, &kid) < 0 ||
+	    cl_fscrypt_key_status(store->dir_fd, &kid, &st, NULL) < 0 || st != CL_KEY_PRESENT)
+		return false;
+	if (rec->owner && !strcmp(rec->owner, "hook"))
+		return cl_layer_in_use(rec, buf, sizeof(buf), &why);
+	return rec->merged && cl_mount_is_mountpoint(rec->merged) > 0;
+}
+
+static int unlock_found(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			struct cl_store *store, struct cl_record *rec, struct cl_record *ret_rec,
+			struct cl_error **err)
+{
+	_cleanup_free_ char *lower = NULL;
+	struct cl_request req = {.enabled = true, .keymode = CL_KEY_PERSISTENT};
+	struct cl_layer_args args = *a;
+	struct stat st;
+	int r;
+
+	if (!rec->keymode || strcmp(rec->keymode, "persistent"))
+		return cl_error_set(err, EINVAL, "layer '%s' is ephemeral: nothing to unlock",
+				    a->id);
+	r = resolve_lower(a->lower ? a->lower : rec->base, &lower, &st, err);
+	if (r < 0)
+		return cl_error_wrap(err, "layer '%s'", a->id);
+	if (strcmp(lower, rec->base))
+		return cl_error_set(err, EINVAL, "layer '%s' was made over '%s', not '%s'", a->id,
+				    rec->base, lower);
+	if (!args.req)
+		args.req = &req;
+	if (args.req->keymode != CL_KEY_PERSISTENT)
+		return cl_error_set(err, EINVAL,
+				    "layer '%s' is persistent: the request says "
+				    "ephemeral",
+				    a->id);
+	/* the owner recorded at creation stays: gc decides by it */
+	if (!args.owner_dir)
+		args.owner_dir = rec->owner_dir;
+	return plan_run(ctx, &args, store, lower, &st, true, ret_rec, err);
+}
+
+static int unlock_nolock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			 struct cl_record *ret_rec, struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	_cleanup_(cl_record_clear) struct cl_record rec = {};
+	bool locked = false;
+	int r;
+
+	r = cl_layer_finish_stale(ctx, a->id, err);
+	if (r >= 0)
+		r = cl_layer_find(ctx, a->id, &store, &rec, &locked, err);
+	if (r == 0)
+		return cl_error_set(err, ENOENT, "no persistent layer '%s'", a->id);
+	if (r < 0)
+		return r;
+	if (rec.keymode && !strcmp(rec.keymode, "persistent") && !locked &&
+	    is_unlocked(store, &rec)) {
+		/* a container needs the overlay in its own namespace: not one mounted already */
+		if (a->owner == CL_OWNER_HOOK)
+			return cl_error_set(err, EBUSY,
+					    "layer '%s' is unlocked and mounted at '%s' "
+					    "('cryptlayer lock' it first)",
+					    a->id, rec.merged ? rec.merged : "?");
+		/* idempotent: already unlocked, report it */
+		if (ret_rec) {
+			*ret_rec = rec;
+			memset(&rec, 0, sizeof(rec));
+		}
+		return 0;
+	}
+	return unlock_found(ctx, a, store, &rec, ret_rec, err);
+}
+
+static int create_or_unlock_nolock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+				   struct cl_record *ret_rec, struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	struct cl_record rec = {};
+	int r;
+
+	if (a->req->keymode != CL_KEY_PERSISTENT || !cl_oci_id_valid(a->id))
+		return create_nolock(ctx, a, ret_rec, err);
+	r = cl_store_open(ctx->root, 0, true, &store, err);
+	if (r < 0)
+		return r;
+	r = cl_record_desc_read(store->dir_fd, ctx->root, store->dir, a->id, &rec, NULL);
+	cl_record_clear(&rec);
+	if (r == -ENOENT)
+		return create_nolock(ctx, a, ret_rec, err);
+	return unlock_nolock(ctx, a, ret_rec, err);
+}
+
+typedef int (*layer_fn)(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			struct cl_record *ret_rec, struct cl_error **err);
+
+static int locked_call(layer_fn fn, const struct cl_ctx *ctx, const struct cl_layer_args *a,
+		       struct cl_record *ret_rec, struct cl_error **err)
+{
+	_cleanup_close_ int lk = -1;
+	int r = cl_layer_id_lock(ctx, a->id, &lk, err);
+
+	if (r < 0)
+		return r;
+	r = fn(ctx, a, ret_rec, err);
+	cl_layer_id_unlock(ctx, a->id, &lk);
+	return r;
+}
+
+int cl_layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+		    struct cl_record *ret_rec, struct cl_error **err)
+{
+	return locked_call(create_nolock, ctx, a, ret_rec, err);
+}
+
+int cl_layer_unlock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+		    struct cl_record *ret_rec, struct cl_error **err)
+{
+	return locked_call(unlock_nolock, ctx, a, ret_rec, err);
+}
+
+int cl_layer_create_or_unlock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			      struct cl_record *ret_rec, struct cl_error **err)
+{
+	return locked_call(create_or_unlock_nolock, ctx, a, ret_rec, err);
+}
+
+/* create or unlock, then the config rewritten to use it; on failure stop what was made */
+static int create_rewrite_nolock(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+				 const char *json, size_t len, char **ret_json,
+				 struct cl_error **err)
+{
+	const char *argv[16] = {ctx->self, "--root", ctx->root, "--run-dir", ctx->run_dir};
+	_cleanup_(cl_record_clear) struct cl_record rec = {};
+	size_t n = 5;
+	int r;
+
+	if (ctx->machine_key) {
+		argv[n++] = "--machine-key";
+		argv[n++] = ctx->machine_key;
+	}
+	argv[n++] = "hook";
+	argv[n++] = "poststop";
+	argv[n++] = "--id";
+	argv[n++] = a->id;
+	/* a persistent layer of this id made by an earlier run is unlocked, not re-made */
+	r = create_or_unlock_nolock(ctx, a, &rec, err);
+	if (r < 0)
+		return r;
+	r = cl_oci_config_rewrite(json, len, rec.merged, argv, ret_json, err);
+	if (r < 0) {
+		_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+
+		/* erases an ephemeral layer, locks a persistent one (its data stays) */
+		if (cl_store_open(rec.store_root, 0, false, &store, NULL) == 0)
+			(void)cl_layer_teardown(ctx, store, &rec, false, NULL, NULL);
+	}
+	return r;
+}
+
+int cl_layer_create_rewrite(const struct cl_ctx *ctx, const struct cl_layer_args *a,
+			    const char *json, size_t len, char **ret_json, struct cl_error **err)
+{
+	_cleanup_close_ int lk = -1;
+	int r = cl_layer_id_lock(ctx, a->id, &lk, err);
+
+	if (r < 0)
+		return r;
+	r = create_rewrite_nolock(ctx, a, json, len, ret_json, err);
+	cl_layer_id_unlock(ctx, a->id, &lk);
+	return r;
+}

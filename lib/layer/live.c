@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Whether a layer is in use: the one liveness check of every lifecycle decision. */
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/core/proc.h"
+#include "lib/layer/internal.h"
+#include "lib/mount/overlay.h"
+
+bool cl_layer_is_creating(const struct cl_record *rec)
+{
+	return rec->state && (!strcmp(rec->state, "creating") || !strcmp(rec->state, "unlocking"));
+}
+
+static bool is_hook(const struct cl_record *rec)
+{
+	return rec->owner && !strcmp(rec->owner, "hook");
+}
+
+bool cl_layer_in_use(const struct cl_record *rec, char *buf, size_t len, const char **ret_why)
+{
+	/* a creator that still runs is mid-way: it finishes or undoes its own work */
+	if (cl_layer_is_creating(rec) && cl_proc_alive(rec->creator, rec->creator_start)) {
+		snprintf(buf, len, "layer '%s' is being %s by pid %d", rec->id,
+			 strcmp(rec->state, "creating") ? "unlocked" : "created",
+			 (int)rec->creator);
+		*ret_why = buf;
+		return true;
+	}
+	/* pid and start time: a reused pid is another process, not the container */
+	if (is_hook(rec) && cl_proc_alive(rec->pid, rec->pid_start)) {
+		snprintf(buf, len, "layer '%s' is in use by running container pid %d", rec->id,
+			 (int)rec->pid);
+		*ret_why = buf;
+		return true;
+	}
+	/* cli, bundle, podman: a container's namespace holds the merged mount (errors: held) */
+	if (!is_hook(rec) && rec->merged && cl_mount_is_mountpoint(rec->merged) > 0 &&
+	    cl_mount_used_elsewhere(rec->merged) != 0) {
+		snprintf(buf, len, "layer '%s' is in use: another mount namespace holds '%s'",
+			 rec->id, rec->merged);
+		*ret_why = buf;
+		return true;
+	}
+	return false;
+}
