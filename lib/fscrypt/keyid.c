@@ -14,7 +14,9 @@
  * HMAC-SHA512 comes from the kernel's crypto API through AF_ALG: the hook binary links
  * libc only (no OpenSSL on the exec path, Makefile check-exec-path), and we write no
  * primitive ourselves. Key bytes and the PRK stay in struct cl_secret memory; AF_ALG
- * copies them into the kernel directly from there.
+ * copies them into the kernel directly from there. AF_ALG hash sockets need
+ * CONFIG_CRYPTO_USER_API_HASH (Debian: module algif_hash, loaded on first use); kernels
+ * built without it refuse the socket with EAFNOSUPPORT, and the caller gets that error.
  */
 #include <errno.h>
 #include <stdio.h>
