@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "lib/core/cleanup.h"
@@ -139,65 +140,282 @@ int cl_mkdir_p_at(int dirfd, const char *path, mode_t mode, struct cl_error **er
 	return 0;
 }
 
-static int rm_children(int dfd, dev_t dev, struct cl_error **err);
+/*
+ * cl_rm_rf_at() walks the tree without recursion and with one directory open at a time
+ * (two fds as it moves), so any depth fits in a small fd limit: recursing with an fd or two
+ * per level fails with EMFILE some 500 levels down, where containers can easily go.
+ * A pass over a directory unlinks its files and notes its subdirectories; the walk goes
+ * down into each noted one, recording its name and identity, and back up through "..",
+ * checking that identity first, so a directory moved out of the tree meanwhile cannot lead
+ * it to delete elsewhere. Once the noted ones are gone, it reads the directory afresh:
+ * what it deleted is gone, so a pass that finds no subdirectory leaves it empty.
+ */
+#define RM_TODO_MAX 1024 /* subdirectories noted per pass: bounds the memory of wide trees */
 
-static int rm_entry(int dirfd, const char *name, dev_t dev, struct cl_error **err)
+struct rm_level {
+	char *name; /* in its parent; the top's is cl_rm_rf_at()'s @name */
+	dev_t dev;
+	ino_t ino;
+	char **todo; /* subdirectories noted by the last pass, not yet removed */
+	size_t n_todo, cap_todo;
+};
+
+struct rm_walk {
+	const char *top;
+	dev_t dev;	     /* of the top: never leave it */
+	struct rm_level *lv; /* lv[0] is the top, lv[n - 1] the directory d reads */
+	size_t n, cap;
+	DIR *d;
+	struct cl_error **err;
+};
+
+static void rm_level_free(struct rm_level *lv)
 {
-	struct stat st;
+	while (lv->n_todo > 0)
+		free(lv->todo[--lv->n_todo]);
+	free(lv->todo);
+	free(lv->name);
+}
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : cl_error_set(err, errno, "stat '%s'", name);
-	if (S_ISDIR(st.st_mode)) {
-		_cleanup_close_ int fd = -1;
+static void rm_walk_done(struct rm_walk *w)
+{
+	if (w->d)
+		closedir(w->d);
+	for (size_t i = 0; i < w->n; i++)
+		rm_level_free(&w->lv[i]);
+	free(w->lv);
+}
 
-		if (dev && st.st_dev != dev)
-			return cl_error_set(err, EXDEV, "'%s' is a mount point", name);
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return cl_error_set(err, errno, "open '%s'", name);
-		if (rm_children(fd, st.st_dev, err) < 0)
-			return cl_error_wrap(err, "'%s'", name);
-		if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-			return cl_error_set(err, errno, "rmdir '%s'", name);
-		return 0;
+/* A name in a message: at most RM_SHOW_MAX characters, "..." if cut (printf "%.*s%s") */
+#define RM_SHOW_MAX 100
+#define RM_SHOW(s) RM_SHOW_MAX, (s), (strnlen((s), RM_SHOW_MAX + 1) > RM_SHOW_MAX ? "..." : "")
+
+/* Where an entry is, in a few words: " (depth 2000 under 'containers/c1/crypt')" */
+static const char *rm_where(const struct rm_walk *w, size_t depth, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (depth > 0)
+		snprintf(buf, size, " (depth %zu under '%.*s%s')", depth, RM_SHOW(w->top));
+	return buf;
+}
+
+/* One short line, however deep: "rmdir 'x' (depth 2000 under 'containers/c1/crypt')" */
+static int rm_fail(struct rm_walk *w, int errnum, const char *what, const char *name, size_t depth)
+{
+	char buf[RM_SHOW_MAX + 64];
+
+	return cl_error_set(w->err, errnum, "%s '%.*s%s'%s", what, RM_SHOW(name),
+			    rm_where(w, depth, buf, sizeof(buf)));
+}
+
+/* The same, for a state of the entry: "'x' is a mount point (depth 3 under 'top')" */
+static int rm_fail_is(struct rm_walk *w, int errnum, const char *name, const char *state,
+		      size_t depth)
+{
+	char buf[RM_SHOW_MAX + 64];
+
+	return cl_error_set(w->err, errnum, "'%.*s%s' %s%s", RM_SHOW(name), state,
+			    rm_where(w, depth, buf, sizeof(buf)));
+}
+
+/*
+ * The identity of the directory open at @fd. Return: 1 if it is the root of a mount
+ * (Linux >= 5.8 says so also for a bind mount within one filesystem, which has the same
+ * st_dev), 0 if not (or the kernel cannot tell), or -errno.
+ */
+static int rm_dir_id(int fd, struct rm_level *ret)
+{
+	struct statx sx;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_INO, &sx) < 0)
+		return -errno;
+	ret->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	ret->ino = sx.stx_ino;
+	return !!(sx.stx_attributes_mask & sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* Make the directory open at @fd, @name in the current one, the current one (takes @fd) */
+static int rm_push(struct rm_walk *w, const char *name, int fd)
+{
+	_cleanup_close_ int dfd = fd;
+	struct rm_level lv = {.name = NULL};
+	int r = rm_dir_id(dfd, &lv);
+	DIR *d;
+
+	if (r < 0)
+		return rm_fail(w, -r, "stat", name, w->n);
+	if (r > 0 || lv.dev != w->dev)
+		return rm_fail_is(w, EXDEV, name, "is a mount point", w->n);
+	if (w->n == w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 64;
+		struct rm_level *nlv = realloc(w->lv, ncap * sizeof(*nlv));
+
+		if (!nlv)
+			return rm_fail(w, ENOMEM, "open", name, w->n);
+		w->lv = nlv;
+		w->cap = ncap;
 	}
-	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-		return cl_error_set(err, errno, "unlink '%s'", name);
+	lv.name = strdup(name);
+	if (!lv.name)
+		return rm_fail(w, ENOMEM, "open", name, w->n);
+	d = fdopendir(dfd);
+	if (!d) {
+		r = rm_fail(w, errno, "opendir", name, w->n);
+		free(lv.name);
+		return r;
+	}
+	TAKE_FD(dfd);
+	if (w->d)
+		closedir(w->d);
+	w->d = d;
+	w->lv[w->n++] = lv;
 	return 0;
 }
 
-static int rm_children(int dfd, dev_t dev, struct cl_error **err)
+/* The current directory is empty: back to its parent (the one we came from), remove it */
+static int rm_up(struct rm_walk *w)
 {
-	int fd2 = dup(dfd);
-	DIR *d;
-	struct dirent *de;
-	int r = 0;
+	struct rm_level *lv = &w->lv[w->n - 1], *parent = lv - 1;
+	size_t depth = w->n - 1;
+	_cleanup_close_ int fd = openat(dirfd(w->d), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct rm_level up;
+	int r;
 
-	if (fd2 < 0)
-		return cl_error_set(err, errno, "dup");
-	d = fdopendir(fd2);
-	if (!d) {
-		close(fd2);
-		return cl_error_set(err, errno, "opendir");
+	if (fd < 0)
+		return rm_fail(w, errno, "open the parent of", lv->name, depth);
+	r = rm_dir_id(fd, &up);
+	if (r < 0)
+		return rm_fail(w, -r, "stat the parent of", lv->name, depth);
+	if (up.dev != parent->dev || up.ino != parent->ino)
+		return rm_fail_is(w, ESTALE, lv->name, "was moved during removal", depth);
+	closedir(w->d);
+	w->d = NULL;
+	if (unlinkat(fd, lv->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return rm_fail(w, errno, "rmdir", lv->name, depth);
+	w->d = fdopendir(fd);
+	if (!w->d)
+		return rm_fail(w, errno, "opendir", parent->name, depth - 1);
+	TAKE_FD(fd);
+	rm_level_free(lv);
+	w->n--;
+	return 0;
+}
+
+/* Go down into @name of the current directory (or unlink it: no longer a directory) */
+static int rm_down(struct rm_walk *w, const char *name)
+{
+	int fd = dirfd(w->d);
+	int cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (cfd >= 0)
+		return rm_push(w, name, cfd);
+	if (errno == ENOENT)
+		return 0;
+	if (errno != ENOTDIR && errno != ELOOP) /* O_NOFOLLOW: a symlink is either */
+		return rm_fail(w, errno, "open", name, w->n);
+	if (unlinkat(fd, name, 0) < 0 && errno != ENOENT)
+		return rm_fail(w, errno, "unlink", name, w->n);
+	return 0;
+}
+
+static int rm_note(struct rm_level *lv, const char *name)
+{
+	char *s;
+
+	if (lv->n_todo == lv->cap_todo) {
+		size_t ncap = lv->cap_todo ? lv->cap_todo * 2 : 16;
+		char **nv = realloc(lv->todo, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		lv->todo = nv;
+		lv->cap_todo = ncap;
 	}
-	while (r == 0 && (errno = 0, de = readdir(d))) {
+	s = strdup(name);
+	if (!s)
+		return -ENOMEM;
+	lv->todo[lv->n_todo++] = s;
+	return 0;
+}
+
+/*
+ * Read the current directory from its start: unlink what is not a directory, note up to
+ * RM_TODO_MAX subdirectories. Return: how many it noted (0: it is empty now), or -errno.
+ */
+static int rm_pass(struct rm_walk *w)
+{
+	struct rm_level *lv = &w->lv[w->n - 1];
+	struct dirent *de;
+
+	rewinddir(w->d); /* mostly a fresh stream already; not when rm_down() went nowhere */
+	while ((errno = 0, de = readdir(w->d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		r = rm_entry(dfd, de->d_name, dev, err);
+		if (de->d_type != DT_DIR) {
+			if (unlinkat(dirfd(w->d), de->d_name, 0) == 0 || errno == ENOENT)
+				continue;
+			if (errno != EISDIR) /* a directory, where readdir gives no type */
+				return rm_fail(w, errno, "unlink", de->d_name, w->n);
+		}
+		if (lv->n_todo < RM_TODO_MAX && rm_note(lv, de->d_name) < 0)
+			return rm_fail(w, ENOMEM, "readdir", lv->name, w->n - 1);
 	}
-	if (r == 0 && errno)
-		r = cl_error_set(err, errno, "readdir");
-	closedir(d);
-	return r;
+	if (errno)
+		return rm_fail(w, errno, "readdir", lv->name, w->n - 1);
+	return (int)lv->n_todo;
+}
+
+/* Empty the top, which is open as w->d */
+static int rm_walk_all(struct rm_walk *w)
+{
+	for (;;) {
+		struct rm_level *lv = &w->lv[w->n - 1];
+		int r;
+
+		if (lv->n_todo > 0) {
+			_cleanup_free_ char *name = lv->todo[--lv->n_todo];
+
+			r = rm_down(w, name);
+		} else {
+			r = rm_pass(w);
+			if (r == 0 && w->n == 1)
+				return 0;
+			if (r == 0)
+				r = rm_up(w);
+		}
+		if (r < 0)
+			return r;
+	}
 }
 
 int cl_rm_rf_at(int dirfd, const char *name, struct cl_error **err)
 {
+	_cleanup_(rm_walk_done) struct rm_walk w = {.top = name, .err = err};
 	struct stat st;
+	int fd, r;
 
 	if (fstatat(dirfd, ".", &st, 0) < 0)
 		return cl_error_set(err, errno, "stat");
-	return rm_entry(dirfd, name, st.st_dev, err);
+	w.dev = st.st_dev;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0 && errno != ENOTDIR && errno != ELOOP)
+		return rm_fail(&w, errno, "open", name, 0);
+	if (fd < 0) {
+		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+			return rm_fail(&w, errno, "unlink", name, 0);
+		return 0;
+	}
+	r = rm_push(&w, name, fd);
+	if (r == 0)
+		r = rm_walk_all(&w);
+	if (r < 0)
+		return r;
+	closedir(TAKE_PTR(w.d));
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return rm_fail(&w, errno, "rmdir", name, 0);
+	return 0;
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -48,8 +48,14 @@ int cl_write_file_replace_at(int dirfd, const char *path, const void *buf, size_
 int cl_mkdir_p_at(int dirfd, const char *path, mode_t mode, struct cl_error **err);
 
 /**
- * cl_rm_rf_at() - remove @name under @dirfd recursively, never following symlinks
- * and never crossing into another mount. ENOENT is success.
+ * cl_rm_rf_at() - remove @name under @dirfd and everything below it, never following
+ * symlinks and never crossing into another mount (EXDEV, also for a bind mount of the same
+ * filesystem where Linux >= 5.8 tells). Iterative and fd-bounded: any depth or width with
+ * at most two fds open at a time (memory: a name per level, and up to 1024 names of
+ * subdirectories per level). Going back up, it checks that ".." is the directory it came
+ * from, and fails with ESTALE if one was moved meanwhile. An entry vanishing meanwhile
+ * (ENOENT) is success. Errors name the entry and its depth in one short line.
+ * Return: 0 (also if @name does not exist) or -errno.
  */
 int cl_rm_rf_at(int dirfd, const char *name, struct cl_error **err);
 
