@@ -21,8 +21,8 @@ static int parse_stat(const char *buf, char *ret_state, unsigned long long *ret_
 		return -EINVAL;
 	*ret_state = p[2];
 	p += 3;
-	/* fields 4..21 follow the state (field 3); starttime is field 22 */
-	for (int field = 4; field < 22; field++) {
+	/* p is at the space before field 4 (ppid): step to field 22, starttime */
+	for (int field = 4; field <= 22; field++) {
 		p = strchr(p, ' ');
 		if (!p)
 			return -EINVAL;

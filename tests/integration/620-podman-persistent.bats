@@ -185,3 +185,66 @@ stop_start_rm_gc() {
 	run_cryptlayer destroy "$ID"
 	assert_persistent_gone "$ID" "$key"
 }
+
+@test "podman persistent survives a simulated reboot: gc and another container's poststop keep it" {
+	local rt name key t=$BATS_FILE_TMPDIR
+	rt=$(rt_flag runc)
+	name=$(safename)
+	start_persistent "$rt" "$name"
+	run_cryptlayer status "$ID" --json
+	key=$(jq -r .key_id <<<"$output")
+	pod stop -t 0 "$name" >/dev/null
+	assert_locked "$ID" "$name" "$key"
+	# the owner is podman's graph-root userdata dir: it survives a reboot, runroot does not
+	run jq -r .owner_dir "$STORE/containers/$ID/layer.json"
+	assert_output "$t/podroot/overlay-containers/$ID/userdata"
+
+	# a reboot empties the tmpfs dirs: podman's runroot and tmpdir, and our run dir
+	mv "$t/podrun" "$t/podrun.before-reboot"
+	mv "$t/podtmp" "$t/podtmp.before-reboot"
+	rm -rf "$CLRUN"
+	run_cryptlayer gc --json --verbose
+	assert_equal "$(jq -r --arg id "$ID" '.[] | select(.id == $id) | .action' <<<"$output")" kept
+	# the first container after the reboot: its poststop's reclaim pass keeps it too
+	run pod run --rm "$rt" "${RUN_OPTS[@]}" --annotation io.cryptlayer.enable=true clbase true
+	assert_success
+	run_cryptlayer gc --json --verbose
+	assert_equal "$(jq -r --arg id "$ID" '.[] | select(.id == $id) | .action' <<<"$output")" kept
+	assert_file_exists "$STORE/keys/$ID"
+
+	# and podman start finds it, data intact
+	pod start "$name" >/dev/null
+	wait_starts "$ID" 2
+	assert_data_back "$ID" "$name" "$key"
+	pod rm -f -t 0 "$name" >/dev/null
+	run_cryptlayer gc
+	assert_persistent_gone "$ID" "$key"
+	rm -rf "$t/podrun.before-reboot" "$t/podtmp.before-reboot"
+}
+
+@test "persistent layer whose owner is on a tmpfs that a reboot emptied: kept (doubt keeps)" {
+	local b=$BATS_TEST_TMPDIR/tmpfs id key
+	mkdir -p "$b"
+	mount -t tmpfs none "$b"
+	make_base "$BATS_TEST_TMPDIR/base"
+	mkdir "$b/bundle"
+	make_bundle "$b/bundle" none "$BATS_TEST_TMPDIR/base" true
+	jq '.annotations["io.cryptlayer.key"] = "persistent"' "$b/bundle/config.json" >"$b/c.json"
+	mv "$b/c.json" "$b/bundle/config.json"
+	id=$(safename)
+	run_cryptlayer prepare --bundle "$b/bundle" --id "$id"
+	run_cryptlayer status "$id" --json
+	key=$(jq -r .key_id <<<"$output")
+	run_cryptlayer lock "$id"
+	# the reboot: the tmpfs holding the bundle comes back empty, and so does the run dir
+	umount "$b"
+	mount -t tmpfs none "$b"
+	rm -rf "$CLRUN"
+	run_cryptlayer gc --json --verbose
+	assert_equal "$(jq -r --arg id "$id" '.[] | select(.id == $id) | .reason' <<<"$output")" \
+		"persistent layer whose owner is not found where a reboot may have emptied it (kept; 'destroy' erases it)"
+	assert_file_exists "$STORE/keys/$id"
+	run_cryptlayer destroy "$id"
+	assert_persistent_gone "$id" "$key"
+	umount "$b"
+}
