@@ -43,13 +43,25 @@ override LDFLAGS += -fsanitize=address,undefined
 LDLIBS_MAIN := $(shell pkg-config --libs $(STATIC_PKGS)) -ldl -lpthread
 LDLIBS_BIN := $(shell pkg-config --libs json-c) -ldl
 endif
+# Fault injection (tests/fault/fault.c, issue 14): the binary and both plugins fail their
+# Nth wrapped call; never in a release build (check-exec-path)
+ifeq ($(FAULT),1)
+.DEFAULT_GOAL := all
+FAULT_SYMS := mkdirat mkdir unlinkat unlink renameat rename linkat mknodat open openat write \
+        pwrite fsync fsetxattr fchown fchmod ioctl setns mount umount2 fsopen fsconfig fsmount \
+        move_mount open_tree mount_setattr
+$(B)/cryptlayer $(B)/cryptlayer-crypto.so $(B)/cryptlayer-tar.so: $(B)/tests/fault/fault.o
+$(B)/cryptlayer $(B)/cryptlayer-crypto.so $(B)/cryptlayer-tar.so: override LDFLAGS += \
+        $(B)/tests/fault/fault.o $(FAULT_SYMS:%=-Wl,--wrap=%)
+$(B)/cryptlayer: override LDFLAGS += -Wl,--export-dynamic-symbol=cl_fault_shared
+endif
 
-LIB_SRCS := $(sort $(wildcard lib/core/*.c lib/crypto/*.c lib/fscrypt/*.c lib/mount/*.c \
+LIB_SRCS := $(sort $(filter-out lib/core/log-forward.c lib/crypto/keyfile-plugin.c,$(wildcard lib/core/*.c lib/crypto/*.c lib/fscrypt/*.c lib/mount/*.c \
         lib/store/*.c lib/plan/*.c lib/exec/*.c lib/record/*.c lib/archive/*.c lib/probe/*.c \
-        lib/layer/*.c oci/*.c))
+        lib/layer/*.c oci/*.c)))
 # the only code that includes <archive.h>: built into the plugin, never into the binary
 PLUGIN_SRCS := $(sort $(wildcard lib/archive/tar/*.c))
-CMD_SRCS := $(sort $(wildcard cmd/cryptlayer/*.c hooks/*.c))
+CMD_SRCS := $(sort $(filter-out cmd/cryptlayer/plugin-host.c,$(wildcard cmd/cryptlayer/*.c hooks/*.c)))
 # OpenSSL users: the crypto plugin (and libcryptlayer.a, for the tests), never the binary
 CRYPTO_LIB_SRCS := $(filter-out lib/crypto/secret.c lib/crypto/machine-key.c \
         lib/crypto/keyfile-ops.c,$(wildcard lib/crypto/*.c)) $(wildcard lib/archive/*.c)
@@ -62,9 +74,15 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(B)/%.o)
 BIN_LIB_OBJS := $(BIN_LIB_SRCS:%.c=$(B)/%.o)
 BIN_CMD_OBJS := $(BIN_CMD_SRCS:%.c=$(B)/%.o)
-# the plugin runs whole commands, so it carries everything but main() and the forwarder
-CRYPTO_PLUGIN_OBJS := $(filter-out $(B)/cmd/cryptlayer/main.o $(B)/cmd/cryptlayer/cmd-via-plugin.o,\
-        $(CMD_OBJS)) $(B)/lib/crypto/keyfile-plugin.o
+# The plugin runs the OpenSSL commands with the binary's lifecycle and log (struct
+# cl_host_ops, cmd/cryptlayer/plugin-host.c): it carries those commands, the crypto and
+# archive code and the stateless core, never lib/layer, exec, plan, store, mount, record
+# or hooks (check-plugin-path).
+PLUGIN_HOST_SRCS := cmd/cryptlayer/plugin-host.c
+CRYPTO_PLUGIN_OBJS := $(CRYPTO_CMD_SRCS:%.c=$(B)/%.o) $(B)/cmd/cryptlayer/cli.o \
+        $(B)/cmd/cryptlayer/plugin-host.o $(B)/lib/crypto/keyfile-plugin.o
+CRYPTO_PLUGIN_LIB_SRCS := $(CRYPTO_LIB_SRCS) $(filter-out lib/core/log.c,$(wildcard lib/core/*.c)) \
+        lib/crypto/secret.c lib/fscrypt/fscrypt.c oci/json-util.c
 PLUGIN_OBJS := $(PLUGIN_SRCS:%.c=$(B)/%.o)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
@@ -107,9 +125,14 @@ $(B)/cryptlayer: $(BIN_CMD_OBJS) $(B)/libcryptlayer-bin.a
 	$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $(BIN_CMD_OBJS) $(B)/libcryptlayer-bin.a $(LDLIBS_BIN)
 
 # exports only its two tables (cmd/cryptlayer/crypto-plugin.sym); the rest stays local
-$(B)/cryptlayer-crypto.so: $(CRYPTO_PLUGIN_OBJS) $(B)/libcryptlayer.a cmd/cryptlayer/crypto-plugin.sym
-	$(CC) $(CFLAGS) -shared $(LDFLAGS) -Wl,--version-script=cmd/cryptlayer/crypto-plugin.sym \
-		-o $@ $(CRYPTO_PLUGIN_OBJS) $(B)/libcryptlayer.a $(LDLIBS_MAIN)
+$(B)/libcryptlayer-plugin.a: $(CRYPTO_PLUGIN_LIB_SRCS:%.c=$(B)/%.o)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/cryptlayer-crypto.so: $(CRYPTO_PLUGIN_OBJS) $(B)/libcryptlayer-plugin.a cmd/cryptlayer/crypto-plugin.sym
+	$(CC) $(CFLAGS) -shared $(LDFLAGS) -Wl,--no-undefined \
+		-Wl,--version-script=cmd/cryptlayer/crypto-plugin.sym \
+		-o $@ $(CRYPTO_PLUGIN_OBJS) $(B)/libcryptlayer-plugin.a $(LDLIBS_MAIN)
 
 # the plugin exports only its ops table (plugin.sym); err.o gives it cl_error_*
 $(PLUGIN_OBJS): override CFLAGS += -fvisibility=hidden
@@ -160,10 +183,21 @@ check-exec-path: $(B)/cryptlayer
 		|| { echo "exec path: $(B)/cryptlayer needs more than libc"; exit 1; }
 	@! nm $(B)/cryptlayer | grep -E ' [TtDdRr] (EVP_|OPENSSL_|archive_|ZSTD_|mnt_)' | head -3 | grep . \
 		|| { echo "exec path: OpenSSL/libarchive/libmount code in $(B)/cryptlayer"; exit 1; }
+ifneq ($(FAULT),1)
+	@! nm $(B)/cryptlayer | grep __wrap_ | head -3 | grep . \
+		|| { echo "exec path: fault injection in $(B)/cryptlayer (a FAULT=1 object?)"; exit 1; }
+endif
 	@echo "exec path: ok ($(B)/cryptlayer needs libc only)"
 endif
 
-check: check-layering check-exec-path check-unit check-fuzz-corpus check-integration
+# The crypto plugin borrows the binary's lifecycle and log (struct cl_host_ops): no second
+# copy of lib/layer, exec, plan, store, mount, record or hooks, and no log state of its own.
+check-plugin-path: $(B)/cryptlayer-crypto.so
+	@! nm $(B)/cryptlayer-crypto.so | grep -E ' [TtDdBb] (cl_(exec|plan|mount|hook|gc)_|cl_layer_(gc|stop|destroy|teardown|id_lock)|cl_store_open|cl_record_(read|write)|cl_log_open)' | head -3 | grep . \
+		|| { echo "plugin path: $(B)/cryptlayer-crypto.so carries lifecycle or log code"; exit 1; }
+	@echo "plugin path: ok (the crypto plugin borrows the lifecycle and the log)"
+
+check: check-layering check-exec-path check-plugin-path check-unit check-fuzz-corpus check-integration
 
 check-asan:
 	$(MAKE) B=build-asan SAN=1 check
@@ -241,6 +275,6 @@ uninstall:
 clean:
 	rm -rf $(B) build-asan
 
-.PHONY: all check check-unit check-fuzz-corpus check-integration check-asan check-layering check-exec-path \
+.PHONY: all check check-unit check-fuzz-corpus check-integration check-asan check-layering check-exec-path check-plugin-path \
 	fuzz bench demo format format-check lint install uninstall clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -4,6 +4,9 @@
 #include <stdbool.h>
 
 #include "lib/core/err.h"
+#include "lib/core/log.h"
+#include "lib/layer/layer.h"
+#include "lib/store/store.h"
 
 /* Global options (DESIGN §5): they come before COMMAND; nothing is read from the env. */
 struct cl_globals {
@@ -32,13 +35,33 @@ typedef int (*cl_cmd_fn)(const struct cl_globals *g, int argc, char **argv);
  */
 #define CL_CRYPTO_PLUGIN_NAME "cryptlayer-crypto.so"
 #define CL_CRYPTO_COMMANDS_SYMBOL "cl_crypto_commands"
-#define CL_CRYPTO_COMMANDS_ABI 1
+#define CL_CRYPTO_COMMANDS_ABI 2
+
+/*
+ * What the binary lends the plugin's commands: the layer lifecycle and the log, so the
+ * plugin carries no copy of lib/layer (and what it runs: exec, plan, store, mount) and
+ * its messages reach the same log (cmd/cryptlayer/plugin-host.c forwards to these).
+ */
+struct cl_layer_info;
+struct cl_host_ops {
+	unsigned abi, size;
+	__typeof__(cl_layer_create) *layer_create;
+	__typeof__(cl_layer_find) *layer_find;
+	__typeof__(cl_layer_new_id) *layer_new_id;
+	__typeof__(cl_store_free) *store_free;
+	__typeof__(cl_record_clear) *record_clear;
+	__typeof__(cl_vlog) *vlog;
+};
 
 struct cl_crypto_commands {
 	unsigned abi, size;
-	/* run command @argv[0]; -1 if the plugin has no such command */
-	int (*run)(const struct cl_globals *g, int argc, char **argv);
+	/* run command @argv[0] with the binary's @host; -1 if the plugin has no such command */
+	int (*run)(const struct cl_globals *g, const struct cl_host_ops *host, int argc,
+		   char **argv);
 };
+
+/** cl_plugin_host_set() - plugin side: the binary's @host. Return: 0 or -ELIBBAD. */
+int cl_plugin_host_set(const struct cl_host_ops *host);
 
 /** cl_cmd_via_plugin() - run @argv[0] in the crypto plugin. Return: its exit code. */
 int cl_cmd_via_plugin(const struct cl_globals *g, int argc, char **argv);

@@ -6,6 +6,17 @@
 #include "cmd/cryptlayer/cli.h"
 #include "lib/core/plugin.h"
 
+static const struct cl_host_ops host = {
+    .abi = CL_CRYPTO_COMMANDS_ABI,
+    .size = sizeof(struct cl_host_ops),
+    .layer_create = cl_layer_create,
+    .layer_find = cl_layer_find,
+    .layer_new_id = cl_layer_new_id,
+    .store_free = cl_store_free,
+    .record_clear = cl_record_clear,
+    .vlog = cl_vlog,
+};
+
 int cl_cmd_via_plugin(const struct cl_globals *g, int argc, char **argv)
 {
 	const struct cl_crypto_commands *c;
@@ -17,5 +28,5 @@ int cl_cmd_via_plugin(const struct cl_globals *g, int argc, char **argv)
 			     c->abi, CL_CRYPTO_COMMANDS_ABI);
 	if (err)
 		return cl_cli_fail(&err, argv[0]);
-	return c->run(g, argc, argv);
+	return c->run(g, &host, argc, argv);
 }

@@ -3,9 +3,8 @@
 #include <string.h>
 
 #include "cmd/cryptlayer/cli.h"
-#include "lib/core/log.h"
 
-static int run(const struct cl_globals *g, int argc, char **argv)
+static int run(const struct cl_globals *g, const struct cl_host_ops *host, int argc, char **argv)
 {
 	static const struct {
 		const char *name;
@@ -15,9 +14,8 @@ static int run(const struct cl_globals *g, int argc, char **argv)
 	    {"export", cl_cmd_export}, {"import", cl_cmd_import},
 	};
 
-	/* the plugin has its own copy of lib/core/log.c */
-	if (g->debug)
-		cl_log_set_level(CL_LOG_DEBUG);
+	if (cl_plugin_host_set(host) < 0)
+		return CL_EXIT_FAIL;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[0], commands[i].name))
 			return commands[i].fn(g, argc, argv);

@@ -30,12 +30,18 @@ void cl_log_open(const char *path)
 
 void cl_log(enum cl_log_level lvl, const char *fmt, ...)
 {
-	char line[2048];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	cl_vlog(lvl, fmt, ap);
 	va_end(ap);
+}
+
+void cl_vlog(enum cl_log_level lvl, const char *fmt, va_list ap)
+{
+	char line[2048];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
 	if (lvl <= log_max)
 		dprintf(STDERR_FILENO, "cryptlayer: %s\n", line);
 	if (log_fd >= 0 && lvl <= CL_LOG_INFO) {

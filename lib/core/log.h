@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdarg.h>
+
 /*
  * Reporting for cmd/ and hooks/ only (library code never prints). Every line goes to
  * stderr as "cryptlayer: ..." and, once cl_log_open() named a file, also to that file
@@ -19,3 +21,10 @@ void cl_log_set_tag(const char *tag);
 /** cl_log_open() - also append to @path (O_APPEND, 0600); failures are ignored. */
 void cl_log_open(const char *path);
 void cl_log(enum cl_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cl_vlog(enum cl_log_level lvl, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+typedef void (*cl_vlog_fn)(enum cl_log_level lvl, const char *fmt, va_list ap);
+
+/** cl_log_forward_to() - the crypto plugin only (log-forward.c): log through @fn. */
+void cl_log_forward_to(cl_vlog_fn fn);

@@ -21,5 +21,6 @@ const struct cl_keyfile_ops *cl_keyfile_ops(struct cl_error **err)
 			     ops->abi, CL_KEYFILE_OPS_ABI);
 		return NULL;
 	}
+	ops->log_forward_to(cl_vlog); /* a repaired key-file copy is logged where admins look */
 	return ops;
 }

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "lib/core/err.h"
+#include "lib/core/log.h"
 #include "lib/crypto/kdf.h"
 #include "lib/crypto/keyfile.h"
 
@@ -12,7 +13,7 @@
  * so that hooks of ephemeral layers never load OpenSSL (lib/core/plugin.h).
  */
 #define CL_KEYFILE_OPS_SYMBOL "cl_keyfile_plugin_ops"
-#define CL_KEYFILE_OPS_ABI 2
+#define CL_KEYFILE_OPS_ABI 3
 
 struct cl_keyfile_ops {
 	unsigned abi, size;
@@ -21,6 +22,7 @@ struct cl_keyfile_ops {
 	__typeof__(cl_keyfile_load_at) *load_at;
 	__typeof__(cl_keyfile_erase_at) *erase_at;
 	__typeof__(cl_kdf_fscrypt_key_id) *fscrypt_key_id;
+	__typeof__(cl_log_forward_to) *log_forward_to; /* the plugin logs through the binary */
 };
 
 /**

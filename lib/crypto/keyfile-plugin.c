@@ -10,4 +10,5 @@ __attribute__((visibility("default"))) const struct cl_keyfile_ops cl_keyfile_pl
     .load_at = cl_keyfile_load_at,
     .erase_at = cl_keyfile_erase_at,
     .fscrypt_key_id = cl_kdf_fscrypt_key_id,
+    .log_forward_to = cl_log_forward_to,
 };

@@ -37,13 +37,13 @@ wait_stopped() {
 	run runc run --bundle "$b" "$id" </dev/null
 	assert_failure
 	assert_output --partial "already exists"
-	run grep -F "$id: layer left alone: made by 'cryptlayer create'" "$CLRUN/cryptlayer.log"
-	assert_success
 	run_cryptlayer status "$id" --json
 	assert_equal "$(jq -r '"\(.key_status) \(.mounted) \(.state)"' <<<"$output")" \
 		"present true running"
 	run cat "$STORE/containers/$id/merged/precious"
 	assert_output precious
+	run grep -F "$id: layer left alone: made by 'cryptlayer create'" "$CLRUN/cryptlayer.log"
+	assert_success
 	run_cryptlayer destroy "$id"
 	run "$PROBE" key-status "$key" "$STORE"
 	assert_output absent
@@ -65,12 +65,12 @@ wait_stopped() {
 	# the same id under another runc root: its prestart fails, its poststop must not erase
 	run runc --root "$other" run --bundle "$b2" "$id" </dev/null
 	assert_failure
-	run grep -F "$id: layer left alone:" "$CLRUN/cryptlayer.log"
-	assert_success
 	run "$PROBE" key-status "$key" "$STORE"
 	assert_output present
 	run runc exec "$id" cat /data/f
 	assert_output mine
+	run grep -F "$id: layer left alone:" "$CLRUN/cryptlayer.log"
+	assert_success
 	# the first container's own stop erases it
 	runc kill "$id" KILL
 	wait_stopped "$id"

@@ -157,6 +157,9 @@ stop_start_rm_gc() {
 	wait_starts "$ID" 3
 	assert_data_back "$ID" "$name" "$key"
 	cmp "$kf" "$BATS_TEST_TMPDIR/orig"
+	# the crypto plugin's messages reach the binary's log (podman hides a hook's stderr)
+	run grep -F "key file '$ID': rewrote damaged or stale copy" "$CLRUN/cryptlayer.log"
+	assert_success
 	pod stop -t 0 "$name" >/dev/null
 
 	# a wrong machine key: the start fails, the reason is logged, the layer stays locked
@@ -195,9 +198,6 @@ stop_start_rm_gc() {
 	key=$(jq -r .key_id <<<"$output")
 	pod stop -t 0 "$name" >/dev/null
 	assert_locked "$ID" "$name" "$key"
-	# the owner is podman's graph-root userdata dir: it survives a reboot, runroot does not
-	run jq -r .owner_dir "$STORE/containers/$ID/layer.json"
-	assert_output "$t/podroot/overlay-containers/$ID/userdata"
 
 	# a reboot empties the tmpfs dirs: podman's runroot and tmpdir, and our run dir
 	mv "$t/podrun" "$t/podrun.before-reboot"
@@ -216,6 +216,9 @@ stop_start_rm_gc() {
 	pod start "$name" >/dev/null
 	wait_starts "$ID" 2
 	assert_data_back "$ID" "$name" "$key"
+	# because its owner is podman's graph-root userdata dir, which a reboot keeps
+	run jq -r .owner_dir "$STORE/containers/$ID/layer.json"
+	assert_output "$t/podroot/overlay-containers/$ID/userdata"
 	pod rm -f -t 0 "$name" >/dev/null
 	run_cryptlayer gc
 	assert_persistent_gone "$ID" "$key"
