@@ -154,7 +154,8 @@ $(B)/tests/replay-fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/replay-main.c $(B)/libc
 		$(B)/libcryptlayer.a $(LDLIBS_MAIN)
 
 check-unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "# $$t"; CMOCKA_MESSAGE_OUTPUT=TAP $$t; done
+	@set -e; for t in $(UNIT_BINS); do echo "# $$t"; \
+		CMOCKA_MESSAGE_OUTPUT=TAP tests/tools/tap-gate.sh $$t; done
 
 check-fuzz-corpus: $(FUZZ_REPLAY)
 	@set -e; for t in $(FUZZ_REPLAY); do n=$${t##*/replay-fuzz-}; \
@@ -170,7 +171,7 @@ $(B)/tests/cltar: tests/tools/cltar.c $(B)/libcryptlayer.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -pie $(LDFLAGS) -o $@ $< $(B)/libcryptlayer.a $(LDLIBS_MAIN)
 
 check-integration: all $(B)/tests/fscrypt-probe $(B)/tests/cltar
-	bats --tap tests/integration
+	tests/tools/tap-gate.sh bats --tap tests/integration
 
 # The hook's exec path (DESIGN §2): the binary needs only libc, and carries no OpenSSL,
 # libarchive or libmount code; those are dlopen'ed when a command needs them.
