@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -93,6 +94,11 @@ static void harden_process(void)
 	(void)prctl(PR_SET_DUMPABLE, 0);
 	(void)setrlimit(RLIMIT_CORE, &no_core);
 	umask(077);
+	/*
+	 * a closed stdout (export -o - | head, a runtime that stopped reading) is an EPIPE
+	 * error that the command reports and undoes, never a kill in the middle of a step
+	 */
+	(void)signal(SIGPIPE, SIG_IGN);
 }
 
 static char *self_path(const char *argv0)

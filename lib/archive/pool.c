@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,23 +124,39 @@ static int pool_alloc_bufs(struct cl_pool *p, struct cl_error **err)
 	return 0;
 }
 
+static int pool_start_worker(struct cl_pool *p, unsigned i, struct cl_error **err)
+{
+	struct pool_worker *w = &p->workers[i];
+	int r;
+
+	w->pool = p;
+	r = p->ops->init ? p->ops->init(p->arg, &w->wctx, err) : 0;
+	if (r < 0)
+		return r;
+	r = pthread_create(&w->tid, NULL, pool_worker_main, w);
+	if (r)
+		return cl_error_set(err, r, "start worker thread %u", i);
+	w->started = true;
+	p->nworkers = i + 1;
+	return 0;
+}
+
+/*
+ * Workers start with every signal blocked: a Ctrl-C or SIGTERM goes to the thread that
+ * runs the command, which stops between two steps and undoes them (a worker taking the
+ * default action would kill the process in the middle of a step).
+ */
 static int pool_start_workers(struct cl_pool *p, unsigned threads, struct cl_error **err)
 {
-	for (unsigned i = 0; i < threads; i++) {
-		struct pool_worker *w = &p->workers[i];
-		int r;
+	sigset_t all, old;
+	int r = 0;
 
-		w->pool = p;
-		r = p->ops->init ? p->ops->init(p->arg, &w->wctx, err) : 0;
-		if (r < 0)
-			return r;
-		r = pthread_create(&w->tid, NULL, pool_worker_main, w);
-		if (r)
-			return cl_error_set(err, r, "start worker thread %u", i);
-		w->started = true;
-		p->nworkers = i + 1;
-	}
-	return 0;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (unsigned i = 0; i < threads && r == 0; i++)
+		r = pool_start_worker(p, i, err);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
 }
 
 int cl_pool_new(unsigned threads, unsigned depth, size_t buf_size, unsigned flags,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <signal.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "lib/core/cleanup.h"
 #include "lib/core/signals.h"
@@ -22,16 +23,15 @@ void cl_signals_block(struct cl_sigblock *b)
 	b->active = sigprocmask(SIG_BLOCK, &set, &b->old) == 0;
 }
 
-int cl_signals_pending(void)
+int cl_signals_take(void)
 {
-	sigset_t pending;
+	struct timespec now = {0, 0};
+	sigset_t set;
+	int sig;
 
-	if (sigpending(&pending) < 0)
-		return 0;
-	for (size_t i = 0; i < CL_ARRAY_SIZE(terminating); i++)
-		if (sigismember(&pending, terminating[i]) == 1)
-			return terminating[i];
-	return 0;
+	fill(&set);
+	sig = sigtimedwait(&set, NULL, &now);
+	return sig > 0 ? sig : 0;
 }
 
 void cl_signals_restore(struct cl_sigblock *b)

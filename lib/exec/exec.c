@@ -393,9 +393,10 @@ static int undo(struct exec_ctx *c, struct cl_error **err)
 	return cl_exec_teardown(c->store, &c->plan->rec, &t, c->run_dir, NULL, err);
 }
 
+/* a terminating signal arrived: taken here, reported as the run's error, undone */
 static int interrupted(struct cl_error **err)
 {
-	int sig = cl_signals_pending();
+	int sig = cl_signals_take();
 
 	if (!sig)
 		return 0;
