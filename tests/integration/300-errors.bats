@@ -117,6 +117,44 @@ one_error_line() {
 	assert_nothing_left
 }
 
+@test "store full inside a running layer: other layers keep their data and work again after its stop" {
+	skip_if_no_runtime runc
+	local name bundle other m key
+	other=$(safename)
+	m=$($CL create --base "$BATS_FILE_TMPDIR/base" --id "$other")
+	echo kept >"$m/before"
+	name=$(safename)
+	bundle=$BATS_TEST_TMPDIR/$name
+	# the container fills the shared store, says so, and waits to be stopped
+	make_bundle "$bundle" prestart "$BATS_FILE_TMPDIR/base" sh -c \
+		'dd if=/dev/zero of=/big bs=1M count=200 2>/dd.err; grep -q "No space" /dd.err &&
+		 touch /full; exec sleep 600'
+	runc run -d --bundle "$bundle" "$name" </dev/null >/dev/null 2>&1
+	wait_for_file "$STORE/containers/$name/crypt/upper/full"
+	run_cryptlayer status "$name" --json
+	key=$(jq -r .key_id <<<"$output")
+	# the other layer still reads its data; a write fails with ENOSPC, nothing worse
+	run cat "$m/before"
+	assert_output kept
+	run bash -c "head -c 4M /dev/zero >'$m/more'"
+	assert_failure
+	assert_output --partial "No space left on device"
+	# stopping the full container erases it and gives the space back
+	runc kill "$name" KILL
+	for _ in $(seq 1 100); do
+		runc state "$name" 2>/dev/null | grep -q '"status": "stopped"' && break
+		sleep 0.05
+	done
+	runc delete "$name"
+	run "$PROBE" key-status "$key" "$STORE"
+	assert_output absent
+	head -c 4M /dev/zero >"$m/more"
+	run cat "$m/before"
+	assert_output kept
+	run_cryptlayer destroy "$other"
+	assert_nothing_left
+}
+
 @test "store full: create fails cleanly; a container sees ENOSPC and teardown stays clean" {
 	skip_if_no_runtime runc
 	local name bundle
