@@ -176,25 +176,30 @@ int cl_layer_gc(const struct cl_ctx *ctx, cl_gc_report_fn fn, void *data, struct
 	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
 	struct gc_run run = {.ctx = ctx, .report = fn, .data = data};
 	_cleanup_close_ int lock = -1;
-	char **ids = NULL;
-	int n, r;
+	char **recorded = NULL, **unrecorded = NULL;
+	int n, m, r;
 
 	lock = lock_gc(ctx->root, err);
 	if (lock < 0)
 		return lock;
-	n = cl_record_list(ctx->run_dir, &ids, err);
-	if (n < 0)
-		return n;
-	gc_ids(&run, NULL, ids, n);
 	r = cl_store_open(ctx->root, 0, false, &store, err);
 	if (r == -ENOENT)
 		cl_error_free(err); /* no store: no layers in it */
 	else if (r < 0)
 		return r;
-	/* layer directories, key files and lock files that no record names */
-	n = cl_layer_unrecorded_ids(ctx, store, &ids, err);
+	/*
+	 * Both lists first, so each layer is looked at once: one that the first pass locks
+	 * (its record goes) is not an orphan of the second.
+	 */
+	n = cl_record_list(ctx->run_dir, &recorded, err);
 	if (n < 0)
 		return n;
-	gc_ids(&run, store, ids, n);
+	m = cl_layer_unrecorded_ids(ctx, store, &unrecorded, err);
+	if (m < 0) {
+		cl_strv_free(recorded);
+		return m;
+	}
+	gc_ids(&run, NULL, recorded, n);
+	gc_ids(&run, store, unrecorded, m);
 	return run.failed;
 }

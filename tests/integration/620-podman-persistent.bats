@@ -251,3 +251,36 @@ stop_start_rm_gc() {
 	assert_persistent_gone "$id" "$key"
 	umount "$b"
 }
+
+@test "podman persistent: a start that fails before the runtime runs is locked by gc, data kept" {
+	local name id key stub=$BATS_TEST_TMPDIR/stub
+	name=$(safename)
+	mkdir "$stub"
+	# podman refuses the missing workdir after precreate unlocked the layer, and runs no
+	# hook at all: the layer is mounted with its key present, and nobody will stop it
+	run pod run --name "$name" --workdir /nonexistent/dir "$(rt_flag runc)" "${RUN_OPTS[@]}" \
+		"${ENABLE[@]}" --annotation "io.cryptlayer.base=$BATS_FILE_TMPDIR/base" \
+		--rootfs "$stub" true
+	assert_failure
+	id=$(pod inspect --format '{{.Id}}' "$name")
+	run_cryptlayer status "$id" --json
+	key=$(jq -r .key_id <<<"$output")
+	assert_equal "$(jq -r '"\(.key_status) \(.mounted)"' <<<"$output")" "present true"
+	echo kept >"$STORE/containers/$id/merged/kept-file"
+	# gc leaves it while a start may still be under way, then locks it
+	run_cryptlayer gc --json --verbose
+	assert_equal "$(jq -r --arg id "$id" '.[] | select(.id == $id) | .action' <<<"$output")" kept
+	touch -d '-2 minutes' "$CLRUN/$id.json"
+	run_cryptlayer gc --json
+	assert_equal "$(jq -r --arg id "$id" '.[] | select(.id == $id) | "\(.action): \(.reason)"' <<<"$output")" \
+		"locked: persistent layer of a podman container that is not running"
+	run "$PROBE" key-status "$key" "$STORE"
+	assert_output absent
+	assert_no_layer_mounts
+	run_cryptlayer unlock "$id"
+	run cat "$STORE/containers/$id/merged/kept-file"
+	assert_output kept
+	pod rm -f "$name" >/dev/null
+	run_cryptlayer destroy "$id"
+	assert_persistent_gone "$id" "$key"
+}
