@@ -30,6 +30,13 @@ bool cl_layer_is_creating(const struct cl_record *rec);
 #define CL_LAYER_WHY_MAX 1024 /* a reason naming paths */
 
 /**
+ * cl_layer_process_alive() - the processes part of cl_layer_in_use(): a live creator
+ * (creating/unlocking) or a hook layer's live container init (pid and start time).
+ */
+bool cl_layer_process_alive(const struct cl_record *rec, char *buf, size_t len,
+			    const char **ret_why);
+
+/**
  * cl_layer_in_use() - whether a live process still relies on the layer: its creator
  * (state creating/unlocking), its container's init (hook: pid and start time), or a
  * mount namespace holding its merged mount (cli, bundle, podman). Doubt counts as use.

@@ -17,7 +17,8 @@ static bool is_hook(const struct cl_record *rec)
 	return rec->owner && !strcmp(rec->owner, "hook");
 }
 
-bool cl_layer_in_use(const struct cl_record *rec, char *buf, size_t len, const char **ret_why)
+bool cl_layer_process_alive(const struct cl_record *rec, char *buf, size_t len,
+			    const char **ret_why)
 {
 	/* a creator that still runs is mid-way: it finishes or undoes its own work */
 	if (cl_layer_is_creating(rec) && cl_proc_alive(rec->creator, rec->creator_start)) {
@@ -34,6 +35,13 @@ bool cl_layer_in_use(const struct cl_record *rec, char *buf, size_t len, const c
 		*ret_why = buf;
 		return true;
 	}
+	return false;
+}
+
+bool cl_layer_in_use(const struct cl_record *rec, char *buf, size_t len, const char **ret_why)
+{
+	if (cl_layer_process_alive(rec, buf, len, ret_why))
+		return true;
 	/* cli, bundle, podman: a container's namespace holds the merged mount (errors: held) */
 	if (!is_hook(rec) && rec->merged && cl_mount_is_mountpoint(rec->merged) > 0 &&
 	    cl_mount_used_elsewhere(rec->merged) != 0) {

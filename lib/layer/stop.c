@@ -106,8 +106,12 @@ static const char *not_ours(const struct cl_record *rec, const struct cl_layer_c
 			 who->bundle);
 		return buf;
 	}
-	/* our container has exited: a live recorded init, or creator, is someone else's */
-	if (cl_layer_in_use(rec, buf, len, &why))
+	/*
+	 * our container has exited: a live recorded init, or creator, is someone else's. A
+	 * mount another namespace holds is a stale copy, not a container: the teardown goes
+	 * ahead and reports a key it cannot remove (gc finishes it)
+	 */
+	if (cl_layer_process_alive(rec, buf, len, &why))
 		return why;
 	return NULL;
 }
