@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Fault injection (issue 14): 'make FAULT=1' links this object into the binary and both
+ * plugins with -Wl,--wrap=SYM for every call below, never into a release build. Each
+ * wrapped call the process makes is counted; CRYPTLAYER_FAULT_AT=N makes the Nth fail
+ * (EIO; ENOSPC for the writes) without doing it, and says so on stderr:
+ *   cryptlayer-fault: call N (SYMBOL) failed
+ * Only this file reads the environment (the product reads none, DESIGN §5).
+ *
+ * Counted: mkdir(at), unlink(at), rename(at), linkat, mknodat, write, pwrite, fsync,
+ * ioctl, fsetxattr, fchown, fchmod, setns, mount, umount2, fsopen, fsconfig, fsmount,
+ * move_mount, open_tree, mount_setattr; open/openat only when they create a file
+ * (O_CREAT, O_TMPFILE). Not counted: calls made inside shared libraries (libarchive's
+ * writes when import unpacks, libmount's loop mount of the store), stdio output, and
+ * syscall(2), which the product uses only to read (openat2, keyctl, listmount, statmount).
+ *
+ * One count per process: a plugin's copy of this object finds the binary's state
+ * (exported by the FAULT link) with dlsym, so N is the same whether a call is made by
+ * the binary or a plugin. While CRYPTLAYER_FAULT_AT is set, every key the process adds
+ * is named on stderr ("cryptlayer-fault-key: <identifier>"), so a test can check that
+ * each one is ABSENT afterwards even when no record named it.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <linux/fscrypt.h>
+
+struct cl_fault_state {
+	long at;    /* the call to fail; 0: none */
+	long calls; /* wrapped calls so far */
+	int ready;
+};
+
+/* the binary's is the one every module uses (the FAULT link exports it) */
+struct cl_fault_state cl_fault_shared;
+
+static struct cl_fault_state *state(void)
+{
+	static struct cl_fault_state *s;
+	struct cl_fault_state *p = __atomic_load_n(&s, __ATOMIC_ACQUIRE);
+
+	if (p)
+		return p;
+	p = dlsym(RTLD_DEFAULT, "cl_fault_shared");
+	if (!p)
+		p = &cl_fault_shared;
+	if (!__atomic_load_n(&p->ready, __ATOMIC_ACQUIRE)) {
+		const char *v = getenv("CRYPTLAYER_FAULT_AT");
+
+		p->at = v ? strtol(v, NULL, 10) : 0;
+		__atomic_store_n(&p->ready, 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&s, p, __ATOMIC_RELEASE);
+	return p;
+}
+
+/* count this call; true (errno set to @errnum) when it is the one to fail */
+static int fault(const char *sym, int errnum)
+{
+	struct cl_fault_state *s = state();
+	long n = __atomic_add_fetch(&s->calls, 1, __ATOMIC_SEQ_CST);
+
+	if (n != s->at)
+		return 0;
+	dprintf(STDERR_FILENO, "cryptlayer-fault: call %ld (%s) failed\n", n, sym);
+	errno = errnum;
+	return 1;
+}
+
+/* wrap SYM(params): count it, else call __real_SYM(args) */
+#define WRAP(ret, sym, errnum, params, args)                                                       \
+	ret __real_##sym params;                                                                   \
+	ret __wrap_##sym params;                                                                   \
+	ret __wrap_##sym params                                                                    \
+	{                                                                                          \
+		if (fault(#sym, errnum))                                                           \
+			return -1;                                                                 \
+		return __real_##sym args;                                                          \
+	}
+
+WRAP(int, mkdirat, EIO, (int dfd, const char *path, mode_t mode), (dfd, path, mode))
+WRAP(int, mkdir, EIO, (const char *path, mode_t mode), (path, mode))
+WRAP(int, unlinkat, EIO, (int dfd, const char *path, int flags), (dfd, path, flags))
+WRAP(int, unlink, EIO, (const char *path), (path))
+WRAP(int, renameat, EIO, (int a, const char *p, int b, const char *q), (a, p, b, q))
+WRAP(int, rename, EIO, (const char *p, const char *q), (p, q))
+WRAP(int, linkat, EIO, (int a, const char *p, int b, const char *q, int fl), (a, p, b, q, fl))
+WRAP(int, mknodat, EIO, (int dfd, const char *p, mode_t m, dev_t d), (dfd, p, m, d))
+WRAP(ssize_t, write, ENOSPC, (int fd, const void *buf, size_t n), (fd, buf, n))
+WRAP(ssize_t, pwrite, ENOSPC, (int fd, const void *buf, size_t n, off_t off), (fd, buf, n, off))
+WRAP(int, fsync, EIO, (int fd), (fd))
+WRAP(int, fsetxattr, EIO, (int fd, const char *k, const void *v, size_t n, int fl),
+     (fd, k, v, n, fl))
+WRAP(int, fchown, EIO, (int fd, uid_t u, gid_t g), (fd, u, g))
+WRAP(int, fchmod, EIO, (int fd, mode_t m), (fd, m))
+WRAP(int, setns, EIO, (int fd, int type), (fd, type))
+WRAP(int, mount, EIO,
+     (const char *s, const char *t, const char *fs, unsigned long fl, const void *d),
+     (s, t, fs, fl, d))
+WRAP(int, umount2, EIO, (const char *t, int fl), (t, fl))
+WRAP(int, fsopen, EIO, (const char *fs, unsigned fl), (fs, fl))
+WRAP(int, fsconfig, EIO, (int fd, unsigned cmd, const char *k, const void *v, int aux),
+     (fd, cmd, k, v, aux))
+WRAP(int, fsmount, EIO, (int fd, unsigned fl, unsigned attr), (fd, fl, attr))
+WRAP(int, move_mount, EIO, (int a, const char *p, int b, const char *q, unsigned fl),
+     (a, p, b, q, fl))
+WRAP(int, open_tree, EIO, (int dfd, const char *p, unsigned fl), (dfd, p, fl))
+WRAP(int, mount_setattr, EIO, (int dfd, const char *p, unsigned fl, struct mount_attr *a, size_t n),
+     (dfd, p, fl, a, n))
+
+static int creates(int flags)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+}
+
+int __real_open(const char *path, int flags, ...);
+int __wrap_open(const char *path, int flags, ...);
+int __wrap_open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if (creates(flags)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+		if (fault("open", EIO))
+			return -1;
+	}
+	return __real_open(path, flags, mode);
+}
+
+int __real_openat(int dfd, const char *path, int flags, ...);
+int __wrap_openat(int dfd, const char *path, int flags, ...);
+int __wrap_openat(int dfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if (creates(flags)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+		if (fault("openat", EIO))
+			return -1;
+	}
+	return __real_openat(dfd, path, flags, mode);
+}
+
+int __real_ioctl(int fd, unsigned long req, ...);
+int __wrap_ioctl(int fd, unsigned long req, ...);
+int __wrap_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+	int r;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (fault("ioctl", EIO))
+		return -1;
+	r = __real_ioctl(fd, req, arg);
+	if (r == 0 && req == FS_IOC_ADD_ENCRYPTION_KEY && state()->at > 0) {
+		const struct fscrypt_add_key_arg *a = arg;
+		char hex[2 * FSCRYPT_KEY_IDENTIFIER_SIZE + 1];
+
+		for (int i = 0; i < FSCRYPT_KEY_IDENTIFIER_SIZE; i++)
+			snprintf(hex + 2 * i, 3, "%02x", a->key_spec.u.identifier[i]);
+		dprintf(STDERR_FILENO, "cryptlayer-fault-key: %s\n", hex);
+	}
+	return r;
+}
