@@ -40,7 +40,10 @@ struct cl_teardown_report {
 
 /**
  * cl_exec_teardown() - run a teardown plan for @rec. Best effort: after a successful
- * unmount every later step runs even if one fails; the first failure is returned.
+ * unmount every later step runs even if one fails (files deleted, key removed), except
+ * that the layer directory and the record stay after a failure, so that a retry or gc
+ * finds what is left; the key file stays while the key is not ABSENT. The first
+ * failure is returned.
  * Return: 0, or -errno (-EBUSY when a key is not ABSENT afterwards).
  */
 int cl_exec_teardown(struct cl_store *store, const struct cl_record *rec,

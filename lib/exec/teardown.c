@@ -148,6 +148,23 @@ static int op_erase_keyfile(struct cl_store *store, const struct cl_record *rec,
 	return kops ? kops->erase_at(kfd, rec->id, err) : cl_error_errnum(err);
 }
 
+/*
+ * containers/<id>, its descriptor (layer.json) last: until then a retry of destroy finds
+ * a persistent layer by it
+ */
+static int remove_layer(struct cl_store *store, const char *rel, struct cl_error **err)
+{
+	static const char *const first[] = {"crypt", "merged"};
+	char path[512];
+	int r = 0;
+
+	for (size_t i = 0; i < CL_ARRAY_SIZE(first) && r == 0; i++) {
+		snprintf(path, sizeof(path), "%s/%s", rel, first[i]);
+		r = cl_rm_rf_at(store->dir_fd, path, err);
+	}
+	return r < 0 ? r : cl_rm_rf_at(store->dir_fd, rel, err);
+}
+
 static int run_teardown_op(struct cl_store *store, const struct cl_record *rec, enum cl_op_kind k,
 			   const char *run_dir, struct cl_teardown_report *rep,
 			   struct cl_error **err)
@@ -172,7 +189,7 @@ static int run_teardown_op(struct cl_store *store, const struct cl_record *rec, 
 	case CL_OP_REMOVE_KEY:
 		return op_remove_key(store, rec, rep, err);
 	case CL_OP_REMOVE_LAYER:
-		return cl_rm_rf_at(store->dir_fd, rel, err);
+		return remove_layer(store, rel, err);
 	case CL_OP_REMOVE_RECORD:
 		return cl_record_remove(run_dir, rec->id, err);
 	case CL_OP_ERASE_KEYFILE:
@@ -196,6 +213,13 @@ int cl_exec_teardown(struct cl_store *store, const struct cl_record *rec,
 	for (int i = 0; i < plan->n_ops; i++) {
 		struct cl_error *e = NULL;
 
+		/*
+		 * after a failure, keep what finds the layer again (its directory with the
+		 * descriptor, its record): a retry of destroy, or gc, must see what is left
+		 */
+		if (first &&
+		    (plan->ops[i] == CL_OP_REMOVE_LAYER || plan->ops[i] == CL_OP_REMOVE_RECORD))
+			continue;
 		r = run_teardown_op(store, rec, plan->ops[i], run_dir, &rep, &e);
 
 		if (r >= 0)

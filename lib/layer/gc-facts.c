@@ -107,7 +107,7 @@ static int orphan_key(const struct cl_store *store, const char *id, char **ret_h
 int cl_layer_orphan_facts(const struct cl_ctx *ctx, struct cl_store *store, const char *id,
 			  struct cl_record *desc, char **ret_key_hex, struct cl_gc_facts *f)
 {
-	char rel[512], merged[1024];
+	char rel[512], key[512], merged[1024];
 	int r;
 
 	snprintf(rel, sizeof(rel), "containers/%s", id);
@@ -115,7 +115,8 @@ int cl_layer_orphan_facts(const struct cl_ctx *ctx, struct cl_store *store, cons
 	f->persistent_in_store = exists_at(store->dir_fd, "keys", id);
 	if (!f->layer_exists && !f->persistent_in_store)
 		return -ENOENT;
-	f->age_s = age_of(store->dir_fd, f->layer_exists ? rel : "keys");
+	snprintf(key, sizeof(key), "keys/%s", id);
+	f->age_s = age_of(store->dir_fd, f->layer_exists ? rel : key);
 	r = orphan_key(store, id, ret_key_hex, &f->key_present);
 	if (r < 0)
 		return r;
@@ -133,8 +134,12 @@ int cl_layer_orphan_facts(const struct cl_ctx *ctx, struct cl_store *store, cons
 	return 0;
 }
 
-/* names in @dir under @dfd that are valid ids and have no record, appended to @v */
-static int add_names(const struct cl_ctx *ctx, int dfd, const char *dir, char ***v, int *n)
+/*
+ * names in @dir under @dfd that are valid ids once @suffix is cut off and have no record,
+ * appended to @v
+ */
+static int add_names(const struct cl_ctx *ctx, int dfd, const char *dir, const char *suffix,
+		     char ***v, int *n)
 {
 	int fd = openat(dfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_(closedirp) DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -148,20 +153,26 @@ static int add_names(const struct cl_ctx *ctx, int dfd, const char *dir, char **
 		return e == ENOENT ? 0 : -e;
 	}
 	while ((errno = 0, de = readdir(d))) {
-		char path[512], **nv;
+		size_t len = strlen(de->d_name), cut = strlen(suffix);
+		char path[512], **nv, *id;
 
-		if (de->d_name[0] == '.' || !cl_oci_id_valid(de->d_name))
+		if (de->d_name[0] == '.' || len <= cut || strcmp(de->d_name + len - cut, suffix))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s.json", ctx->run_dir, de->d_name);
-		if (access(path, F_OK) == 0)
+		id = strndup(de->d_name, len - cut);
+		if (!id)
+			return -ENOMEM;
+		snprintf(path, sizeof(path), "%s/%s.json", ctx->run_dir, id);
+		if (!cl_oci_id_valid(id) || access(path, F_OK) == 0) {
+			free(id);
 			continue;
+		}
 		nv = realloc(*v, sizeof(**v) * (size_t)(*n + 2));
-		if (!nv)
+		if (!nv) {
+			free(id);
 			return -ENOMEM;
+		}
 		*v = nv;
-		(*v)[*n] = strdup(de->d_name);
-		if (!(*v)[*n])
-			return -ENOMEM;
+		(*v)[*n] = id;
 		(*v)[++*n] = NULL;
 	}
 	return errno ? -errno : 0;
@@ -180,11 +191,14 @@ int cl_layer_unrecorded_ids(const struct cl_ctx *ctx, struct cl_store *store, ch
 	_cleanup_close_ int rfd = open(ctx->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (r == 0 && store)
-		r = add_names(ctx, store->dir_fd, "containers", &v, &n);
+		r = add_names(ctx, store->dir_fd, "containers", "", &v, &n);
 	if (r == 0 && store)
-		r = add_names(ctx, store->dir_fd, "keys", &v, &n);
+		r = add_names(ctx, store->dir_fd, "keys", "", &v, &n);
 	if (r == 0 && rfd >= 0)
-		r = add_names(ctx, rfd, "locks", &v, &n);
+		r = add_names(ctx, rfd, "locks", "", &v, &n);
+	/* a record replacement cut short by a kill leaves "<id>.json.tmp" */
+	if (r == 0)
+		r = add_names(ctx, AT_FDCWD, ctx->run_dir, ".json.tmp", &v, &n);
 	if (r < 0) {
 		cl_strv_free(v);
 		return cl_error_set(err, -r, "list the layers in '%s'", ctx->root);

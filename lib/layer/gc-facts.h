@@ -18,8 +18,9 @@ int cl_layer_orphan_facts(const struct cl_ctx *ctx, struct cl_store *store, cons
 			  struct cl_record *desc, char **ret_key_hex, struct cl_gc_facts *f);
 
 /**
- * cl_layer_unrecorded_ids() - ids in @store's containers/ and keys/ and in the lock
- * directory that no record names, sorted, unique. @store may be NULL (lock files only).
+ * cl_layer_unrecorded_ids() - ids in @store's containers/ and keys/, in the lock
+ * directory and in left-over "<id>.json.tmp" files of the run dir, that no record
+ * names, sorted, unique. @store may be NULL (lock files only).
  * Return: the count (*ret NULL-terminated), or -errno.
  */
 int cl_layer_unrecorded_ids(const struct cl_ctx *ctx, struct cl_store *store, char ***ret,

@@ -83,27 +83,6 @@ static void gc_record(struct gc_run *run, const char *id)
 	report(run, id, v, why, &err);
 }
 
-/*
- * erase a layer directory nobody recorded, with a record made up for the teardown; a
- * persistent one (a creation cut short before its descriptor) with its key file
- */
-static int erase_orphan(const struct cl_ctx *ctx, struct cl_store *store, const char *id,
-			char *key_hex, bool persistent, struct cl_error **err)
-{
-	struct cl_record rec = {.id = (char *)id,
-				.key_id = key_hex,
-				.keymode = persistent ? "persistent" : "ephemeral",
-				.owner = "cli"};
-	_cleanup_free_ char *layer = NULL, *merged = NULL;
-
-	if (asprintf(&layer, "%s/containers/%s", store->dir, id) < 0 ||
-	    asprintf(&merged, "%s/merged", layer) < 0)
-		return cl_error_set(err, ENOMEM, "gc");
-	rec.layer_dir = layer;
-	rec.merged = merged;
-	return cl_layer_teardown(ctx, store, &rec, true, NULL, err);
-}
-
 /* a layer directory (or a key file) without a record, under its lock */
 static void gc_orphan(struct gc_run *run, struct cl_store *store, const char *id)
 {
@@ -121,7 +100,8 @@ static void gc_orphan(struct gc_run *run, struct cl_store *store, const char *id
 	if (v == CL_GC_RECLAIM && f.desc)
 		(void)cl_layer_destroy_nolock(run->ctx, id, NULL, &err);
 	else if (v == CL_GC_RECLAIM)
-		(void)erase_orphan(run->ctx, store, id, key_hex, f.persistent_in_store, &err);
+		(void)cl_layer_erase_orphan(run->ctx, store, id, key_hex, f.persistent_in_store,
+					    &err);
 	report(run, id, v, why, &err);
 }
 

@@ -52,6 +52,14 @@ bool cl_layer_in_use(const struct cl_record *rec, char *buf, size_t len, const c
 int cl_layer_teardown(const struct cl_ctx *ctx, struct cl_store *store, const struct cl_record *rec,
 		      bool erase, struct cl_teardown_report *ret_rep, struct cl_error **err);
 
+/**
+ * cl_layer_erase_orphan() - erase what is left of layer @id without record or
+ * descriptor (directory, and the key file when @persistent), removing the key its
+ * policy names, @key_hex (may be NULL). Return: 0 or -errno.
+ */
+int cl_layer_erase_orphan(const struct cl_ctx *ctx, struct cl_store *store, const char *id,
+			  char *key_hex, bool persistent, struct cl_error **err);
+
 /** cl_layer_destroy_nolock() - cl_layer_destroy() under a lock the caller holds. */
 int cl_layer_destroy_nolock(const struct cl_ctx *ctx, const char *id,
 			    struct cl_teardown_report *ret_rep, struct cl_error **err);

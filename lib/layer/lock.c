@@ -78,6 +78,7 @@ void cl_layer_id_unlock(const struct cl_ctx *ctx, const char *id, int *fd)
 	if (!fd || *fd < 0)
 		return;
 	if (cl_layer_gone(ctx, id)) {
+		(void)cl_record_remove(ctx->run_dir, id, NULL); /* a left-over .tmp */
 		snprintf(path, sizeof(path), "%s/locks/%s", ctx->root, id);
 		(void)unlink(path);
 	}

@@ -7,6 +7,7 @@
 
 #include "lib/core/cleanup.h"
 #include "lib/core/proc.h"
+#include "lib/layer/gc-facts.h"
 #include "lib/layer/internal.h"
 
 int cl_layer_teardown(const struct cl_ctx *ctx, struct cl_store *store, const struct cl_record *rec,
@@ -27,6 +28,47 @@ int cl_layer_teardown(const struct cl_ctx *ctx, struct cl_store *store, const st
 	return r;
 }
 
+int cl_layer_erase_orphan(const struct cl_ctx *ctx, struct cl_store *store, const char *id,
+			  char *key_hex, bool persistent, struct cl_error **err)
+{
+	struct cl_record rec = {.id = (char *)id,
+				.key_id = key_hex,
+				.keymode = persistent ? "persistent" : "ephemeral",
+				.owner = "cli"};
+	_cleanup_free_ char *layer = NULL, *merged = NULL;
+
+	if (asprintf(&layer, "%s/containers/%s", store->dir, id) < 0 ||
+	    asprintf(&merged, "%s/merged", layer) < 0)
+		return cl_error_set(err, ENOMEM, "erase '%s'", id);
+	rec.layer_dir = layer;
+	rec.merged = merged;
+	return cl_layer_teardown(ctx, store, &rec, true, NULL, err);
+}
+
+/*
+ * what a destroy cut short leaves without record or descriptor: the layer directory or
+ * key file, erased unless its key is in the kernel or it is mounted (then it may be a
+ * layer recorded in another run dir: refused)
+ */
+static int destroy_leftover(const struct cl_ctx *ctx, const char *id, struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+	_cleanup_(cl_record_clear) struct cl_record desc = {};
+	_cleanup_free_ char *key_hex = NULL;
+	struct cl_gc_facts f = {};
+	int r;
+
+	r = cl_store_open(ctx->root, 0, false, &store, NULL);
+	if (r < 0 || cl_layer_orphan_facts(ctx, store, id, &desc, &key_hex, &f) < 0)
+		return 0; /* nothing there */
+	if (f.key_present || f.mounted)
+		return cl_error_set(err, EBUSY,
+				    "layer '%s' has no record in '%s' but its key is present or it "
+				    "is mounted (recorded in another run dir?)",
+				    id, ctx->run_dir);
+	return cl_layer_erase_orphan(ctx, store, id, key_hex, f.persistent_in_store, err);
+}
+
 int cl_layer_destroy_nolock(const struct cl_ctx *ctx, const char *id,
 			    struct cl_teardown_report *ret_rep, struct cl_error **err)
 {
@@ -37,8 +79,10 @@ int cl_layer_destroy_nolock(const struct cl_ctx *ctx, const char *id,
 	int r;
 
 	r = cl_layer_find(ctx, id, &store, &rec, NULL, err);
-	if (r <= 0)
-		return r; /* already gone: success */
+	if (r == 0)
+		return destroy_leftover(ctx, id, err);
+	if (r < 0)
+		return r;
 	if (cl_layer_in_use(&rec, buf, sizeof(buf), &why))
 		return cl_error_set(err, EBUSY, "%s", why);
 	return cl_layer_teardown(ctx, store, &rec, true, ret_rep, err);

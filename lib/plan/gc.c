@@ -24,6 +24,15 @@ static bool podman_not_running(const struct cl_gc_facts *f)
 	       f->age_s >= CL_GC_GRACE_SECONDS;
 }
 
+/*
+ * a record says unlocked, but its container is gone (hook) or its mount is (cli, bundle,
+ * podman): a stop or a 'lock' that was killed half-way, key still in the kernel
+ */
+static bool left_unlocked(const struct cl_gc_facts *f)
+{
+	return f->rec && (owner_is(f->rec, "hook") ? !f->pid_alive : !f->mounted);
+}
+
 enum cl_gc_verdict cl_plan_gc_persistent(const struct cl_gc_facts *f, const char **ret_why)
 {
 	/* recorded (unlocked) or described in the store (locked, or after a reboot) */
@@ -31,20 +40,26 @@ enum cl_gc_verdict cl_plan_gc_persistent(const struct cl_gc_facts *f, const char
 
 	if (f->pid_alive || f->in_use)
 		return verdict(CL_GC_KEEP, "persistent layer in use", ret_why);
-	if (!d || !(owner_is(d, "podman") || owner_is(d, "bundle")) || !d->owner_dir ||
-	    f->owner_dir_exists)
-		return podman_not_running(f) ? verdict(CL_GC_LOCK,
-						       "persistent layer of a podman container "
-						       "that is not running",
-						       ret_why)
-					     : verdict(CL_GC_KEEP, "persistent layer", ret_why);
-	/* after a reboot podman's runroot (a tmpfs) is empty until podman runs again */
-	if (!f->owner_anchor_exists || f->owner_anchor_volatile)
-		return verdict(CL_GC_KEEP,
-			       "persistent layer whose owner is not found where a reboot "
-			       "may have emptied it (kept; 'destroy' erases it)",
+	if (d && (owner_is(d, "podman") || owner_is(d, "bundle")) && d->owner_dir &&
+	    !f->owner_dir_exists) {
+		/* after a reboot podman's runroot (a tmpfs) is empty until podman runs again */
+		if (!f->owner_anchor_exists || f->owner_anchor_volatile)
+			return verdict(CL_GC_KEEP,
+				       "persistent layer whose owner is not found where a reboot "
+				       "may have emptied it (kept; 'destroy' erases it)",
+				       ret_why);
+		return verdict(CL_GC_RECLAIM, "persistent layer whose owner was removed", ret_why);
+	}
+	if (left_unlocked(f))
+		return verdict(CL_GC_LOCK,
+			       "persistent layer left unlocked by a stop or lock that was cut "
+			       "short",
 			       ret_why);
-	return verdict(CL_GC_RECLAIM, "persistent layer whose owner was removed", ret_why);
+	if (podman_not_running(f))
+		return verdict(CL_GC_LOCK,
+			       "persistent layer of a podman container that is not running",
+			       ret_why);
+	return verdict(CL_GC_KEEP, "persistent layer", ret_why);
 }
 
 /* a layer directory nobody recorded: a crash between mkdir and the record, or a reboot */

@@ -140,12 +140,15 @@ int cl_record_read(const char *run_dir, const char *id, struct cl_record *ret,
 
 int cl_record_remove(const char *run_dir, const char *id, struct cl_error **err)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *path = NULL, *tmp = NULL;
 
-	if (asprintf(&path, "%s/%s.json", run_dir, id) < 0)
+	if (asprintf(&path, "%s/%s.json", run_dir, id) < 0 || asprintf(&tmp, "%s.tmp", path) < 0)
 		return cl_error_set(err, ENOMEM, "record");
 	if (unlink(path) < 0 && errno != ENOENT)
 		return cl_error_set(err, errno, "remove '%s'", path);
+	/* a replacement cut short by a kill: it names the layer and its key id */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return cl_error_set(err, errno, "remove '%s'", tmp);
 	return 0;
 }
 

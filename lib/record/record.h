@@ -44,7 +44,7 @@ int cl_record_write(const char *run_dir, const struct cl_record *rec, struct cl_
 int cl_record_read(const char *run_dir, const char *id, struct cl_record *ret,
 		   struct cl_error **err);
 
-/** cl_record_remove() - unlink the record; ENOENT is success. */
+/** cl_record_remove() - unlink the record and a left-over "<id>.json.tmp"; ENOENT is success. */
 int cl_record_remove(const char *run_dir, const char *id, struct cl_error **err);
 
 /**

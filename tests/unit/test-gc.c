@@ -15,7 +15,8 @@ static void expect(const struct cl_gc_facts *f, enum cl_gc_verdict want, const c
 {
 	const char *got = NULL;
 
-	assert_int_equal(cl_plan_gc(f, &got), want);
+	if (cl_plan_gc(f, &got) != want)
+		fail_msg("verdict %d (%s), want %d (%s)", cl_plan_gc(f, &got), got, want, why);
 	assert_non_null(got);
 	if (!strstr(got, why))
 		fail_msg("reason '%s' lacks '%s'", got, why);
@@ -79,6 +80,7 @@ static void test_cli_bundle_persistent(void **state)
 	f.owner_dir_exists = false;
 	expect(&f, CL_GC_RECLAIM, "bundle removed");
 	rec.keymode = "persistent";
+	f.mounted = true; /* unlocked: its merged dir is mounted */
 	/* a missing owner proves nothing where a reboot empties its storage: doubt keeps */
 	expect(&f, CL_GC_KEEP, "reboot");
 	f.owner_anchor_exists = true;
@@ -92,6 +94,9 @@ static void test_cli_bundle_persistent(void **state)
 	expect(&f, CL_GC_KEEP, "persistent layer in use");
 	f.in_use = false;
 	f.owner_dir_exists = true;
+	/* mounted, held by no container, past the grace time: a podman start that failed */
+	expect(&f, CL_GC_LOCK, "not running");
+	rec.owner = "bundle"; /* 'prepare', then 'runc run' whenever the user likes */
 	expect(&f, CL_GC_KEEP, "persistent");
 	f.owner_dir_exists = false;
 	rec.owner_dir = NULL;
@@ -99,6 +104,7 @@ static void test_cli_bundle_persistent(void **state)
 	rec.owner = "cli";
 	rec.keymode = "ephemeral";
 	f.layer_exists = false;
+	f.mounted = false;
 	expect(&f, CL_GC_RECLAIM, "record without a layer");
 	f.mounted = true; /* mounted: the directory is there after all */
 	expect(&f, CL_GC_KEEP, "create");
@@ -191,11 +197,36 @@ static void test_podman_persistent_not_running(void **state)
 	f.age_s = 3; /* between precreate and 'runc create' */
 	expect(&f, CL_GC_KEEP, "persistent");
 	f.age_s = OLD;
-	f.mounted = false; /* locked already by its poststop */
-	expect(&f, CL_GC_KEEP, "persistent");
+	f.mounted = false; /* recorded but unmounted: a stop or lock was cut short */
+	expect(&f, CL_GC_LOCK, "cut short");
 	rec.owner = "bundle"; /* 'prepare' then 'runc run' may come much later */
 	f.mounted = true;
 	expect(&f, CL_GC_KEEP, "persistent");
+}
+
+/* a killed lock, or a hook container that died without its poststop: key left present */
+static void test_persistent_left_unlocked(void **state)
+{
+	struct cl_record rec = {.owner = "cli", .keymode = "persistent", .state = "running"};
+	struct cl_gc_facts f = {.rec = &rec, .layer_exists = true, .persistent_in_store = true};
+
+	(void)state;
+	expect(&f, CL_GC_LOCK, "cut short"); /* not mounted */
+	f.mounted = true;
+	expect(&f, CL_GC_KEEP, "persistent layer");
+	f.in_use = true;
+	expect(&f, CL_GC_KEEP, "in use");
+	rec.owner = "hook";
+	rec.pid = 42;
+	f.mounted = f.in_use = false; /* a hook layer is mounted only in its container */
+	f.pid_alive = true;
+	expect(&f, CL_GC_KEEP, "running");
+	f.pid_alive = false;
+	expect(&f, CL_GC_LOCK, "cut short");
+	/* locked (a descriptor, no record): nothing to lock */
+	f.desc = &rec;
+	f.rec = NULL;
+	expect(&f, CL_GC_KEEP, "persistent layer");
 }
 
 int main(void)
@@ -207,6 +238,7 @@ int main(void)
 	    cmocka_unit_test(test_orphan),
 	    cmocka_unit_test(test_creating),
 	    cmocka_unit_test(test_podman_persistent_not_running),
+	    cmocka_unit_test(test_persistent_left_unlocked),
 	};
 
 	return cmocka_run_group_tests_name("plan-gc", tests, NULL, NULL);
