@@ -88,8 +88,12 @@ int cl_layer_destroy_nolock(const struct cl_ctx *ctx, const char *id,
 	return cl_layer_teardown(ctx, store, &rec, true, ret_rep, err);
 }
 
-int cl_layer_destroy(const struct cl_ctx *ctx, const char *id, struct cl_teardown_report *ret_rep,
-		     struct cl_error **err)
+typedef int (*teardown_fn)(const struct cl_ctx *ctx, const char *id,
+			   struct cl_teardown_report *ret_rep, struct cl_error **err);
+
+/* @fn under layer @id's lock */
+static int locked(teardown_fn fn, const struct cl_ctx *ctx, const char *id,
+		  struct cl_teardown_report *ret_rep, struct cl_error **err)
 {
 	_cleanup_close_ int lk = -1;
 	int r;
@@ -97,9 +101,15 @@ int cl_layer_destroy(const struct cl_ctx *ctx, const char *id, struct cl_teardow
 	r = cl_layer_id_lock(ctx, id, &lk, err);
 	if (r < 0)
 		return r;
-	r = cl_layer_destroy_nolock(ctx, id, ret_rep, err);
+	r = fn(ctx, id, ret_rep, err);
 	cl_layer_id_unlock(ctx, id, &lk);
 	return r;
+}
+
+int cl_layer_destroy(const struct cl_ctx *ctx, const char *id, struct cl_teardown_report *ret_rep,
+		     struct cl_error **err)
+{
+	return locked(cl_layer_destroy_nolock, ctx, id, ret_rep, err);
 }
 
 int cl_layer_finish_stale(const struct cl_ctx *ctx, const char *id, struct cl_error **err)
@@ -231,13 +241,5 @@ static int lock_nolock(const struct cl_ctx *ctx, const char *id, struct cl_teard
 int cl_layer_lock(const struct cl_ctx *ctx, const char *id, struct cl_teardown_report *ret_rep,
 		  struct cl_error **err)
 {
-	_cleanup_close_ int lk = -1;
-	int r;
-
-	r = cl_layer_id_lock(ctx, id, &lk, err);
-	if (r < 0)
-		return r;
-	r = lock_nolock(ctx, id, ret_rep, err);
-	cl_layer_id_unlock(ctx, id, &lk);
-	return r;
+	return locked(lock_nolock, ctx, id, ret_rep, err);
 }

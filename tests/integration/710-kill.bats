@@ -44,80 +44,6 @@ teardown_file() {
 	teardown_store
 }
 
-# ---- the record watcher ---------------------------------------------------------------
-
-# start_watcher: an inotify watcher of the run dir that writes "ID KEYID STATE" for every
-# record (or record.tmp) it sees into $W/seen, and "sync NAME" for a file made in $W/sync
-start_watcher() {
-	mkdir -p "$CLRUN" "$W/sync"
-	: >"$W/seen"
-	cat >"$W/watch.py" <<'PY'
-import ctypes, os, re, struct, sys
-run_dir, sync_dir, out_path = sys.argv[1:4]
-libc = ctypes.CDLL(None, use_errno=True)
-fd = libc.inotify_init1(0)
-IN_CLOSE_WRITE, IN_MOVED_TO, IN_CREATE = 0x8, 0x80, 0x100
-wd_run = libc.inotify_add_watch(fd, run_dir.encode(), IN_CLOSE_WRITE | IN_MOVED_TO)
-wd_sync = libc.inotify_add_watch(fd, sync_dir.encode(), IN_CREATE)
-if wd_run < 0 or wd_sync < 0:
-    sys.exit("inotify_add_watch: errno %d" % ctypes.get_errno())
-out = open(out_path, "a", buffering=1)
-out.write("ready\n")
-kid = re.compile(rb'"key_id":"([0-9a-f]{32})"')
-st = re.compile(rb'"state":"([a-z]+)"')
-while True:
-    buf = os.read(fd, 1 << 16)
-    i = 0
-    while i < len(buf):
-        wd, mask, cookie, ln = struct.unpack_from("iIII", buf, i)
-        name = buf[i + 16:i + 16 + ln].rstrip(b"\0").decode(errors="replace")
-        i += 16 + ln
-        if wd == wd_sync:
-            out.write("sync %s\n" % name)
-            continue
-        m = re.match(r"(.+)\.json(\.tmp)?$", name)
-        if not m:
-            continue
-        try:
-            with open(os.path.join(run_dir, name), "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        k, s = kid.search(data), st.search(data)
-        out.write("%s %s %s\n" % (m.group(1), k.group(1).decode() if k else "-",
-                                  s.group(1).decode() if s else "-"))
-PY
-	python3 "$W/watch.py" "$CLRUN" "$W/sync" "$W/seen" </dev/null >/dev/null 2>"$W/watch.err" 3>&- &
-	echo $! >"$W/watch.pid"
-	wait_for_line ready "$W/seen"
-}
-
-stop_watcher() {
-	[ -s "${W:-/nonexistent}/watch.pid" ] || return 0
-	kill "$(cat "$W/watch.pid")" 2>/dev/null || true
-	rm -f "$W/watch.pid"
-}
-
-# wait_for_line LINE FILE: until FILE has the line (10 s at most)
-wait_for_line() {
-	local _
-	for _ in $(seq 1 1000); do
-		grep -qxF "$1" "$2" && return 0
-		sleep 0.01
-	done
-	echo "timed out waiting for '$1' in $2 ($(cat "$W/watch.err" 2>/dev/null))" >&2
-	return 1
-}
-
-# watch_sync: every record event so far is in $W/seen (the sync file's event is queued
-# after them on the same inotify descriptor)
-watch_sync() {
-	local tok=s$RANDOM$RANDOM
-	: >"$W/sync/$tok"
-	wait_for_line "sync $tok" "$W/seen"
-	rm -f "$W/sync/$tok"
-}
-
 # keys_seen ID: every key id the watcher saw in ID's records, or ID's record, record.tmp,
 # descriptor or the policy of its crypt dir names now
 keys_seen() {
@@ -798,15 +724,7 @@ start_holder() {
 }
 
 @test "after all kills: no layer, record, lock file or key file is left in the store" {
-	run ls -A "$STORE/containers"
-	assert_output ""
-	run ls -A "$STORE/keys"
-	assert_output ""
-	run ls -A "$CLROOT/locks"
-	assert_output ""
-	run bash -c "ls -A '$CLRUN' | grep -vx cryptlayer.log"
-	assert_output ""
-	assert_no_layer_mounts
+	assert_store_empty
 	# every key any record ever named is absent
 	local k n=0
 	for k in $(awk 'length($2) == 32 { print $2 }' "$W/seen" | sort -u); do

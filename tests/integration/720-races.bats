@@ -35,79 +35,6 @@ teardown() {
 	if [ -n "${PODMAN_ARGS:-}" ]; then teardown_podman; fi
 }
 
-# ---- the record watcher (as in 710-kill.bats) ----------------------------------------------
-
-# start_watcher: an inotify watcher of the run dir that writes "ID KEYID STATE" for every
-# record (or record.tmp) it sees into $W/seen, and "sync NAME" for a file made in $W/sync
-start_watcher() {
-	mkdir -p "$CLRUN" "$W/sync"
-	: >"$W/seen"
-	cat >"$W/watch.py" <<'PY'
-import ctypes, os, re, struct, sys
-run_dir, sync_dir, out_path = sys.argv[1:4]
-libc = ctypes.CDLL(None, use_errno=True)
-fd = libc.inotify_init1(0)
-IN_CLOSE_WRITE, IN_MOVED_TO, IN_CREATE = 0x8, 0x80, 0x100
-wd_run = libc.inotify_add_watch(fd, run_dir.encode(), IN_CLOSE_WRITE | IN_MOVED_TO)
-wd_sync = libc.inotify_add_watch(fd, sync_dir.encode(), IN_CREATE)
-if wd_run < 0 or wd_sync < 0:
-    sys.exit("inotify_add_watch: errno %d" % ctypes.get_errno())
-out = open(out_path, "a", buffering=1)
-out.write("ready\n")
-kid = re.compile(rb'"key_id":"([0-9a-f]{32})"')
-st = re.compile(rb'"state":"([a-z]+)"')
-while True:
-    buf = os.read(fd, 1 << 16)
-    i = 0
-    while i < len(buf):
-        wd, mask, cookie, ln = struct.unpack_from("iIII", buf, i)
-        name = buf[i + 16:i + 16 + ln].rstrip(b"\0").decode(errors="replace")
-        i += 16 + ln
-        if wd == wd_sync:
-            out.write("sync %s\n" % name)
-            continue
-        m = re.match(r"(.+)\.json(\.tmp)?$", name)
-        if not m:
-            continue
-        try:
-            with open(os.path.join(run_dir, name), "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        k, s = kid.search(data), st.search(data)
-        out.write("%s %s %s\n" % (m.group(1), k.group(1).decode() if k else "-",
-                                  s.group(1).decode() if s else "-"))
-PY
-	python3 "$W/watch.py" "$CLRUN" "$W/sync" "$W/seen" </dev/null >/dev/null 2>"$W/watch.err" 3>&- &
-	echo $! >"$W/watch.pid"
-	wait_for_line ready "$W/seen"
-}
-
-stop_watcher() {
-	[ -s "${W:-/nonexistent}/watch.pid" ] || return 0
-	kill "$(cat "$W/watch.pid")" 2>/dev/null || true
-	rm -f "$W/watch.pid"
-}
-
-# wait_for_line LINE FILE: until FILE has the line (10 s at most)
-wait_for_line() {
-	local _
-	for _ in $(seq 1 1000); do
-		grep -qxF "$1" "$2" && return 0
-		sleep 0.01
-	done
-	echo "timed out waiting for '$1' in $2 ($(cat "$W/watch.err" 2>/dev/null))" >&2
-	return 1
-}
-
-# watch_sync: every record event so far is in $W/seen
-watch_sync() {
-	local tok=s$RANDOM$RANDOM
-	: >"$W/sync/$tok"
-	wait_for_line "sync $tok" "$W/seen"
-	rm -f "$W/sync/$tok"
-}
-
 # all_keys_seen: every key id any record named so far
 all_keys_seen() {
 	watch_sync
@@ -120,15 +47,7 @@ all_keys_seen() {
 # is left, and every key a record ever named is absent
 assert_all_clean() {
 	local k n=0 bad=()
-	run ls -A "$STORE/containers"
-	assert_output ""
-	run ls -A "$STORE/keys"
-	assert_output ""
-	run ls -A "$CLROOT/locks"
-	assert_output ""
-	run bash -c "ls -A '$CLRUN' | grep -vx cryptlayer.log"
-	assert_output ""
-	assert_no_layer_mounts
+	assert_store_empty
 	for k in $(all_keys_seen); do
 		n=$((n + 1))
 		[ "$("$PROBE" key-status "$k" "$STORE")" = absent ] || bad+=("$k")

@@ -137,6 +137,20 @@ make_hooks_dir() {
 	done
 }
 
+# assert_store_empty: no layer directory, key file, lock file, record (or record.tmp) or
+# layer mount is left
+assert_store_empty() {
+	run ls -A "$STORE/containers"
+	assert_output ""
+	run ls -A "$STORE/keys"
+	assert_output ""
+	run ls -A "$CLROOT/locks"
+	assert_output ""
+	run bash -c "ls -A '$CLRUN' | grep -vx cryptlayer.log"
+	assert_output ""
+	assert_no_layer_mounts
+}
+
 # assert_persistent_gone ID KEY: nothing of persistent layer ID is left: no key file,
 # layer directory, record or mount, KEY is ABSENT and 'list' does not name it.
 assert_persistent_gone() {
@@ -221,4 +235,43 @@ add_odd_files() {
 	chown 1234:5678 "$d/hl1"
 	chown -h 42:43 "$d/etc/sym"
 	touch -h -d '2001-02-03 04:05:06.123456789' "$d/empty" "$d/etc/sym"
+}
+
+# ---- the record watcher (710-kill, 720-races) ---------------------------------------------
+
+# start_watcher: tests/tools/record-watch.py on $CLRUN, writing "ID KEYID STATE" for every
+# record (or record.tmp) it sees into $W/seen, and "sync NAME" for a file made in $W/sync
+start_watcher() {
+	mkdir -p "$CLRUN" "$W/sync"
+	: >"$W/seen"
+	python3 "$TOP/tests/tools/record-watch.py" "$CLRUN" "$W/sync" "$W/seen" </dev/null \
+		>/dev/null 2>"$W/watch.err" 3>&- &
+	echo $! >"$W/watch.pid"
+	wait_for_line ready "$W/seen"
+}
+
+stop_watcher() {
+	[ -s "${W:-/nonexistent}/watch.pid" ] || return 0
+	kill "$(cat "$W/watch.pid")" 2>/dev/null || true
+	rm -f "$W/watch.pid"
+}
+
+# wait_for_line LINE FILE: until FILE has the line (10 s at most)
+wait_for_line() {
+	local _
+	for _ in $(seq 1 1000); do
+		grep -qxF "$1" "$2" && return 0
+		sleep 0.01
+	done
+	echo "timed out waiting for '$1' in $2 ($(cat "$W/watch.err" 2>/dev/null))" >&2
+	return 1
+}
+
+# watch_sync: every record event so far is in $W/seen (the sync file's event is queued
+# after them on the same inotify descriptor)
+watch_sync() {
+	local tok=s$RANDOM$RANDOM
+	: >"$W/sync/$tok"
+	wait_for_line "sync $tok" "$W/seen"
+	rm -f "$W/sync/$tok"
 }
