@@ -52,7 +52,7 @@ static void test_self(void **state)
 	assert_true(start > 0);
 	assert_int_equal(start, field22(getpid()));
 	assert_true(cl_proc_alive(getpid(), start));
-	assert_true(cl_proc_alive(getpid(), 0)); /* no start recorded: the pid decides */
+	assert_true(cl_proc_alive(getpid(), 0));	  /* no start recorded: the pid decides */
 	assert_false(cl_proc_alive(getpid(), start + 1)); /* a reused pid */
 	assert_false(cl_proc_alive(0, 0));
 	assert_false(cl_proc_alive(-1, 0));
