@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "cmd/cryptlayer/cli.h"
 #include "lib/core/cleanup.h"
@@ -15,16 +17,38 @@ static void store_help(void)
 	fputs("Usage:\n"
 	      " cryptlayer store init [--size SIZE]\n"
 	      " cryptlayer store status\n"
+	      " cryptlayer store remove\n"
 	      "\n"
 	      "The embedded store holds every layer. 'init' uses the root directory's own\n"
 	      "filesystem when it supports fscrypt, otherwise makes an allocated (not sparse)\n"
 	      "ext4 image with '-O encrypt' under the root and mounts it; every other command\n"
 	      "does the same on first use, and re-attaches the image after a reboot.\n"
+	      "'status' shows the backing, size, allocation, use and the kernel's AES driver.\n"
+	      "'remove' unmounts and deletes the store (its image, lock files and directories;\n"
+	      "never the machine key); it refuses while any layer exists.\n"
 	      "\n"
 	      "Options:\n"
 	      "     --size SIZE    image size, e.g. 512M, 8G (default 8G)\n"
 	      " -h, --help         display this help\n",
 	      stdout);
+}
+
+/* an image store: how much of the image the host filesystem really allocated */
+static void print_allocation(const struct cl_store *s)
+{
+	_cleanup_close_ int fd = -1;
+	uint64_t alloc = 0, size = 0;
+
+	if (!s->image)
+		return;
+	fd = open(s->image, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || cl_store_image_allocated(fd, &alloc, &size) < 0)
+		return;
+	printf("image       %llu MiB, %llu MiB allocated on the host%s\n",
+	       (unsigned long long)(size >> 20), (unsigned long long)(alloc >> 20),
+	       alloc < size / 100 * CL_STORE_MIN_ALLOCATED_PCT ? " (SPARSE: a full host "
+								 "filesystem would corrupt it)"
+							       : "");
 }
 
 static int store_status(const struct cl_globals *g)
@@ -46,6 +70,7 @@ static int store_status(const struct cl_globals *g)
 	printf("backing     %s%s%s\n", cl_store_backing_name(s->backing), s->image ? " " : "",
 	       s->image ? s->image : "");
 	printf("directory   %s\n", s->dir);
+	print_allocation(s);
 	printf("size        %llu MiB\n", (unsigned long long)vfs.f_blocks * vfs.f_frsize >> 20);
 	printf("used        %llu MiB\n",
 	       (unsigned long long)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize >> 20);
@@ -83,9 +108,14 @@ int cl_cmd_store(const struct cl_globals *g, int argc, char **argv)
 					    optarg);
 	}
 	if (optind + 1 != argc)
-		return cl_cli_usage("store", "expected 'init' or 'status'");
+		return cl_cli_usage("store", "expected 'init', 'status' or 'remove'");
 	if (!strcmp(argv[optind], "status"))
 		return store_status(g);
+	if (!strcmp(argv[optind], "remove")) {
+		if (cl_store_remove(g->root, g->run_dir, &err) < 0)
+			return cl_cli_fail(&err, "store remove");
+		return CL_EXIT_OK;
+	}
 	if (strcmp(argv[optind], "init"))
 		return cl_cli_usage("store", "unknown subcommand '%s'", argv[optind]);
 	if (cl_store_open(g->root, size, true, &s, &err) < 0)

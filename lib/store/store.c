@@ -98,9 +98,13 @@ static int run_mkfs(const char *image, struct cl_error **err)
 			dup2(null, STDOUT_FILENO);
 			dup2(null, STDERR_FILENO);
 		}
-		/* -m 0: no root reserve, so a full store gives the container ENOSPC */
-		execle(mkfs, mkfs, "-q", "-F", "-O", "encrypt", "-m", "0", "-L", "cryptlayer",
-		       image, (char *)NULL, envp);
+		/*
+		 * -m 0: no root reserve, so a full store gives the container ENOSPC;
+		 * -E nodiscard: mke2fs discards a regular file's blocks by default (it punches
+		 * holes), which makes the allocated image sparse again (DESIGN §4)
+		 */
+		execle(mkfs, mkfs, "-q", "-F", "-O", "encrypt", "-m", "0", "-E", "nodiscard", "-L",
+		       "cryptlayer", image, (char *)NULL, envp);
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0)
@@ -108,6 +112,35 @@ static int run_mkfs(const char *image, struct cl_error **err)
 			return cl_error_set(err, errno, "waitpid");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return cl_error_set(err, EIO, "mkfs.ext4 -O encrypt '%s' failed", image);
+	return 0;
+}
+
+int cl_store_image_allocated(int fd, uint64_t *ret_allocated, uint64_t *ret_size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	*ret_allocated = (uint64_t)st.st_blocks * 512;
+	*ret_size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* the image really is allocated: check what the filesystem says, not only the calls */
+static int check_allocated(int fd, const char *image, struct cl_error **err)
+{
+	uint64_t alloc = 0, size = 0;
+	int r = cl_store_image_allocated(fd, &alloc, &size);
+
+	if (r < 0)
+		return cl_error_set(err, -r, "stat '%s'", image);
+	if (alloc < size / 100 * CL_STORE_MIN_ALLOCATED_PCT)
+		return cl_error_set(
+		    err, EIO,
+		    "store image '%s' is sparse (%llu of %llu MiB allocated): "
+		    "refusing it, a full host filesystem would turn ENOSPC into EIO "
+		    "inside the store",
+		    image, (unsigned long long)(alloc >> 20), (unsigned long long)(size >> 20));
 	return 0;
 }
 
@@ -128,6 +161,16 @@ static int create_image(const char *image, uint64_t size, struct cl_error **err)
 		r = cl_error_set(err, errno, "fsync '%s'", image);
 	else
 		r = run_mkfs(image, err);
+	/*
+	 * mke2fs zeroes its tables with FALLOC_FL_ZERO_RANGE, or where that is missing
+	 * (tmpfs) by punching holes: fill them again (they read as zeros either way)
+	 */
+	if (r == 0 && (r = posix_fallocate(fd, 0, (off_t)size)) != 0)
+		r = cl_error_set(err, r, "allocate '%s' again after mkfs", image);
+	else if (r == 0 && fsync(fd) < 0)
+		r = cl_error_set(err, errno, "fsync '%s'", image);
+	if (r == 0)
+		r = check_allocated(fd, image, err);
 	if (r < 0)
 		(void)unlink(image);
 	return r;

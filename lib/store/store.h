@@ -37,6 +37,22 @@ struct cl_store {
 int cl_store_open(const char *root, uint64_t size, bool create, struct cl_store **ret,
 		  struct cl_error **err);
 
+#define CL_STORE_MIN_ALLOCATED_PCT 95 /* of the image's size, checked after mkfs */
+
+/**
+ * cl_store_image_allocated() - the bytes the filesystem allocated to the open image @fd
+ * and its size. Return: 0 or -errno.
+ */
+int cl_store_image_allocated(int fd, uint64_t *ret_allocated, uint64_t *ret_size);
+
+/**
+ * cl_store_remove() - remove the store at @root: unmount and delete its image (or, in
+ * place, its directories), the lock files and gc.lock. Refuses (EBUSY) while any layer
+ * exists: a record in @run_dir, a layer directory or a key file.
+ * Return: 0 (also when there is no store) or -errno.
+ */
+int cl_store_remove(const char *root, const char *run_dir, struct cl_error **err);
+
 /** cl_store_free() - close and free; the store stays mounted. NULL-safe. */
 void cl_store_free(struct cl_store *s);
 
