@@ -24,9 +24,9 @@ trap cleanup EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 # wait_for WHAT CMD...: until CMD succeeds (20 s at most), never a fixed sleep
 wait_for() {
-	local what=$1 i
+	local what=$1 _
 	shift
-	for i in $(seq 1 400); do
+	for _ in $(seq 1 400); do
 		"$@" && return 0
 		sleep 0.05
 	done
