@@ -14,6 +14,7 @@
 #include "lib/core/cleanup.h"
 #include "lib/fscrypt/fscrypt.h"
 #include "lib/mount/overlay.h"
+#include "lib/probe/dmcrypt.h"
 #include "lib/probe/host.h"
 #include "lib/store/store.h"
 #include "oci/json-util.h"
@@ -29,8 +30,10 @@ static void doctor_help(void)
 	      "policies that really work on the store (each is set on a scratch directory\n"
 	      "and a file is created in it, with a throw-away key that is removed again),\n"
 	      "the kernel's AES drivers, inline encryption hardware, overlayfs, btrfs\n"
-	      "encryption, the mount-table API, the CPU's AES features, and the installed\n"
-	      "runtimes. Uses (and, like every command, creates on first use) the store.\n"
+	      "encryption, the mount-table API, the CPU's AES features, the installed\n"
+	      "runtimes, and whether the store's block devices include dm-crypt (then every\n"
+	      "block is encrypted twice: a choice, not an error). Uses (and, like every\n"
+	      "command, creates on first use) the store.\n"
 	      "\n"
 	      "Options:\n"
 	      "     --json    one JSON object\n"
@@ -51,6 +54,9 @@ struct doctor {
 	char *probe_error;
 	bool statmount;
 	char runc[128], crun[128], podman[128];
+	struct cl_dmcrypt_info dmcrypt; /* the store's block device stack (issue 10) */
+	bool dmcrypt_probed;
+	char *dmcrypt_error;
 };
 
 static void init_modes(struct cl_fscrypt_mode_probe *m)
@@ -110,6 +116,12 @@ static void gather(const struct cl_globals *g, struct doctor *d)
 		d->store_error = strdup(err->msg);
 		cl_error_free(&err);
 		return;
+	}
+	if (cl_probe_dmcrypt_fd("/sys", d->store->dir_fd, &d->dmcrypt, &err) < 0) {
+		d->dmcrypt_error = strdup(err->msg);
+		cl_error_free(&err);
+	} else {
+		d->dmcrypt_probed = true;
 	}
 	if (cl_fscrypt_probe_modes(d->store->dir_fd, d->modes, CL_ARRAY_SIZE(d->modes), &err) < 0) {
 		d->probe_error = strdup(err->msg);
@@ -245,12 +257,54 @@ static json_object *json_kernel(const struct doctor *d)
 	return o;
 }
 
+static json_object *json_dmnode(const struct cl_dmcrypt_info *info, size_t i)
+{
+	const struct cl_dmcrypt_node *n = &info->chain[i];
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", jstr(n->name));
+	json_object_object_add(o, "dev", jstr(n->dev));
+	json_object_object_add(o, "kind", jstr(cl_probe_dmcrypt_kind_name(n->kind)));
+	json_object_object_add(o, "dm_name", jstr(n->dm_name));
+	json_object_object_add(o, "dm_uuid", jstr(n->dm_uuid));
+	json_object_object_add(o, "backing_file", jstr(n->backing));
+	json_object_object_add(o, "parent",
+			       jstr(n->parent >= 0 ? info->chain[n->parent].name : NULL));
+	return o;
+}
+
+/* "double_encryption": is the store on dm-crypt too (fscrypt + dm-crypt, issue 10) */
+static json_object *json_dmcrypt(const struct doctor *d)
+{
+	const struct cl_dmcrypt_info *info = &d->dmcrypt;
+	const struct cl_dmcrypt_node *c = info->dm_crypt ? &info->chain[info->crypt_node] : NULL;
+	json_object *o = json_object_new_object(), *chain = json_object_new_array();
+	const char *unknown = d->dmcrypt_probed	 ? info->unknown
+			      : d->dmcrypt_error ? d->dmcrypt_error
+						 : "no store";
+
+	for (size_t i = 0; i < info->n_chain; i++)
+		json_object_array_add(chain, json_dmnode(info, i));
+	json_object_object_add(o, "dm_crypt", json_object_new_boolean(info->dm_crypt));
+	json_object_object_add(o, "device", jstr(c ? c->dm_name : NULL));
+	json_object_object_add(o, "type", jstr(c ? info->crypt_type : NULL));
+	json_object_object_add(o, "complete",
+			       json_object_new_boolean(d->dmcrypt_probed && info->complete));
+	json_object_object_add(o, "unknown", jstr(unknown));
+	json_object_object_add(o, "chain", chain);
+	json_object_object_add(o, "cost",
+			       jstr(c ? cl_probe_dmcrypt_cost(d->host.xts_accelerated) : NULL));
+	json_object_object_add(o, "cost_measured", json_object_new_boolean(false));
+	return o;
+}
+
 static json_object *to_json(const struct doctor *d)
 {
 	json_object *o = json_object_new_object(), *cpu = json_object_new_object(),
 		    *rt = json_object_new_object();
 
 	json_object_object_add(o, "store", json_store(d));
+	json_object_object_add(o, "double_encryption", json_dmcrypt(d));
 	json_object_object_add(o, "fscrypt_modes", json_modes(d));
 	json_object_object_add(o, "kernel", json_kernel(d));
 	json_object_object_add(cpu, "flags", jstr(d->host.cpu_flags));
@@ -268,6 +322,21 @@ static json_object *to_json(const struct doctor *d)
 static const char *or_none(const char *s)
 {
 	return s && s[0] ? s : "none";
+}
+
+static void print_dmcrypt(const struct doctor *d)
+{
+	char line[CL_DMCRYPT_LINE_MAX], chain[CL_DMCRYPT_LINE_MAX];
+
+	if (d->dmcrypt_error)
+		printf("dm-crypt     probe failed: %s\n", d->dmcrypt_error);
+	if (!d->dmcrypt_probed)
+		return;
+	cl_probe_dmcrypt_describe(&d->dmcrypt, d->host.xts_accelerated, line, sizeof(line));
+	cl_probe_dmcrypt_chain(&d->dmcrypt, chain, sizeof(chain));
+	printf("dm-crypt     %s\n", line);
+	if (chain[0])
+		printf("             devices: %s\n", chain);
 }
 
 static void print_text(const struct doctor *d)
@@ -292,6 +361,7 @@ static void print_text(const struct doctor *d)
 		       : i	 ? ""
 				 : " (used)");
 	}
+	print_dmcrypt(d);
 	printf("kernel AES   xts(aes) %s, cts(cbc(aes)) %s\n", or_none(h->xts_driver),
 	       or_none(h->cts_driver));
 	printf("inline enc.  %s\n", or_none(h->inline_crypt));
@@ -347,5 +417,6 @@ int cl_cmd_doctor(const struct cl_globals *g, int argc, char **argv)
 	cl_store_free(d.store);
 	free(d.store_error);
 	free(d.probe_error);
+	free(d.dmcrypt_error);
 	return rc;
 }
