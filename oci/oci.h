@@ -97,6 +97,43 @@ int cl_oci_podman_parse(const struct cl_oci_config *c, struct cl_oci_podman *ret
 void cl_oci_podman_clear(struct cl_oci_podman *p);
 
 /**
+ * cl_oci_podman_layer_upper() - podman's own (unencrypted) container layer under
+ * @root_path: the upperdir of the overlay mounted there, read from its line in
+ * /proc/self/mountinfo (@mountinfo_line, without the newline; octal escapes such as
+ * \040 decoded), when it sits beside @root_path as podman lays it out: image mode
+ * "<layer>/merged" over "<layer>/diff", 'podman run --rootfs DIR:O'
+ * "<ctr>/rootfs/merge" over "<ctr>/rootfs/upper". Pure.
+ * Return: 1 and *ret_upper (malloc'ed); 0 when the mount is no overlay, has no upper, or
+ * is not laid out like podman's; -EINVAL for a malformed line; -ENOMEM.
+ */
+int cl_oci_podman_layer_upper(const char *root_path, const char *mountinfo_line, char **ret_upper,
+			      struct cl_error **err);
+
+/* the largest etc/passwd or etc/group that cl_oci_podman_own_entry() reads */
+#define CL_OCI_PODMAN_ACCOUNTS_MAX (1U << 20)
+
+enum cl_oci_podman_entry {
+	CL_OCI_PODMAN_CONTENT,	 /* not podman's: put there by 'podman cp', 'podman mount', … */
+	CL_OCI_PODMAN_OWN,	 /* what podman itself writes before precreate */
+	CL_OCI_PODMAN_NEED_DATA, /* ask again with the link target or the file's bytes */
+	_CL_OCI_PODMAN_ENTRY_MAX,
+};
+
+/**
+ * cl_oci_podman_own_entry() - whether entry @rel (relative to the layer's root, no
+ * leading '/') of podman's container layer is one podman makes itself before precreate
+ * (measured, podman 4.3, DESIGN §3): directories, empty regular files (mount points),
+ * the link etc/mtab -> /proc/mounts, and etc/passwd and etc/group when every line is a
+ * well-formed entry (--user, --passwd-entry or --hostuser naming an account the image
+ * lacks: the image's file copied up with podman's entries appended).
+ * @mode, @size: from lstat; @data, @len: NULL, or the link target / the file's bytes
+ * (at most CL_OCI_PODMAN_ACCOUNTS_MAX) after CL_OCI_PODMAN_NEED_DATA. Pure.
+ * Return: an enum cl_oci_podman_entry.
+ */
+enum cl_oci_podman_entry cl_oci_podman_own_entry(const char *rel, mode_t mode, off_t size,
+						 const char *data, size_t len);
+
+/**
  * cl_oci_request_parse() - validate io.cryptlayer.* annotations into a request.
  * Unknown io.cryptlayer.* keys, bad values, and a relative or oversized base are errors.
  * Return: 0 or -EINVAL.

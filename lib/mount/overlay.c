@@ -1,30 +1,70 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "lib/core/cleanup.h"
 #include "lib/mount/overlay.h"
 
 /* The kernel explains fsconfig failures in the fs_context log: "e overlayfs: ..." */
-static int fs_error(int fsfd, int errnum, const char *step, struct cl_error **err)
+static void fs_log(int fsfd, char last[512])
 {
-	char buf[512], last[512] = "";
+	char buf[512];
 	ssize_t n;
 
+	last[0] = '\0';
 	while ((n = read(fsfd, buf, sizeof(buf) - 1)) > 0) {
 		buf[n] = '\0';
 		if (buf[n - 1] == '\n')
 			buf[n - 1] = '\0';
-		snprintf(last, sizeof(last), "%s", n > 2 ? buf + 2 : buf);
+		snprintf(last, 512, "%s", n > 2 ? buf + 2 : buf);
 	}
+}
+
+static int fs_error(int fsfd, int errnum, const char *step, struct cl_error **err)
+{
+	char last[512];
+
+	fs_log(fsfd, last);
 	if (last[0])
 		return cl_error_set(err, errnum, "overlay %s: %s", step, last);
 	return cl_error_set(err, errnum, "overlay %s", step);
+}
+
+/*
+ * The kernel refuses to stack more than FILESYSTEM_MAX_STACK_DEPTH (2) filesystems, and
+ * says why only in dmesg ("overlayfs: maximum fs stacking depth exceeded"): the superblock
+ * fails with a bare EINVAL. A lower on overlayfs is the one way our layer gets there
+ * ('podman run --rootfs DIR:O' over a DIR that is an overlay, podman storage on an
+ * overlay): name it. Any other EINVAL, or one the kernel explained, keeps its message.
+ */
+static int create_error(int fsfd, int errnum, int lower_fd, const char *step, struct cl_error **err)
+{
+	char last[512], link[64], lower[PATH_MAX];
+	struct statfs sfs;
+	ssize_t n;
+
+	fs_log(fsfd, last);
+	if (last[0])
+		return cl_error_set(err, errnum, "overlay %s: %s", step, last);
+	if (errnum != EINVAL || fstatfs(lower_fd, &sfs) < 0 || sfs.f_type != OVERLAYFS_SUPER_MAGIC)
+		return cl_error_set(err, errnum, "overlay %s", step);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", lower_fd);
+	n = readlink(link, lower, sizeof(lower) - 1);
+	lower[n > 0 ? n : 0] = '\0';
+	return cl_error_set(err, errnum,
+			    "overlay stacking depth exceeded: the lower '%s' is itself an overlay "
+			    "(stacked on another overlay already: the kernel stacks overlays at "
+			    "most 2 deep); use a plain directory as "
+			    "io.cryptlayer.base, or podman storage that is not on an overlay",
+			    n > 0 ? lower : "?");
 }
 
 static int set_dir(int fsfd, const char *key, int fd, struct cl_error **err)
@@ -57,10 +97,10 @@ int cl_overlay_new(int lower_fd, int upper_fd, int work_fd, bool volatile_, stru
 	if (volatile_ && fsconfig(fsfd, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0)
 		return fs_error(fsfd, errno, "volatile", err);
 	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return fs_error(fsfd, errno, "create", err);
+		return create_error(fsfd, errno, lower_fd, "create", err);
 	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
 	if (mfd < 0)
-		return fs_error(fsfd, errno, "fsmount", err);
+		return create_error(fsfd, errno, lower_fd, "fsmount", err);
 	return mfd;
 }
 

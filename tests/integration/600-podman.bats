@@ -284,3 +284,139 @@ rootfs_stub() {
 	pod rm -f -t 0 "$name" >/dev/null
 	assert_layer_gone "$id"
 }
+
+# Nothing of podman container $1's layer is left: no record, directory, key file, lock or
+# mount, and 'list' is empty.
+assert_nothing_of() {
+	local id=$1
+	assert_layer_gone "$id"
+	assert_not_exist "$STORE/keys/$id"
+	assert_not_exist "$CLROOT/locks/$id"
+	run_cryptlayer list --json
+	assert_output "[]"
+}
+
+@test "podman cp before the first start: refused (podman's layer is plaintext), nothing left" {
+	local t=$BATS_TEST_TMPDIR name id upper
+	name=$(safename)
+	id=$(pod create --name "$name" --runtime=runc "${RUN_OPTS[@]}" "${ENABLE[@]}" clbase \
+		cat /cp-marker)
+	upper=$(pod inspect --format '{{.GraphDriver.Data.UpperDir}}' "$name")
+	mkdir "$t/d"
+	echo "cp-$name" >"$t/d/cp-marker"
+	# a created container is not running: podman writes into its own unencrypted layer
+	pod cp "$t/d/cp-marker" "$name:/cp-marker"
+	assert_file_exist "$upper/cp-marker"
+	run pod start "$name"
+	assert_failure
+	assert_output --partial "precreate"
+	run grep -F "container ${id:0:12}: podman's unencrypted container layer '$upper' already holds 'cp-marker' (podman cp before the first start?): refusing, so it is not used as the plaintext lower; copy into the running container instead, or use --rootfs with io.cryptlayer.base" \
+		"$CLRUN/cryptlayer.log"
+	assert_success
+	assert_equal "${#lines[@]}" 1
+	assert_nothing_of "$id"
+	# every start is refused while the copy is there; a nested copy is named by its path
+	mkdir -p "$t/d/sub/deeper"
+	echo x >"$t/d/sub/deeper/f"
+	pod cp "$t/d/sub" "$name:/"
+	run pod start "$name"
+	assert_failure
+	run grep -c -F "container ${id:0:12}: podman's unencrypted container layer" \
+		"$CLRUN/cryptlayer.log"
+	assert_output 2
+	assert_nothing_of "$id"
+	pod rm -f "$name" >/dev/null
+}
+
+@test "podman: what podman itself writes (etc/mtab, --user's passwd and group) is accepted; cp into a running container is encrypted" {
+	local t=$BATS_TEST_TMPDIR name id upper
+	name=$(safename)
+	# --user 1234:5678 on an image without those accounts: podman writes etc/passwd and
+	# etc/group into its container layer before precreate
+	id=$(pod run -d --name "$name" --runtime=runc "${RUN_OPTS[@]}" "${ENABLE[@]}" \
+		--user 1234:5678 clbase sleep 600)
+	upper=$(pod inspect --format '{{.GraphDriver.Data.UpperDir}}' "$name")
+	run_cryptlayer status "$id" --json
+	assert_equal "$(jq -r .mounted <<<"$output")" true
+	run cat "$upper/etc/passwd" "$upper/etc/group"
+	assert_output --partial "1234:*:1234:5678:container user"
+	assert_equal "$(readlink "$upper/etc/mtab")" /proc/mounts
+	run pod exec "$name" id -u
+	assert_output 1234
+	# copy into the running container: into the encrypted layer, not podman's
+	printf 'PLAIN%s\n' "TEXT-$name-cp" >"$t/cp-marker"
+	pod cp "$t/cp-marker" "$name:/cp-marker"
+	run pod exec "$name" cat /cp-marker
+	assert_output "PLAINTEXT-$name-cp"
+	assert_file_exist "$STORE/containers/$id/crypt/upper/cp-marker"
+	assert_not_exist "$upper/cp-marker"
+	assert_not_in_image "PLAINTEXT-$name-cp"
+	# a restart finds podman's layer as it left it: accepted
+	pod stop -t 0 "$name" >/dev/null
+	assert_layer_gone "$id"
+	pod start "$name" >/dev/null
+	run_cryptlayer status "$id" --json
+	assert_equal "$(jq -r .mounted <<<"$output")" true
+	pod rm -f -t 0 "$name" >/dev/null
+	assert_nothing_of "$id"
+	run grep -F "podman's unencrypted container layer" "$CLRUN/cryptlayer.log"
+	refute_output --partial "${id:0:12}"
+}
+
+# stacked_overlay DIR LOWER: mount an overlay over LOWER at DIR/merged (teardown unmounts)
+stacked_overlay() {
+	mkdir -p "$1/upper" "$1/work" "$1/merged"
+	mount -t overlay overlay -o "lowerdir=$2,upperdir=$1/upper,workdir=$1/work" "$1/merged"
+}
+
+@test "podman: a lower that is an overlay stacked too deep gets one clear error, nothing left" {
+	local t=$BATS_TEST_TMPDIR name id stub msg
+	msg="is itself an overlay (stacked on another overlay already: the kernel stacks overlays at most 2 deep); use a plain directory as io.cryptlayer.base, or podman storage that is not on an overlay"
+	stacked_overlay "$t/ovl1" "$BATS_FILE_TMPDIR/base"
+	stacked_overlay "$t/ovl2" "$t/ovl1/merged"
+
+	# --rootfs DIR:O over an overlay: podman's overlay on it is already 2 deep
+	name=$(safename)
+	run pod run --name "$name" --runtime=runc "${RUN_OPTS[@]}" "${ENABLE[@]}" \
+		--rootfs "$t/ovl1/merged:O" true
+	assert_failure
+	id=$(pod inspect --format '{{.Id}}' "$name")
+	pod rm -f "$name" >/dev/null
+	run grep -F "container ${id:0:12}: overlay stacking depth exceeded: the lower '" \
+		"$CLRUN/cryptlayer.log"
+	assert_success
+	assert_equal "${#lines[@]}" 1
+	assert_output --partial "/overlay-containers/$id/rootfs/merge' $msg: Invalid argument"
+	assert_nothing_of "$id"
+
+	# a base that is an overlay over an overlay: the same, naming it
+	name=$(safename)
+	mkdir "$t/stub"
+	run pod run --name "$name" --runtime=runc "${RUN_OPTS[@]}" "${ENABLE[@]}" \
+		--annotation "io.cryptlayer.base=$t/ovl2/merged" --rootfs "$t/stub" true
+	assert_failure
+	id=$(pod inspect --format '{{.Id}}' "$name")
+	pod rm -f "$name" >/dev/null
+	run grep -F "container ${id:0:12}: overlay stacking depth exceeded: the lower '$t/ovl2/merged' $msg" \
+		"$CLRUN/cryptlayer.log"
+	assert_success
+	assert_nothing_of "$id"
+
+	# one level less works: an overlay as the base
+	run pod run --rm --runtime=runc "${RUN_OPTS[@]}" "${ENABLE[@]}" \
+		--annotation "io.cryptlayer.base=$t/ovl1/merged" --rootfs "$t/stub" \
+		cat /etc/base-file
+	assert_success
+	assert_output base-file
+	assert_no_layer_mounts
+	run_cryptlayer list --json
+	assert_output "[]"
+}
+
+# the overlays stacked_overlay made, top first
+teardown() {
+	local m
+	for m in "$BATS_TEST_TMPDIR/ovl2/merged" "$BATS_TEST_TMPDIR/ovl1/merged"; do
+		! mountpoint -q "$m" || umount "$m"
+	done
+}

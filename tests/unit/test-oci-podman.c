@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "oci/oci.h"
@@ -163,12 +164,192 @@ static void test_mounts_shape(void **state)
 	assert_null(c.root_path);
 }
 
+/* ---- podman's own container layer (podman cp before the first start) ----------------- */
+
+#define LAYER "/g/overlay/4c69df7bf534e8b6b0458376d4347642646af59f748ecef99439b05496d67b23"
+/* measured: podman 4.3.1 image mode, and 'podman run --rootfs DIR:O' */
+#define LINE_IMAGE                                                                                 \
+	"50 45 0:41 / " LAYER "/merged rw,relatime - overlay overlay rw,lowerdir=/g/overlay/l/"    \
+	"445VW4FQOYAOJA4P4NHVJLKLGZ,upperdir=" LAYER "/diff,workdir=" LAYER                        \
+	"/work,uuid=on,fsync=volatile"
+#define CTR "/r/overlay-containers/" ID "/rootfs"
+#define LINE_ROOTFS_O                                                                              \
+	"51 27 0:41 / " CTR "/merge rw,nodev,relatime - overlay overlay rw,lowerdir=/tmp/exp/"     \
+	"rootfsO,upperdir=" CTR "/upper,workdir=" CTR "/work,uuid=on"
+
+static int upper_of(const char *root, const char *line, char **ret, struct cl_error **err)
+{
+	*ret = NULL;
+	return cl_oci_podman_layer_upper(root, line, ret, err);
+}
+
+static void expect_upper(const char *root, const char *line, const char *want)
+{
+	struct cl_error *err = NULL;
+	char *up = NULL;
+	int r = upper_of(root, line, &up, &err);
+
+	if (r < 0)
+		fail_msg("'%s': %s", line, err->msg);
+	assert_null(err);
+	if (!want) {
+		assert_int_equal(r, 0);
+		assert_null(up);
+		return;
+	}
+	assert_int_equal(r, 1);
+	assert_string_equal(up, want);
+	free(up);
+}
+
+static void test_layer_upper(void **state)
+{
+	(void)state;
+	expect_upper(LAYER "/merged", LINE_IMAGE, LAYER "/diff");
+	expect_upper(CTR "/merge", LINE_ROOTFS_O, CTR "/upper");
+	/* optional fields before the separator, the option anywhere in the list */
+	expect_upper("/a/merged",
+		     "7 1 0:5 / /a/merged rw shared:4 master:2 - overlay none "
+		     "rw,upperdir=/a/diff,lowerdir=/b",
+		     "/a/diff");
+	/* octal escapes: ' ' (\040), ',' (\054), '\' (\134) */
+	expect_upper("/a b/x,y\\z/merged",
+		     "7 1 0:5 / /a\\040b/x,y\\134z/merged rw - overlay o "
+		     "rw,lowerdir=/l,upperdir=/a\\040b/x\\054y\\134z/diff,workdir=/w",
+		     "/a b/x,y\\z/diff");
+	/* not podman's: another file system, no upper, an upper elsewhere, another name */
+	expect_upper(LAYER "/merged", "50 45 254:0 / " LAYER "/merged rw - ext4 /dev/vda rw", NULL);
+	expect_upper(LAYER "/merged",
+		     "50 45 0:41 / " LAYER "/merged ro - overlay overlay ro,lowerdir=/a:/b", NULL);
+	expect_upper("/my/ovl", "50 45 0:41 / /my/ovl rw - overlay o rw,upperdir=/my/up", NULL);
+	expect_upper("/my/merged", "50 45 0:41 / /my/merged rw - overlay o rw,upperdir=/my/up",
+		     NULL);
+	expect_upper("/x/merged", "5 4 0:4 / /x/merged rw - overlay o rw,upperdir=/y/diff", NULL);
+	expect_upper("/merged", "5 4 0:4 / /merged rw - overlay o rw,upperdir=/diff", NULL);
+	expect_upper("/x/merged", "5 4 0:4 / /x/merged rw - overlayfs o rw,upperdir=/x/diff", NULL);
+	expect_upper("/x/merged", "5 4 0:4 / /x/merged rw - overlay o rw,xupperdir=/x/diff", NULL);
+	expect_upper("merged", "5 4 0:4 / merged rw - overlay o rw,upperdir=diff", NULL);
+}
+
+static void test_layer_upper_malformed(void **state)
+{
+	static const char *const bad[] = {
+	    "",
+	    "50 45 0:41 / /x/merged rw overlay overlay rw,upperdir=/x/diff",
+	    "50 45 0:41 / /x/merged - overlay overlay rw,upperdir=/x/diff",
+	    "50 45 0:41 / /x/merged rw -",
+	    "50 45 0:41 / /x/merged rw - overlay",
+	    "50 45 0:41 / /x/merged rw - overlay overlay",
+	    "50 45 0:41 / /x/merged rw -  overlay rw,upperdir=/x/diff",
+	};
+	struct cl_error *err = NULL;
+	char *up = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(upper_of("/x/merged", bad[i], &up, &err), -EINVAL);
+		assert_non_null(strstr(err->msg, "malformed mountinfo line"));
+		cl_error_free(&err);
+		assert_null(up);
+	}
+	/* an escaped NUL is no path */
+	assert_int_equal(upper_of("/x/merged",
+				  "5 4 0:4 / /x/merged rw - overlay o rw,upperdir=/x/d\\000iff",
+				  &up, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err->msg, "upperdir"));
+	cl_error_free(&err);
+	assert_null(up);
+}
+
+static enum cl_oci_podman_entry own(const char *rel, mode_t mode, off_t size, const char *data)
+{
+	return cl_oci_podman_own_entry(rel, mode, size, data, data ? strlen(data) : 0);
+}
+
+static void test_own_entry(void **state)
+{
+	(void)state;
+	/* what podman 4.3 makes: directories, empty mount points, etc/mtab -> /proc/mounts */
+	assert_int_equal(own("etc", S_IFDIR | 0755, 4096, NULL), CL_OCI_PODMAN_OWN);
+	assert_int_equal(own("run/.containerenv", S_IFREG | 0644, 0, NULL), CL_OCI_PODMAN_OWN);
+	assert_int_equal(own("etc/mtab", S_IFLNK | 0777, 12, NULL), CL_OCI_PODMAN_NEED_DATA);
+	assert_int_equal(own("etc/mtab", S_IFLNK | 0777, 12, "/proc/mounts"), CL_OCI_PODMAN_OWN);
+	/* what 'podman cp' leaves */
+	assert_int_equal(own("marker", S_IFREG | 0644, 11, NULL), CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(own("d/e/f", S_IFREG | 0644, 2, NULL), CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(own("etc/mtab", S_IFLNK | 0777, 13, "/proc/mounts2"),
+			 CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(own("etc/mtab", S_IFREG | 0644, 12, NULL), CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(own("mtab", S_IFLNK | 0777, 12, NULL), CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(own("x/etc/mtab", S_IFLNK | 0777, 12, NULL), CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(own("link", S_IFLNK | 0777, 4, NULL), CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(own("wh", S_IFCHR | 0000, 0, NULL), CL_OCI_PODMAN_CONTENT); /* whiteout */
+	assert_int_equal(own("fifo", S_IFIFO | 0644, 0, NULL), CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(own("sock", S_IFSOCK | 0644, 0, NULL), CL_OCI_PODMAN_CONTENT);
+}
+
+static void test_own_accounts(void **state)
+{
+	static const char img_passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
+					 "nobody:x:65534:65534:nobody:/:/bin/false\n"
+					 "1234:*:1234:0:container user:/app/work:/bin/sh\n";
+	static const char img_group[] = "root:x:0:\nnobody:x:65534:\n1234:x:1234:1234\n";
+	char *big = NULL;
+
+	(void)state;
+	/* --user 1234 on an image without /etc/passwd (measured, podman 4.3.1) */
+	assert_int_equal(own("etc/passwd", S_IFREG | 0600, 39, NULL), CL_OCI_PODMAN_NEED_DATA);
+	assert_int_equal(
+	    own("etc/passwd", S_IFREG | 0600, 39, "1234:*:1234:0:container user:/:/bin/sh\n"),
+	    CL_OCI_PODMAN_OWN);
+	assert_int_equal(own("etc/group", S_IFREG | 0600, 17, "1234:x:1234:1234\n"),
+			 CL_OCI_PODMAN_OWN);
+	/* the image's files copied up with podman's entries appended; no final newline */
+	assert_int_equal(own("etc/passwd", S_IFREG | 0644, 118, img_passwd), CL_OCI_PODMAN_OWN);
+	assert_int_equal(own("etc/group", S_IFREG | 0644, 43, img_group), CL_OCI_PODMAN_OWN);
+	assert_int_equal(own("etc/group", S_IFREG | 0644, 8, "g:x:5:\n\nh:x:6:a,b"),
+			 CL_OCI_PODMAN_OWN);
+	/* anything else under those names is content */
+	assert_int_equal(own("etc/passwd", S_IFREG | 0644, 7, "secret\n"), CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(own("etc/passwd", S_IFREG | 0644, 9, "a:b:c:d\n"), CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(own("etc/group", S_IFREG | 0644, 30, "root:x:0:0:root:/root:/bin/sh\n"),
+			 CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(own("etc/passwd", S_IFREG | 0644, 22, ":x:0:0:root:/:/bin/sh\n"),
+			 CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(own("etc/passwd", S_IFREG | 0644, 30, "root:x:0:0:ro\tot:/root:/bin/sh\n"),
+			 CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(cl_oci_podman_own_entry("etc/group", S_IFREG | 0644, 8, "a:x:1:\0b\n", 9),
+			 CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(own("etc/shadow", S_IFREG | 0600, 22, "root:*:19000:0:99999:7:::\n"),
+			 CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(
+	    own("x/etc/passwd", S_IFREG | 0644, 39, "1234:*:1234:0:container user:/:/bin/sh\n"),
+	    CL_OCI_PODMAN_CONTENT);
+	assert_int_equal(own("etc/passwd", S_IFLNK | 0777, 11, NULL), CL_OCI_PODMAN_CONTENT);
+	/* too big to be podman's: not even read */
+	assert_int_equal(own("etc/passwd", S_IFREG | 0644, CL_OCI_PODMAN_ACCOUNTS_MAX + 1, NULL),
+			 CL_OCI_PODMAN_CONTENT);
+	big = malloc(CL_OCI_PODMAN_ACCOUNTS_MAX + 2);
+	assert_non_null(big);
+	memset(big, 'a', CL_OCI_PODMAN_ACCOUNTS_MAX + 1);
+	big[CL_OCI_PODMAN_ACCOUNTS_MAX + 1] = '\0';
+	assert_int_equal(own("etc/group", S_IFREG | 0644, 10, big), CL_OCI_PODMAN_CONTENT);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cgroups_forms), cmocka_unit_test(test_containerenv),
-	    cmocka_unit_test(test_refused),	  cmocka_unit_test(test_captured_config),
+	    cmocka_unit_test(test_cgroups_forms),
+	    cmocka_unit_test(test_containerenv),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_captured_config),
 	    cmocka_unit_test(test_mounts_shape),
+	    cmocka_unit_test(test_layer_upper),
+	    cmocka_unit_test(test_layer_upper_malformed),
+	    cmocka_unit_test(test_own_entry),
+	    cmocka_unit_test(test_own_accounts),
 	};
 
 	return cmocka_run_group_tests_name("oci-podman", tests, NULL, NULL);
