@@ -218,6 +218,14 @@ static int set_propagation(int fd, unsigned long prop)
 	return mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr));
 }
 
+static int seal_stub(int fd)
+{
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC |
+					      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+
+	return mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr));
+}
+
 /* In the container's namespace: overlay onto root.path, then the submounts onto it. */
 static int stack_overlay(int mnt_fd, const char *root_path, struct cl_error **err)
 {
@@ -240,6 +248,14 @@ static int stack_overlay(int mnt_fd, const char *root_path, struct cl_error **er
 	 */
 	if (set_propagation(root_fd, MS_PRIVATE) < 0)
 		r = cl_error_set(err, errno, "make '%s' private", root_path);
+	/*
+	 * The stub under the overlay becomes read-only, noexec, nosuid, nodev: a runtime
+	 * that opened the rootfs before the hooks ran (runc >= 1.5) and pivots into the stub
+	 * rather than into our overlay gets an empty root where nothing runs and nothing is
+	 * written in plaintext.
+	 */
+	if (r == 0 && seal_stub(root_fd) < 0)
+		r = cl_error_set(err, errno, "make the stub '%s' read-only", root_path);
 	if (r == 0)
 		r = cl_mount_move_fd(mnt_fd, root_fd, root_path, err);
 	for (int i = 0; r == 0 && i < n; i++) {

@@ -124,3 +124,41 @@ run_container() {
 	done
 	assert_no_layer_mounts
 }
+
+# A runtime that opened the rootfs before the hooks ran (runc >= 1.5 does) may pivot into
+# the stub instead of the overlay; not available here, so a process stands in for it: its
+# own mount namespace, root.path bind-mounted, an fd held on it. (crun 1.8 and runc 1.1
+# are the success paths above.)
+@test "a runtime that kept the stub open finds it read-only: nothing lands in plaintext" {
+	local b=$BATS_TEST_TMPDIR/b stub pid state
+	stub=$b/rootfs
+	mkdir -p "$stub"
+	(cd "$b" && runc spec)
+	jq --arg base "$BATS_FILE_TMPDIR/base" '.annotations = {"io.cryptlayer.base": $base}' \
+		"$b/config.json" >"$b/c" && mv "$b/c" "$b/config.json"
+	unshare -m --propagation private sh -c '
+		mount --bind "$1" "$1" && exec 3<"$1" && touch "$2/ready"
+		while [ ! -e "$2/go" ]; do sleep 0.05; done
+		if touch /proc/self/fd/3/via-fd 2>"$2/err"; then echo written; else echo refused; fi >"$2/result"
+		touch "$1/by-path"
+		exec sleep 600' sh "$stub" "$BATS_TEST_TMPDIR" &
+	pid=$!
+	wait_for_file "$BATS_TEST_TMPDIR/ready"
+	state=$(jq -n --arg b "$b" --argjson p "$pid" \
+		'{ociVersion: "1.0.2", id: "stubheld", status: "created", pid: $p, bundle: $b}')
+	run_cryptlayer hook prestart <<<"$state"
+	touch "$BATS_TEST_TMPDIR/go"
+	wait_for_file "$BATS_TEST_TMPDIR/result"
+	run cat "$BATS_TEST_TMPDIR/result"
+	assert_output refused
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_output --partial "Read-only file system"
+	# by path, the write went into the encrypted layer; the stub on the host stays empty
+	wait_for_file "$STORE/containers/stubheld/crypt/upper/by-path"
+	run find "$stub" -mindepth 1
+	assert_output ""
+	kill "$pid"
+	wait "$pid" || true
+	run_cryptlayer hook poststop <<<"$state"
+	assert_not_exist "$STORE/containers/stubheld"
+}
