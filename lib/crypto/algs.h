@@ -26,6 +26,9 @@ struct cl_crypto_algs {
  */
 const struct cl_crypto_algs *cl_crypto_algs_get(struct cl_error **err);
 
+/** cl_crypto_hkdf_get() - HKDF alone, fetched once. Return: it, or NULL with *err set. */
+EVP_KDF *cl_crypto_hkdf_get(struct cl_error **err);
+
 /**
  * cl_crypto_sha256() - SHA-256 of @len bytes at @buf into @out (32 bytes).
  * @err: error out

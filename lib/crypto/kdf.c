@@ -18,16 +18,16 @@ static int hkdf(const char *digest, size_t hash_len, const unsigned char *ikm, s
 		size_t info_len, unsigned char *out, size_t out_len, struct cl_error **err)
 {
 	_cleanup_(EVP_KDF_CTX_freep) EVP_KDF_CTX *kctx = NULL;
-	const struct cl_crypto_algs *a = cl_crypto_algs_get(err);
+	EVP_KDF *kdf = cl_crypto_hkdf_get(err);
 	OSSL_PARAM params[5], *p = params;
 	unsigned char zero = 0;
 
-	if (!a)
+	if (!kdf)
 		return -ENOPKG;
 	if (ikm_len == 0 || out_len == 0 || out_len > 255 * hash_len)
 		return cl_error_set(err, EINVAL, "hkdf: bad lengths (ikm %zu, out %zu)", ikm_len,
 				    out_len);
-	kctx = EVP_KDF_CTX_new(a->hkdf);
+	kctx = EVP_KDF_CTX_new(kdf);
 	if (!kctx)
 		return cl_error_ossl(err, ENOMEM, "hkdf context");
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest, 0);
