@@ -146,7 +146,7 @@ void cl_oci_request_clear(struct cl_request *r);
 const char *cl_oci_keymode_name(enum cl_keymode m);
 const char *cl_oci_backend_name(enum cl_backend b);
 
-/** cl_oci_id_valid() - an id usable as a file name: [A-Za-z0-9_.-], 1..128, no dots only. */
+/** cl_oci_id_valid() - an id usable as a file name: [A-Za-z0-9_.-], 1..128, no leading dot. */
 bool cl_oci_id_valid(const char *id);
 
 /**

@@ -68,7 +68,12 @@ bool cl_oci_id_valid(const char *id)
 {
 	size_t n = strlen(id);
 
-	if (n == 0 || n > 128 || strspn(id, ".") == n)
+	/*
+	 * a subset of what runc accepts (^[\w+-.]+$, not "." or ".."): no '/', no control
+	 * characters; never a leading '.' (list and gc skip dot files: such a layer would be
+	 * invisible), and at most 128 bytes (a file name with room for suffixes)
+	 */
+	if (n == 0 || n > 128 || id[0] == '.')
 		return false;
 	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }

@@ -62,8 +62,8 @@ static int do_prepare(const struct cl_globals *g, const char *bundle, const char
 		req.enabled = true;
 		r = cl_layer_create_rewrite(&ctx, &a, buf, len, &out, err);
 		if (r == 0) {
-			r = cl_write_file_atomic_at(bfd, "config.json", out, strlen(out), 0644,
-						    err);
+			/* its mode and owner stay (0600 when env holds secrets) */
+			r = cl_write_file_keep_at(bfd, "config.json", out, strlen(out), 0644, err);
 			/* erase an ephemeral layer, lock (never erase) a persistent one */
 			if (r < 0)
 				(void)cl_layer_stop(&ctx, id, NULL, NULL, NULL, NULL);

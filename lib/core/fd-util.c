@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -103,6 +104,67 @@ int cl_write_file_replace_at(int dirfd, const char *path, const void *buf, size_
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
 	if (r == 0 && !(flags & CL_WRITE_NO_SYNC) && fsync(fd) < 0)
+		r = -errno;
+	if (r == 0 && renameat(dirfd, tmp, dirfd, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlinkat(dirfd, tmp, 0);
+		return cl_error_set(err, -r, "write '%s'", path);
+	}
+	return 0;
+}
+
+/* a fresh "@path.<16 hex>" under @dirfd, O_EXCL: never one that someone planted */
+static int open_fresh_tmp(int dirfd, const char *path, mode_t mode, char **ret_tmp)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		_cleanup_free_ char *tmp = NULL;
+		unsigned char b[8];
+		int fd;
+
+		if (getrandom(b, sizeof(b), 0) != sizeof(b))
+			return -EIO;
+		if (asprintf(&tmp, "%s.%02x%02x%02x%02x%02x%02x%02x%02x.tmp", path, b[0], b[1],
+			     b[2], b[3], b[4], b[5], b[6], b[7]) < 0)
+			return -ENOMEM;
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    mode);
+		if (fd >= 0) {
+			*ret_tmp = TAKE_PTR(tmp);
+			return fd;
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+int cl_write_file_keep_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+			  struct cl_error **err)
+{
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	int r = 0;
+
+	/* a symlink or special file is replaced, never followed: @mode and our ids */
+	if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+		mode = st.st_mode & 07777;
+		uid = st.st_uid;
+		gid = st.st_gid;
+	}
+	fd = open_fresh_tmp(dirfd, path, 0600, &tmp);
+	if (fd < 0)
+		return cl_error_set(err, -fd, "create a temporary file for '%s'", path);
+	r = cl_write_all(fd, buf, len);
+	if (r == 0 && (uid != geteuid() || gid != getegid()) && fchown(fd, uid, gid) < 0)
+		r = -errno;
+	/* after the chown, which clears set-id bits */
+	if (r == 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (r == 0 && renameat(dirfd, tmp, dirfd, path) < 0)
 		r = -errno;

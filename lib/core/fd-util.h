@@ -42,6 +42,16 @@ int cl_write_file_replace_at(int dirfd, const char *path, const void *buf, size_
 			     unsigned flags, struct cl_error **err);
 
 /**
+ * cl_write_file_keep_at() - replace @path under @dirfd by @buf, keeping the mode and owner
+ * of the regular file it replaces (@mode, and this process's ids, for a new file or one
+ * that is not a regular file). The new contents go to a fresh random name opened
+ * O_CREAT|O_EXCL|O_NOFOLLOW (never a fixed "path.tmp": a FIFO or symlink planted there
+ * cannot hang or redirect it), then fsync + rename. Return: 0 or -errno.
+ */
+int cl_write_file_keep_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+			  struct cl_error **err);
+
+/**
  * cl_mkdir_p_at() - create @path (and missing parents) under @dirfd with @mode.
  * Return: 0 (also if it exists as a directory) or -errno.
  */

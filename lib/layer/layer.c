@@ -12,6 +12,7 @@
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
 #include "lib/core/proc.h"
+#include "lib/exec/ns.h"
 #include "lib/fscrypt/fscrypt.h"
 #include "lib/layer/internal.h"
 #include "lib/mount/overlay.h"
@@ -237,6 +238,31 @@ static int create_or_unlock_nolock(const struct cl_ctx *ctx, const struct cl_lay
 	return unlock_nolock(ctx, a, ret_rec, err);
 }
 
+/*
+ * A hook's overlay goes onto root.path in the container's mount namespace: when @a->pid
+ * shares ours (a config without a mount namespace, a forged state, PID 1), it would land
+ * on a host path that nothing ever unmounts. Refused before anything exists (issue 15).
+ */
+static int check_target_ns(const struct cl_layer_args *a, struct cl_error **err)
+{
+	int r;
+
+	if (a->owner != CL_OWNER_HOOK)
+		return 0;
+	r = cl_ns_same_as_pid(a->pid);
+	if (r == -ENOENT || r == -ESRCH)
+		return cl_error_set(err, ESRCH, "container process %d is gone", (int)a->pid);
+	if (r < 0)
+		return cl_error_set(err, -r, "mount namespace of container process %d",
+				    (int)a->pid);
+	if (r > 0)
+		return cl_error_set(err, EPERM,
+				    "container '%s': process %d shares the hook's mount namespace "
+				    "(no mount namespace in the config, or a forged state): refused",
+				    a->id, (int)a->pid);
+	return 0;
+}
+
 typedef int (*layer_fn)(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 			struct cl_record *ret_rec, struct cl_error **err);
 
@@ -244,8 +270,11 @@ static int locked_call(layer_fn fn, const struct cl_ctx *ctx, const struct cl_la
 		       struct cl_record *ret_rec, struct cl_error **err)
 {
 	_cleanup_close_ int lk = -1;
-	int r = cl_layer_id_lock(ctx, a->id, &lk, err);
+	int r = check_target_ns(a, err);
 
+	if (r < 0)
+		return r;
+	r = cl_layer_id_lock(ctx, a->id, &lk, err);
 	if (r < 0)
 		return r;
 	r = fn(ctx, a, ret_rec, err);

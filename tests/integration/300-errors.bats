@@ -29,7 +29,8 @@ hook_with() {
 	rm -f "$bundle/config.json"
 	(cd "$bundle" && runc spec)
 	jq "$1" "$bundle/config.json" >"$bundle/c" && mv "$bundle/c" "$bundle/config.json"
-	sleep 30 &
+	# in a mount namespace of its own, as a container's init (the hook refuses its own)
+	unshare -m --propagation private sleep 30 &
 	SLEEPER=$!
 	run bash -c "jq -n --arg b '$bundle' --argjson p $SLEEPER \
 		'{ociVersion: \"1.0.2\", id: \"bad\", status: \"created\", pid: \$p, bundle: \$b}' \
