@@ -253,6 +253,7 @@ static int setup(const struct cl_ctx *ctx, const struct cl_oci_config *cfg,
 		struct cl_layer_args a = {.id = pod.id,
 					  .req = req,
 					  .lower = req->base ? req->base : cfg->root_path,
+					  .lower_is_root = !req->base,
 					  .owner = CL_OWNER_PODMAN,
 					  .bundle = pod.storage,
 					  .owner_dir = pod.storage ? pod.storage : pod.userdata};

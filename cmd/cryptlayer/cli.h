@@ -14,8 +14,14 @@ struct cl_globals {
 	const char *run_dir;	 /* --run-dir, default /run/cryptlayer */
 	const char *machine_key; /* --machine-key file:PATH|keyring:NAME, or NULL */
 	const char *self;	 /* absolute path of this binary (for hooks we add) */
+	/* --base-dir DIR (repeatable): a named base must be at or below one of them */
+	const char *const *base_dirs;
+	size_t n_base_dirs;
+	bool base_dir_required; /* --require-base-dir: no --base-dir refuses every named base */
 	bool debug;
 };
+
+#define CL_MAX_BASE_DIRS CL_LAYER_MAX_BASE_DIRS
 
 #define CL_DEFAULT_ROOT "/var/lib/cryptlayer"
 #define CL_DEFAULT_RUN_DIR "/run/cryptlayer"

@@ -15,7 +15,14 @@
 static struct cl_ctx ctx_of(const struct cl_globals *g)
 {
 	return (struct cl_ctx){
-	    .root = g->root, .run_dir = g->run_dir, .self = g->self, .machine_key = g->machine_key};
+	    .root = g->root,
+	    .run_dir = g->run_dir,
+	    .self = g->self,
+	    .machine_key = g->machine_key,
+	    .base_dirs = g->base_dirs,
+	    .n_base_dirs = g->n_base_dirs,
+	    .base_dir_required = g->base_dir_required,
+	};
 }
 
 static int parse_keymode(const char *cmd, const char *v, enum cl_keymode *ret)

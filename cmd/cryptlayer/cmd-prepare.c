@@ -35,7 +35,14 @@ static int do_prepare(const struct cl_globals *g, const char *bundle, const char
 		      struct cl_error **err)
 {
 	struct cl_ctx ctx = {
-	    .root = g->root, .run_dir = g->run_dir, .self = g->self, .machine_key = g->machine_key};
+	    .root = g->root,
+	    .run_dir = g->run_dir,
+	    .self = g->self,
+	    .machine_key = g->machine_key,
+	    .base_dirs = g->base_dirs,
+	    .n_base_dirs = g->n_base_dirs,
+	    .base_dir_required = g->base_dir_required,
+	};
 	_cleanup_free_ char *buf = NULL, *out = NULL;
 	_cleanup_close_ int bfd = -1;
 	struct cl_oci_config cfg = {};
@@ -55,6 +62,7 @@ static int do_prepare(const struct cl_globals *g, const char *bundle, const char
 		struct cl_layer_args a = {.id = id,
 					  .req = &req,
 					  .lower = req.base ? req.base : cfg.root_path,
+					  .lower_is_root = !req.base,
 					  .owner = CL_OWNER_BUNDLE,
 					  .bundle = bundle,
 					  .owner_dir = bundle};

@@ -77,6 +77,10 @@ static void usage(void)
 	      "     --machine-key SPEC     key that wraps persistent layer keys: file:PATH\n"
 	      "                            (default file:/etc/cryptlayer/machine.key, made on\n"
 	      "                            first use) or keyring:NAME (a 'user' key)\n"
+	      "     --base-dir DIR         a named base (io.cryptlayer.base, --base) must be at\n"
+	      "                            or below DIR (repeatable; default: any base)\n"
+	      "     --require-base-dir     refuse every named base unless a --base-dir allows it\n"
+	      "                            (the CRI-O descriptor's default)\n"
 	      " -d, --debug                verbose messages on stderr\n"
 	      " -h, --help                 display this help\n"
 	      " -V, --version              display version\n"
@@ -114,6 +118,8 @@ int main(int argc, char **argv)
 	    {"root", required_argument, NULL, 'r'},
 	    {"run-dir", required_argument, NULL, 'R'},
 	    {"machine-key", required_argument, NULL, 'm'},
+	    {"base-dir", required_argument, NULL, 'b'},
+	    {"require-base-dir", no_argument, NULL, 'B'},
 	    {"debug", no_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -123,6 +129,7 @@ int main(int argc, char **argv)
 	    .root = CL_DEFAULT_ROOT,
 	    .run_dir = CL_DEFAULT_RUN_DIR,
 	};
+	static const char *base_dirs[CL_MAX_BASE_DIRS];
 	int c;
 
 	harden_process();
@@ -137,6 +144,18 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			g.machine_key = optarg;
+			break;
+		case 'b':
+			if (optarg[0] != '/')
+				return cl_cli_usage(NULL, "--base-dir must be an absolute path");
+			if (g.n_base_dirs == CL_MAX_BASE_DIRS)
+				return cl_cli_usage(NULL, "more than %d --base-dir options",
+						    CL_MAX_BASE_DIRS);
+			base_dirs[g.n_base_dirs++] = optarg;
+			g.base_dirs = base_dirs;
+			break;
+		case 'B':
+			g.base_dir_required = true;
 			break;
 		case 'd':
 			g.debug = true;

@@ -277,10 +277,16 @@ static int new_overlay(struct exec_ctx *c, struct cl_error **err)
 {
 	struct cl_plan *p = c->plan;
 	_cleanup_close_ int lower = -1, upper = -1, work = -1;
+	struct stat st;
 
 	lower = open(p->rec.base, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (lower < 0)
 		return cl_error_set(err, errno, "open base '%s'", p->rec.base);
+	/* the directory lib/layer opened and checked, not one swapped in since (issue 15) */
+	if (p->lower_ino &&
+	    (fstat(lower, &st) < 0 || st.st_dev != p->lower_dev || st.st_ino != p->lower_ino))
+		return cl_error_set(err, ESTALE, "base '%s' was replaced while the layer was made",
+				    p->rec.base);
 	upper = open_dir_at(c->store->dir_fd, p->upper_rel, 0, err);
 	if (upper < 0)
 		return upper;

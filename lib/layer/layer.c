@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "lib/core/cleanup.h"
@@ -29,33 +31,204 @@ int cl_layer_new_id(char **ret)
 	return 0;
 }
 
-static int resolve_lower(const char *lower, char **ret_real, struct stat *ret_st,
-			 struct cl_error **err)
-{
-	_cleanup_free_ char *real = NULL;
+/* The base, opened once: what the checks see is what the overlay gets (issue 15). */
+struct lower {
+	char *path; /* canonical, read back from the opened fd */
+	struct stat st;
+	bool pseudo_fs, encrypted;
+};
 
-	if (lower[0] != '/')
-		return cl_error_set(err, EINVAL, "base '%s' is not an absolute path", lower);
-	real = realpath(lower, NULL);
-	if (!real)
-		return cl_error_set(err, errno, "base '%s'", lower);
-	if (stat(real, ret_st) < 0)
-		return cl_error_set(err, errno, "base '%s'", lower);
-	if (!S_ISDIR(ret_st->st_mode))
-		return cl_error_set(err, ENOTDIR, "base '%s'", lower);
-	*ret_real = TAKE_PTR(real);
+static void lower_clear(struct lower *l)
+{
+	free(l->path);
+	memset(l, 0, sizeof(*l));
+}
+
+/* the canonical path of what @fd is, checked to name that very object now */
+static int fd_path(int fd, const struct stat *st, const char *what, char **ret,
+		   struct cl_error **err)
+{
+	char proc[64], buf[PATH_MAX];
+	struct stat now;
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, buf, sizeof(buf));
+	if (n < 0)
+		return cl_error_set(err, errno, "%s: readlink '%s'", what, proc);
+	if ((size_t)n >= sizeof(buf))
+		return cl_error_set(err, ENAMETOOLONG, "%s", what);
+	buf[n] = '\0';
+	/* " (deleted)", another namespace's path, a rename meanwhile: not the same object */
+	if (buf[0] != '/' || stat(buf, &now) < 0 || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino)
+		return cl_error_set(err, ESTALE, "%s: moved or replaced while it was opened",
+				    what);
+	*ret = strdup(buf);
+	return *ret ? 0 : cl_error_set(err, ENOMEM, "%s", what);
+}
+
+/* proc, sysfs and the like, or the filesystem /dev is on (devtmpfs, a tmpfs on /dev) */
+static bool on_pseudo_fs(int fd, const struct stat *st)
+{
+	static const unsigned long magic[] = {
+	    0x9fa0,	/* PROC_SUPER_MAGIC */
+	    0x62656572, /* SYSFS_MAGIC */
+	    0x1cd1,	/* DEVPTS_SUPER_MAGIC */
+	    0x27e0eb,	/* CGROUP_SUPER_MAGIC */
+	    0x63677270, /* CGROUP2_SUPER_MAGIC */
+	    0x73636673, /* SECURITYFS_MAGIC */
+	    0x64626720, /* DEBUGFS_MAGIC */
+	    0x74726163, /* TRACEFS_MAGIC */
+	    0xcafe4a11, /* BPF_FS_MAGIC */
+	    0xf97cff8c, /* SELINUX_MAGIC */
+	    0xde5e81e4, /* EFIVARFS_MAGIC */
+	    0x6e736673, /* NSFS_MAGIC */
+	};
+	struct statfs sfs;
+	struct stat dev;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return true; /* unknown: refuse */
+	for (size_t i = 0; i < CL_ARRAY_SIZE(magic); i++)
+		if ((unsigned long)sfs.f_type == magic[i])
+			return true;
+	return stat("/dev", &dev) == 0 && dev.st_dev == st->st_dev;
+}
+
+/* an fscrypt policy: the base is (inside) a layer's upper, of this store or another */
+static bool has_policy(int fd)
+{
+	_cleanup_close_ int dfd = -1;
+	char proc[64];
+	bool enc = false;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	dfd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return false;
+	return cl_fscrypt_get_policy(dfd, &enc, NULL, NULL) == 0 && enc;
+}
+
+/*
+ * A layer's merged view (any store, cli or bundle mode): an overlay mounted on
+ * <layer>/merged beside <layer>/crypt, which has an fscrypt policy. Its plaintext would
+ * be readable through the new layer. (A hook layer's merged is root.path in the
+ * container's namespace: nothing of it shows here.)
+ */
+static bool is_layer_merged(int fd, const char *path, const struct stat *st)
+{
+	_cleanup_free_ char *top = strdup(path), *crypt = NULL;
+	_cleanup_close_ int cfd = -1;
+	struct statfs sfs;
+	char *slash;
+	bool enc = false;
+
+	if (!top || fstatfs(fd, &sfs) < 0 || (unsigned long)sfs.f_type != 0x794c7630UL)
+		return false; /* OVERLAYFS_SUPER_MAGIC */
+	/* climb to the overlay's mount point: the highest ancestor on the same device */
+	while ((slash = strrchr(top, '/')) && slash != top) {
+		struct stat up;
+
+		*slash = '\0';
+		if (stat(top, &up) < 0 || up.st_dev != st->st_dev) {
+			*slash = '/';
+			break;
+		}
+	}
+	slash = strrchr(top, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	if (asprintf(&crypt, "%s/crypt", top) < 0)
+		return false;
+	cfd = open(crypt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return cfd >= 0 && cl_fscrypt_get_policy(cfd, &enc, NULL, NULL) == 0 && enc;
+}
+
+/*
+ * Open @given once (O_PATH|O_DIRECTORY) and take every fact from that fd: its canonical
+ * path (/proc/self/fd), mode and owner, identity (exec re-checks it), filesystem type
+ * and fscrypt policy. Never realpath() and a second open: a swapped symlink changes
+ * the identity, and exec refuses then.
+ */
+static int resolve_lower(const char *given, struct lower *ret, struct cl_error **err)
+{
+	_cleanup_close_ int fd = -1;
+	struct lower l = {};
+	int r;
+
+	if (given[0] != '/')
+		return cl_error_set(err, EINVAL, "base '%s' is not an absolute path", given);
+	fd = open(given, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return cl_error_set(err, errno, "base '%s'", given);
+	if (fstat(fd, &l.st) < 0)
+		return cl_error_set(err, errno, "base '%s'", given);
+	if (!S_ISDIR(l.st.st_mode))
+		return cl_error_set(err, ENOTDIR, "base '%s'", given);
+	r = fd_path(fd, &l.st, "base", &l.path, err);
+	if (r < 0)
+		return cl_error_wrap(err, "'%s'", given);
+	l.pseudo_fs = on_pseudo_fs(fd, &l.st);
+	l.encrypted = has_policy(fd) || is_layer_merged(fd, l.path, &l.st);
+	*ret = l;
+	return 0;
+}
+
+/* canonical @path when it resolves, else @path as given (a store not made yet) */
+static char *canonical_or_given(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC);
+	_cleanup_free_ char *real = NULL;
+	struct stat st;
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && fd_path(fd, &st, path, &real, NULL) == 0)
+		return TAKE_PTR(real);
+	return strdup(path);
+}
+
+#define N_DENY 7
+
+/* canonical paths: [0, N_DENY) what no base may be, contain or be inside; then --base-dir */
+struct base_paths {
+	char *v[N_DENY + CL_LAYER_MAX_BASE_DIRS];
+	size_t n_allow;
+};
+
+static void base_paths_free(struct base_paths *b)
+{
+	for (size_t i = 0; i < CL_ARRAY_SIZE(b->v); i++)
+		free(b->v[i]);
+}
+
+static int base_paths_fill(const struct cl_ctx *ctx, struct cl_store *store,
+			   struct base_paths *b)
+{
+	const char *deny[N_DENY] = {ctx->root, store->dir, ctx->run_dir, "/etc/cryptlayer",
+				    "/proc",   "/sys",	   "/dev"};
+
+	b->n_allow = ctx->n_base_dirs < CL_LAYER_MAX_BASE_DIRS ? ctx->n_base_dirs
+							       : CL_LAYER_MAX_BASE_DIRS;
+	for (size_t i = 0; i < N_DENY + b->n_allow; i++) {
+		b->v[i] = canonical_or_given(i < N_DENY ? deny[i] : ctx->base_dirs[i - N_DENY]);
+		if (!b->v[i])
+			return -ENOMEM;
+	}
 	return 0;
 }
 
 /* plan (create or unlock) over the resolved @lower and run it */
 static int plan_run(const struct cl_ctx *ctx, const struct cl_layer_args *a, struct cl_store *store,
-		    const char *lower, const struct stat *st, bool unlock,
-		    struct cl_record *ret_rec, struct cl_error **err)
+		    const struct lower *lower, bool unlock, struct cl_record *ret_rec,
+		    struct cl_error **err)
 {
+	const struct stat *st = &lower->st;
+	_cleanup_(base_paths_free) struct base_paths bp = {};
 	struct cl_plan_input in = {
 	    .id = a->id,
 	    .req = a->req,
-	    .lower = lower,
+	    .lower = lower->path,
 	    .lower_mode = st->st_mode,
 	    .lower_uid = st->st_uid,
 	    .lower_gid = st->st_gid,
@@ -70,10 +243,22 @@ static int plan_run(const struct cl_ctx *ctx, const struct cl_layer_args *a, str
 	    .machine_key = ctx->machine_key,
 	    .populate = a->populate != NULL,
 	    .creator = getpid(),
+	    .lower_is_root = a->lower_is_root,
+	    .allow = (const char *const *)bp.v + N_DENY,
+	    .allow_required = ctx->base_dir_required,
+	    .deny = (const char *const *)bp.v,
+	    .n_deny = N_DENY,
+	    .lower_pseudo_fs = lower->pseudo_fs,
+	    .lower_encrypted = lower->encrypted,
+	    .lower_dev = st->st_dev,
+	    .lower_ino = st->st_ino,
 	};
 	struct cl_plan plan = {};
 	int r;
 
+	if (base_paths_fill(ctx, store, &bp) < 0)
+		return cl_error_set(err, ENOMEM, "base checks");
+	in.n_allow = bp.n_allow;
 	/* identities that survive pid reuse: the container's init and this process */
 	if (a->pid > 0 && cl_proc_start_time(a->pid, &in.pid_start) < 0)
 		return cl_error_set(err, ESRCH, "container process %d is gone", (int)a->pid);
@@ -121,11 +306,10 @@ static int create_nolock(const struct cl_ctx *ctx, const struct cl_layer_args *a
 			 struct cl_record *ret_rec, struct cl_error **err)
 {
 	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
-	_cleanup_free_ char *lower = NULL;
-	struct stat st;
+	_cleanup_(lower_clear) struct lower lower = {};
 	int r;
 
-	r = resolve_lower(a->lower, &lower, &st, err);
+	r = resolve_lower(a->lower, &lower, err);
 	if (r < 0)
 		return r;
 	r = cl_store_open(ctx->root, 0, true, &store, err);
@@ -134,7 +318,7 @@ static int create_nolock(const struct cl_ctx *ctx, const struct cl_layer_args *a
 	r = check_free(ctx, store, a->id, err);
 	if (r < 0)
 		return r;
-	return plan_run(ctx, a, store, lower, &st, false, ret_rec, err);
+	return plan_run(ctx, a, store, &lower, false, ret_rec, err);
 }
 
 /* a record whose key is present and whose mount is live: nothing to unlock */
@@ -158,21 +342,20 @@ static int unlock_found(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 			struct cl_store *store, struct cl_record *rec, struct cl_record *ret_rec,
 			struct cl_error **err)
 {
-	_cleanup_free_ char *lower = NULL;
+	_cleanup_(lower_clear) struct lower lower = {};
 	struct cl_request req = {.enabled = true, .keymode = CL_KEY_PERSISTENT};
 	struct cl_layer_args args = *a;
-	struct stat st;
 	int r;
 
 	if (!rec->keymode || strcmp(rec->keymode, "persistent"))
 		return cl_error_set(err, EINVAL, "layer '%s' is ephemeral: nothing to unlock",
 				    a->id);
-	r = resolve_lower(a->lower ? a->lower : rec->base, &lower, &st, err);
+	r = resolve_lower(a->lower ? a->lower : rec->base, &lower, err);
 	if (r < 0)
 		return cl_error_wrap(err, "layer '%s'", a->id);
-	if (strcmp(lower, rec->base))
+	if (strcmp(lower.path, rec->base))
 		return cl_error_set(err, EINVAL, "layer '%s' was made over '%s', not '%s'", a->id,
-				    rec->base, lower);
+				    rec->base, lower.path);
 	if (!args.req)
 		args.req = &req;
 	if (args.req->keymode != CL_KEY_PERSISTENT)
@@ -183,7 +366,7 @@ static int unlock_found(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 	/* the owner recorded at creation stays: gc decides by it */
 	if (!args.owner_dir)
 		args.owner_dir = rec->owner_dir;
-	return plan_run(ctx, &args, store, lower, &st, true, ret_rec, err);
+	return plan_run(ctx, &args, store, &lower, true, ret_rec, err);
 }
 
 static int unlock_nolock(const struct cl_ctx *ctx, const struct cl_layer_args *a,

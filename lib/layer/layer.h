@@ -18,18 +18,28 @@
  * facts read under it. Nothing here prints: outcomes go back as errors and reports.
  */
 
+#define CL_LAYER_MAX_BASE_DIRS 32
+
 /* What every layer operation needs to know about this invocation. */
 struct cl_ctx {
 	const char *root;
 	const char *run_dir;
 	const char *self; /* absolute path of the binary, for hooks we add */
 	const char *machine_key;
+	/*
+	 * the administrator's allowlist (--base-dir): when any is given, or when
+	 * base_dir_required, a named base must resolve to a directory at or below one of them
+	 */
+	const char *const *base_dirs;
+	size_t n_base_dirs;
+	bool base_dir_required;
 };
 
 struct cl_layer_args {
 	const char *id;
 	const struct cl_request *req;
 	const char *lower; /* as given; resolved and checked here */
+	bool lower_is_root; /* @lower is the container's root.path, not a named base */
 	enum cl_owner owner;
 	const char *root_path; /* CL_OWNER_HOOK */
 	pid_t pid;	       /* CL_OWNER_HOOK */

@@ -78,6 +78,47 @@ static void push(struct cl_plan *p, enum cl_op_kind k)
 	p->ops[p->n_ops++] = k;
 }
 
+/* the base checks on canonical paths and facts of the opened base (issue 15) */
+static int check_lower(const struct cl_plan_input *in, struct cl_error **err)
+{
+	bool allowed = false;
+
+	for (size_t i = 0; i < in->n_deny; i++) {
+		if (!strcmp(in->lower, in->deny[i]))
+			return cl_error_set(err, EPERM, "base '%s' refused", in->lower);
+		if (cl_path_contains(in->lower, in->deny[i]))
+			return cl_error_set(err, EPERM, "base '%s' refused: it contains '%s'",
+					    in->lower, in->deny[i]);
+		if (cl_path_contains(in->deny[i], in->lower))
+			return cl_error_set(err, EPERM, "base '%s' refused: it is inside '%s'",
+					    in->lower, in->deny[i]);
+	}
+	if (in->lower_pseudo_fs)
+		return cl_error_set(err, EPERM,
+				    "base '%s' refused: it is on a kernel pseudo filesystem "
+				    "(proc, sysfs, devtmpfs)",
+				    in->lower);
+	if (in->lower_encrypted)
+		return cl_error_set(err, EPERM,
+				    "base '%s' refused: it is inside an encrypted layer "
+				    "(its fscrypt upper or its merged view)",
+				    in->lower);
+	if (in->lower_is_root || (!in->n_allow && !in->allow_required))
+		return 0;
+	for (size_t i = 0; i < in->n_allow && !allowed; i++)
+		allowed = cl_path_contains(in->allow[i], in->lower);
+	if (!allowed && !in->n_allow)
+		return cl_error_set(err, EPERM,
+				    "base '%s' refused: this hook takes no named base "
+				    "(--require-base-dir without --base-dir)",
+				    in->lower);
+	if (!allowed)
+		return cl_error_set(err, EPERM,
+				    "base '%s' refused: not at or below a --base-dir ('%s'%s)",
+				    in->lower, in->allow[0], in->n_allow > 1 ? ", ..." : "");
+	return 0;
+}
+
 static int check_request(const struct cl_plan_input *in, struct cl_error **err)
 {
 	const char *forbidden[] = {in->store_root, in->run_dir, CL_ETC_DIR};
@@ -97,7 +138,7 @@ static int check_request(const struct cl_plan_input *in, struct cl_error **err)
 	if (cl_path_contains(in->store_root, in->lower))
 		return cl_error_set(err, EPERM, "base '%s' refused: it is inside the store",
 				    in->lower);
-	return 0;
+	return check_lower(in, err);
 }
 
 static int fill_paths(const struct cl_plan_input *in, struct cl_plan *p)
@@ -151,6 +192,8 @@ static int plan_begin(const struct cl_plan_input *in, struct cl_plan *p, struct 
 	}
 	p->owner = in->owner;
 	p->pid = in->owner == CL_OWNER_HOOK ? in->pid : 0;
+	p->lower_dev = in->lower_dev;
+	p->lower_ino = in->lower_ino;
 	p->rec.pid = p->pid;
 	p->rec.pid_start = p->pid ? in->pid_start : 0;
 	p->rec.creator = in->creator;

@@ -67,6 +67,16 @@ struct cl_plan_input {
 	const char *owner_dir;	 /* bundle/podman: exists while the owner does, or NULL */
 	const char *machine_key; /* persistent: --machine-key spec, NULL for the default */
 	bool populate;		 /* the caller fills upper before the mount (import) */
+	/* the base, as facts of its opened fd (issue 15); @lower is its canonical path */
+	bool lower_is_root;	   /* the lower is root.path: the allowlist does not apply */
+	const char *const *allow;  /* canonical --base-dir paths */
+	size_t n_allow;
+	bool allow_required;	   /* a named base needs an allowlist entry even when empty */
+	const char *const *deny;   /* canonical: a lower may not be, contain or be inside one */
+	size_t n_deny;
+	bool lower_pseudo_fs;	   /* proc, sysfs, the filesystem of /dev, ... */
+	bool lower_encrypted;	   /* fscrypt policy, or a layer's merged (any store's) */
+	unsigned long long lower_dev, lower_ino; /* exec checks its own open against these */
 };
 
 struct cl_plan {
@@ -84,13 +94,16 @@ struct cl_plan {
 	bool volatile_; /* skip the unmount sync: ephemeral layers are erased anyway */
 	enum cl_owner owner;
 	pid_t pid;
+	unsigned long long lower_dev, lower_ino; /* the base exec must open (0: unchecked) */
 	const char *begin_state; /* the record's state until the last op: creating, unlocking */
 };
 
 /**
  * cl_plan_create() - plan a new layer. Refuses (EINVAL/EPERM/ENOTSUP, with the reason)
  * an invalid id, a lower that is '/' or contains the store, the run dir or
- * /etc/cryptlayer, and features without an implementation yet.
+ * /etc/cryptlayer, a lower that is, contains or is inside any of @in->deny, one on a
+ * pseudo filesystem or with an fscrypt policy, a named base outside @in->allow (when an
+ * allowlist applies), and features without an implementation yet.
  * Return: 0 and *ret (free with cl_plan_clear), or -errno.
  */
 int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct cl_error **err);

@@ -142,3 +142,124 @@ prestart_state() {
 	run_cryptlayer destroy prep1
 	nothing_left
 }
+
+# ---- item 1: which bases ----------------------------------------------------------------
+
+@test "bases refused everywhere: /proc, /sys, /dev (and a bind of it), the store, the run dir" {
+	local t=$BATS_TEST_TMPDIR base
+	mkdir -p "$t/devbind" "$CLRUN/sub"
+	for base in /proc /proc/self /sys /sys/kernel /dev /dev/shm "$CLROOT" "$STORE" \
+		"$CLRUN" "$CLRUN/sub" /etc /; do
+		run $CL create --base "$base" --id hostile
+		one_error_line "create: base '.*' refused"
+	done
+	mount --bind /dev "$t/devbind"
+	run $CL create --base "$t/devbind" --id hostile
+	umount "$t/devbind"
+	one_error_line "create: base '$t/devbind' refused: it is on a kernel pseudo filesystem"
+	rmdir "$CLRUN/sub"
+	nothing_left
+}
+
+@test "'--root /x/./root', a symlinked root and '..' do not defeat the inside-the-store check" {
+	local t=$BATS_TEST_TMPDIR d=$BATS_FILE_TMPDIR
+	ln -s "$d" "$t/filelink"
+	run $CRYPTLAYER --root "$d/./root" --run-dir "$CLRUN" create --base "$STORE" --id hostile
+	one_error_line "create: base '$STORE' refused"
+	run $CRYPTLAYER --root "$t/filelink/root" --run-dir "$CLRUN" create --base "$STORE/containers" \
+		--id hostile
+	# (the store itself refuses a root reached through a symlink)
+	one_error_line "create: (base '$STORE/containers' refused|mkdir '$t/filelink': Not a directory)"
+	run $CRYPTLAYER --root "$d/base/../root" --run-dir "$CLRUN" create --base "$CLROOT/locks/.." \
+		--id hostile
+	one_error_line "create: base '$CLROOT' refused"
+	nothing_left
+}
+
+@test "another layer's upper or merged view, of this store or another, is refused" {
+	local t=$BATS_TEST_TMPDIR CL2 merged
+	merged=$($CL create --base "$BATS_FILE_TMPDIR/base" --id victim)
+	run $CL create --base "$STORE/containers/victim/crypt/upper" --id hostile
+	one_error_line "create: base '.*' refused: it is inside the store"
+	# a second store (another --root): its upper is fscrypt-encrypted, its merged an overlay
+	CL2="$CRYPTLAYER --root $t/root2 --run-dir $t/run2"
+	$CL2 store init --size 64M >/dev/null
+	merged=$($CL2 create --base "$BATS_FILE_TMPDIR/base" --id victim2)
+	for base in "$t/root2/store/containers/victim2/crypt/upper" "$merged" "$merged/etc"; do
+		run $CL create --base "$base" --id hostile
+		one_error_line "create: base '.*' refused: it is inside an encrypted layer"
+	done
+	$CL2 destroy victim2
+	umount "$t/root2/store"
+	run_cryptlayer destroy victim
+	nothing_left
+}
+
+@test "--base-dir: a base must resolve, by its canonical path, to one of them or below" {
+	local t=$BATS_TEST_TMPDIR merged
+	mkdir -p "$t/bases/good/etc" "$t/outside"
+	ln -s "$t/outside" "$t/bases/escape"
+	ln -s "$t/bases" "$t/baselink"
+	for base in "$t/outside" "$t/bases/escape" "$t/bases/../outside" "$BATS_FILE_TMPDIR/base"; do
+		run $CL --base-dir "$t/bases" create --base "$base" --id hostile
+		one_error_line "create: base '.*' refused: not at or below a --base-dir .'$t/bases'."
+	done
+	run $CL --require-base-dir create --base "$t/bases/good" --id hostile
+	one_error_line "create: base '$t/bases/good' refused: this hook takes no named base"
+	nothing_left
+	# a symlinked --base-dir is compared by its target; several are allowed
+	run_cryptlayer --base-dir /nonexistent --base-dir "$t/baselink" create --base "$t/bases/good" \
+		--id allowed
+	run_cryptlayer status allowed --json
+	assert_equal "$(jq -r .base <<<"$output")" "$t/bases/good"
+	run_cryptlayer destroy allowed
+	run $CL --base-dir
+	assert_failure 2
+	run $CL --base-dir relative list
+	assert_failure 2
+}
+
+@test "CRI-O descriptor: io.cryptlayer.base refused unless the admin adds --base-dir" {
+	local b=$BATS_TEST_TMPDIR/b args
+	make_hooks_dir "$BATS_TEST_TMPDIR/crio.d" crio
+	args=$(jq -r '.hook.args[1:] | join(" ")' "$BATS_TEST_TMPDIR/crio.d/cryptlayer-createRuntime.json")
+	[[ $args == *"--require-base-dir hook createRuntime" ]]
+	bundle "$b" "{\"io.cryptlayer.base\": \"$BATS_FILE_TMPDIR/base\"}"
+	start_init
+	# shellcheck disable=SC2086 # the descriptor's argv
+	run bash -c "jq -n --argjson p $INIT --arg b '$b' \
+		'{ociVersion: \"1.0.2\", id: \"crio1\", status: \"created\", pid: \$p, bundle: \$b}' \
+		| $CRYPTLAYER $args"
+	kill "$INIT"
+	one_error_line "createRuntime: base '$BATS_FILE_TMPDIR/base' refused: this hook takes no named base"
+	nothing_left
+}
+
+@test "a base symlink swapped during create: a layer only ever over the allowed target" {
+	local t=$BATS_TEST_TMPDIR end n=0 ok=0 base
+	mkdir -p "$t/bases/good" "$t/outside"
+	ln -sfn good "$t/bases/cur"
+	(
+		end=$((SECONDS + 8))
+		while [ $SECONDS -lt $end ]; do
+			ln -sfn "$t/outside" "$t/bases/tmp" && mv -T "$t/bases/tmp" "$t/bases/cur"
+			ln -sfn good "$t/bases/tmp" && mv -T "$t/bases/tmp" "$t/bases/cur"
+		done
+	) &
+	end=$((SECONDS + 6))
+	while [ $SECONDS -lt $end ]; do
+		n=$((n + 1))
+		run $CL --base-dir "$t/bases" create --base "$t/bases/cur" --id race
+		if [ "$status" -eq 0 ]; then
+			ok=$((ok + 1))
+			base=$($CL status race --json | jq -r .base)
+			assert_equal "$base" "$t/bases/good"
+			$CL destroy race
+		else
+			one_error_line "create: base '.*'"
+		fi
+	done
+	wait
+	echo "# $n creates, $ok over the allowed target" >&3
+	nothing_left
+}

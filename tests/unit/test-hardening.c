@@ -20,6 +20,7 @@
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
 #include "lib/core/log.h"
+#include "lib/plan/plan.h"
 
 static char base[] = "/tmp/cl-test-hardening.XXXXXX";
 static int base_fd = -1;
@@ -128,6 +129,109 @@ static void test_keep_new_file_and_symlink(void **state)
 	assert_int_equal(st.st_size, 1);
 }
 
+/* ---- the base checks of lib/plan (canonical paths and facts of the opened base) ------ */
+
+static const char *const deny[] = {"/var/lib/cryptlayer", "/var/lib/cryptlayer/store",
+				   "/run/cryptlayer",	  "/etc/cryptlayer",
+				   "/proc",		  "/sys",
+				   "/dev"};
+static const char *const allow[] = {"/srv/bases", "/opt/images"};
+
+static struct cl_request base_req = {
+    .enabled = true, .keymode = CL_KEY_EPHEMERAL, .backend = CL_BACKEND_OVERLAY};
+
+static struct cl_plan_input base_in(const char *lower)
+{
+	return (struct cl_plan_input){
+	    .id = "c1",
+	    .req = &base_req,
+	    .lower = lower,
+	    .lower_mode = S_IFDIR | 0755,
+	    .store_root = "/var/lib/cryptlayer",
+	    .store_dir = "/var/lib/cryptlayer/store",
+	    .run_dir = "/run/cryptlayer",
+	    .owner = CL_OWNER_CLI,
+	    .deny = deny,
+	    .n_deny = CL_ARRAY_SIZE(deny),
+	};
+}
+
+/* NULL: planned; else the refusal's message must hold @needle */
+static void expect_base(const struct cl_plan_input *in, const char *needle)
+{
+	struct cl_plan p = {};
+	struct cl_error *err = NULL;
+	int r = cl_plan_create(in, &p, &err);
+
+	if (!needle) {
+		if (r < 0)
+			fail_msg("'%s' refused: %s", in->lower, err->msg);
+		assert_int_equal(p.lower_dev, in->lower_dev);
+		assert_int_equal(p.lower_ino, in->lower_ino);
+		cl_plan_clear(&p);
+		return;
+	}
+	assert_int_equal(r, -EPERM);
+	if (!strstr(err->msg, needle))
+		fail_msg("'%s': '%s' lacks '%s'", in->lower, err->msg, needle);
+	cl_error_free(&err);
+}
+
+static void test_base_deny(void **state)
+{
+	static const char *const bad[] = {"/proc",     "/proc/1",	 "/sys/kernel", "/dev",
+					  "/dev/shm",  "/run/cryptlayer", "/run",	"/var",
+					  "/var/lib/cryptlayer/store/containers/x/crypt/upper",
+					  "/etc",      "/etc/cryptlayer/x"};
+	struct cl_plan_input in;
+
+	(void)state;
+	for (size_t i = 0; i < CL_ARRAY_SIZE(bad); i++) {
+		in = base_in(bad[i]);
+		expect_base(&in, "refused");
+	}
+	in = base_in("/srv/base");
+	in.lower_dev = 7;
+	in.lower_ino = 42;
+	expect_base(&in, NULL);
+	in.lower_pseudo_fs = true;
+	expect_base(&in, "kernel pseudo filesystem");
+	in = base_in("/srv/base");
+	in.lower_encrypted = true;
+	expect_base(&in, "inside an encrypted layer");
+	/* root.path gets the same checks */
+	in = base_in("/proc/1/root");
+	in.lower_is_root = true;
+	expect_base(&in, "is inside '/proc'");
+}
+
+static void test_base_allowlist(void **state)
+{
+	struct cl_plan_input in = base_in("/srv/bases/alpine");
+
+	(void)state;
+	in.allow = allow;
+	in.n_allow = CL_ARRAY_SIZE(allow);
+	expect_base(&in, NULL);
+	in.lower = "/srv/bases";
+	expect_base(&in, NULL);
+	in.lower = "/opt/images/x/y";
+	expect_base(&in, NULL);
+	in.lower = "/srv/basesX";
+	expect_base(&in, "not at or below a --base-dir ('/srv/bases', ...)");
+	in.lower = "/srv";
+	expect_base(&in, "not at or below a --base-dir");
+	/* root.path (CRI-O's own image rootfs) is not a named base */
+	in.lower_is_root = true;
+	expect_base(&in, NULL);
+	/* --require-base-dir without --base-dir: every named base refused */
+	in = base_in("/srv/bases/alpine");
+	in.allow_required = true;
+	expect_base(&in, "takes no named base");
+	in.lower_is_root = true;
+	expect_base(&in, NULL);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -152,6 +256,8 @@ int main(void)
 	    cmocka_unit_test(test_log_plain_unchanged),
 	    cmocka_unit_test(test_keep_mode_and_owner),
 	    cmocka_unit_test(test_keep_new_file_and_symlink),
+	    cmocka_unit_test(test_base_deny),
+	    cmocka_unit_test(test_base_allowlist),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
