@@ -88,19 +88,19 @@ int cl_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t
 	return cl_write_file_replace_at(dirfd, path, buf, len, mode, 0, err);
 }
 
-int cl_write_file_replace_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
-			     unsigned flags, struct cl_error **err)
+/*
+ * the part both replacements share: @buf into the open temporary @fd, owner (unless
+ * @uid is -1) then mode (a chown clears set-id bits), fsync unless CL_WRITE_NO_SYNC,
+ * rename over @path; on failure the temporary goes
+ */
+static int fill_and_rename(int dirfd, int fd, const char *tmp, const char *path, const void *buf,
+			   size_t len, mode_t mode, uid_t uid, gid_t gid, unsigned flags,
+			   struct cl_error **err)
 {
-	_cleanup_free_ char *tmp = NULL;
-	_cleanup_close_ int fd = -1;
-	int r;
+	int r = cl_write_all(fd, buf, len);
 
-	if (asprintf(&tmp, "%s.tmp", path) < 0)
-		return cl_error_set(err, ENOMEM, "write '%s'", path);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return cl_error_set(err, errno, "create '%s'", tmp);
-	r = cl_write_all(fd, buf, len);
+	if (r == 0 && uid != (uid_t)-1 && fchown(fd, uid, gid) < 0)
+		r = -errno;
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
 	if (r == 0 && !(flags & CL_WRITE_NO_SYNC) && fsync(fd) < 0)
@@ -112,6 +112,21 @@ int cl_write_file_replace_at(int dirfd, const char *path, const void *buf, size_
 		return cl_error_set(err, -r, "write '%s'", path);
 	}
 	return 0;
+}
+
+int cl_write_file_replace_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+			     unsigned flags, struct cl_error **err)
+{
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = -1;
+
+	if (asprintf(&tmp, "%s.tmp", path) < 0)
+		return cl_error_set(err, ENOMEM, "write '%s'", path);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return cl_error_set(err, errno, "create '%s'", tmp);
+	return fill_and_rename(dirfd, fd, tmp, path, buf, len, mode, (uid_t)-1, (gid_t)-1, flags,
+			       err);
 }
 
 /* a fresh "@path.<16 hex>" under @dirfd, O_EXCL: never one that someone planted */
@@ -127,8 +142,7 @@ static int open_fresh_tmp(int dirfd, const char *path, mode_t mode, char **ret_t
 		if (asprintf(&tmp, "%s.%02x%02x%02x%02x%02x%02x%02x%02x.tmp", path, b[0], b[1],
 			     b[2], b[3], b[4], b[5], b[6], b[7]) < 0)
 			return -ENOMEM;
-		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			    mode);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd >= 0) {
 			*ret_tmp = TAKE_PTR(tmp);
 			return fd;
@@ -145,34 +159,19 @@ int cl_write_file_keep_at(int dirfd, const char *path, const void *buf, size_t l
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int fd = -1;
 	struct stat st;
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
-	int r = 0;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
 
 	/* a symlink or special file is replaced, never followed: @mode and our ids */
 	if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
 		mode = st.st_mode & 07777;
-		uid = st.st_uid;
-		gid = st.st_gid;
+		if (st.st_uid != geteuid() || st.st_gid != getegid())
+			uid = st.st_uid, gid = st.st_gid;
 	}
 	fd = open_fresh_tmp(dirfd, path, 0600, &tmp);
 	if (fd < 0)
 		return cl_error_set(err, -fd, "create a temporary file for '%s'", path);
-	r = cl_write_all(fd, buf, len);
-	if (r == 0 && (uid != geteuid() || gid != getegid()) && fchown(fd, uid, gid) < 0)
-		r = -errno;
-	/* after the chown, which clears set-id bits */
-	if (r == 0 && fchmod(fd, mode) < 0)
-		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r == 0 && renameat(dirfd, tmp, dirfd, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		(void)unlinkat(dirfd, tmp, 0);
-		return cl_error_set(err, -r, "write '%s'", path);
-	}
-	return 0;
+	return fill_and_rename(dirfd, fd, tmp, path, buf, len, mode, uid, gid, 0, err);
 }
 
 int cl_mkdir_p_at(int dirfd, const char *path, mode_t mode, struct cl_error **err)
