@@ -263,3 +263,20 @@ prestart_state() {
 	echo "# $n creates, $ok over the allowed target" >&3
 	nothing_left
 }
+
+@test "--base-dir holds for import --base too (a crypto plugin command)" {
+	local t=$BATS_TEST_TMPDIR
+	mkdir -p "$t/bases/good" "$t/outside"
+	run_cryptlayer keygen -o "$t/k"
+	$CL create --base "$t/bases/good" --id exsrc >/dev/null
+	run_cryptlayer export exsrc -o "$t/ex.clx" -r "$t/k.pub"
+	run_cryptlayer destroy exsrc
+	run $CL --base-dir "$t/bases" import "$t/ex.clx" -i "$t/k" --base "$t/outside" --id imp
+	one_error_line "import: base '$t/outside' refused: not at or below a --base-dir"
+	run $CL import "$t/ex.clx" -i "$t/k" --base /proc --id imp
+	one_error_line "import: base '/proc' refused"
+	nothing_left
+	run_cryptlayer --base-dir "$t/bases" import "$t/ex.clx" -i "$t/k" --base "$t/bases/good" --id imp
+	run_cryptlayer destroy imp
+	nothing_left
+}
