@@ -22,9 +22,11 @@ void cl_vlog(enum cl_log_level lvl, const char *fmt, va_list ap)
 		return;
 	}
 	if (lvl <= CL_LOG_WARN) {
-		fputs("cryptlayer: ", stderr);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
+		char raw[2048], line[4 * sizeof(raw) + 8];
+
+		vsnprintf(raw, sizeof(raw), fmt, ap);
+		cl_log_escape(raw, line, sizeof(line));
+		fprintf(stderr, "cryptlayer: %s\n", line);
 	}
 }
 

@@ -37,33 +37,12 @@ void cl_log(enum cl_log_level lvl, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * A logged string may come from a config, a state or an annotation: control characters
- * (newline, CR, ESC, the rest below 0x20, DEL) are written as \n, \r, \t or \xNN, so
- * no input forges a line in the log or a terminal escape on stderr.
- */
-static void escape_controls(const char *in, char *out, size_t size)
-{
-	size_t o = 0;
-
-	for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < size; p++) {
-		if (*p >= 0x20 && *p != 0x7f)
-			out[o++] = (char)*p;
-		else if (*p == '\n' || *p == '\r' || *p == '\t')
-			o += (size_t)snprintf(out + o, size - o, "\\%c",
-					      *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't');
-		else
-			o += (size_t)snprintf(out + o, size - o, "\\x%02x", *p);
-	}
-	out[o] = '\0';
-}
-
 void cl_vlog(enum cl_log_level lvl, const char *fmt, va_list ap)
 {
 	char raw[2048], line[4 * sizeof(raw) + 8];
 
 	vsnprintf(raw, sizeof(raw), fmt, ap);
-	escape_controls(raw, line, sizeof(line));
+	cl_log_escape(raw, line, sizeof(line));
 	if (lvl <= log_max)
 		dprintf(STDERR_FILENO, "cryptlayer: %s\n", line);
 	if (log_fd >= 0 && lvl <= CL_LOG_INFO) {

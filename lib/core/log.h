@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdio.h>
 
 /*
  * Reporting for cmd/ and hooks/ only (library code never prints). Every line goes to
@@ -23,6 +24,29 @@ void cl_log_open(const char *path);
 void cl_log(enum cl_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cl_vlog(enum cl_log_level lvl, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+
+/*
+ * A logged string may come from a config, a state or an annotation: control characters
+ * (newline, CR, ESC, the rest below 0x20, DEL) are written as \n, \r, \t or \xNN, so
+ * no input forges a line in the log or a terminal escape on stderr. @size >= 6.
+ */
+static inline void cl_log_escape(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < size; p++) {
+		if (*p >= 0x20 && *p != 0x7f)
+			out[o++] = (char)*p;
+		else if (*p == '\n' || *p == '\r' || *p == '\t')
+			o += (size_t)snprintf(out + o, size - o, "\\%c",
+					      *p == '\n'   ? 'n'
+					      : *p == '\r' ? 'r'
+							   : 't');
+		else
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", *p);
+	}
+	out[o] = '\0';
+}
 
 typedef void (*cl_vlog_fn)(enum cl_log_level lvl, const char *fmt, va_list ap);
 

@@ -62,8 +62,7 @@ static int fd_path(int fd, const struct stat *st, const char *what, char **ret,
 	/* " (deleted)", another namespace's path, a rename meanwhile: not the same object */
 	if (buf[0] != '/' || stat(buf, &now) < 0 || now.st_dev != st->st_dev ||
 	    now.st_ino != st->st_ino)
-		return cl_error_set(err, ESTALE, "%s: moved or replaced while it was opened",
-				    what);
+		return cl_error_set(err, ESTALE, "%s: moved or replaced while it was opened", what);
 	*ret = strdup(buf);
 	return *ret ? 0 : cl_error_set(err, ENOMEM, "%s", what);
 }
@@ -202,14 +201,13 @@ static void base_paths_free(struct base_paths *b)
 		free(b->v[i]);
 }
 
-static int base_paths_fill(const struct cl_ctx *ctx, struct cl_store *store,
-			   struct base_paths *b)
+static int base_paths_fill(const struct cl_ctx *ctx, struct cl_store *store, struct base_paths *b)
 {
 	const char *deny[N_DENY] = {ctx->root, store->dir, ctx->run_dir, "/etc/cryptlayer",
 				    "/proc",   "/sys",	   "/dev"};
 
-	b->n_allow = ctx->n_base_dirs < CL_LAYER_MAX_BASE_DIRS ? ctx->n_base_dirs
-							       : CL_LAYER_MAX_BASE_DIRS;
+	b->n_allow =
+	    ctx->n_base_dirs < CL_LAYER_MAX_BASE_DIRS ? ctx->n_base_dirs : CL_LAYER_MAX_BASE_DIRS;
 	for (size_t i = 0; i < N_DENY + b->n_allow; i++) {
 		b->v[i] = canonical_or_given(i < N_DENY ? deny[i] : ctx->base_dirs[i - N_DENY]);
 		if (!b->v[i])
@@ -439,10 +437,11 @@ static int check_target_ns(const struct cl_layer_args *a, struct cl_error **err)
 		return cl_error_set(err, -r, "mount namespace of container process %d",
 				    (int)a->pid);
 	if (r > 0)
-		return cl_error_set(err, EPERM,
-				    "container '%s': process %d shares the hook's mount namespace "
-				    "(no mount namespace in the config, or a forged state): refused",
-				    a->id, (int)a->pid);
+		return cl_error_set(
+		    err, EPERM,
+		    "container '%s': process %d shares the hook's mount namespace "
+		    "(no mount namespace in the config, or a forged state): refused",
+		    a->id, (int)a->pid);
 	return 0;
 }
 

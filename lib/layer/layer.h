@@ -38,7 +38,7 @@ struct cl_ctx {
 struct cl_layer_args {
 	const char *id;
 	const struct cl_request *req;
-	const char *lower; /* as given; resolved and checked here */
+	const char *lower;  /* as given; resolved and checked here */
 	bool lower_is_root; /* @lower is the container's root.path, not a named base */
 	enum cl_owner owner;
 	const char *root_path; /* CL_OWNER_HOOK */

@@ -68,14 +68,14 @@ struct cl_plan_input {
 	const char *machine_key; /* persistent: --machine-key spec, NULL for the default */
 	bool populate;		 /* the caller fills upper before the mount (import) */
 	/* the base, as facts of its opened fd (issue 15); @lower is its canonical path */
-	bool lower_is_root;	   /* the lower is root.path: the allowlist does not apply */
-	const char *const *allow;  /* canonical --base-dir paths */
+	bool lower_is_root;	  /* the lower is root.path: the allowlist does not apply */
+	const char *const *allow; /* canonical --base-dir paths */
 	size_t n_allow;
-	bool allow_required;	   /* a named base needs an allowlist entry even when empty */
-	const char *const *deny;   /* canonical: a lower may not be, contain or be inside one */
+	bool allow_required;	 /* a named base needs an allowlist entry even when empty */
+	const char *const *deny; /* canonical: a lower may not be, contain or be inside one */
 	size_t n_deny;
-	bool lower_pseudo_fs;	   /* proc, sysfs, the filesystem of /dev, ... */
-	bool lower_encrypted;	   /* fscrypt policy, or a layer's merged (any store's) */
+	bool lower_pseudo_fs; /* proc, sysfs, the filesystem of /dev, ... */
+	bool lower_encrypted; /* fscrypt policy, or a layer's merged (any store's) */
 	unsigned long long lower_dev, lower_ino; /* exec checks its own open against these */
 };
 

@@ -48,7 +48,8 @@ static void test_log_escapes_controls(void **state)
 	assert_true(errfd >= 0);
 	dup2(errfd, STDERR_FILENO);
 	cl_log(CL_LOG_ERR, "annotation '%s'",
-	       "x\n2026-01-01T00:00:00Z [1] forged\r\x1b[31m\t\x01\x7f" "end");
+	       "x\n2026-01-01T00:00:00Z [1] forged\r\x1b[31m\t\x01\x7f"
+	       "end");
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(errfd);
@@ -62,7 +63,7 @@ static void test_log_escapes_controls(void **state)
 				     "\\r\\x1b[31m\\t\\x01\\x7fend'\n"));
 	err_text = slurp("stderr");
 	assert_string_equal(err_text, "cryptlayer: annotation 'x\\n2026-01-01T00:00:00Z [1] forged"
-				  "\\r\\x1b[31m\\t\\x01\\x7fend'\n");
+				      "\\r\\x1b[31m\\t\\x01\\x7fend'\n");
 }
 
 static void test_log_plain_unchanged(void **state)
@@ -131,9 +132,12 @@ static void test_keep_new_file_and_symlink(void **state)
 
 /* ---- the base checks of lib/plan (canonical paths and facts of the opened base) ------ */
 
-static const char *const deny[] = {"/var/lib/cryptlayer", "/var/lib/cryptlayer/store",
-				   "/run/cryptlayer",	  "/etc/cryptlayer",
-				   "/proc",		  "/sys",
+static const char *const deny[] = {"/var/lib/cryptlayer",
+				   "/var/lib/cryptlayer/store",
+				   "/run/cryptlayer",
+				   "/etc/cryptlayer",
+				   "/proc",
+				   "/sys",
 				   "/dev"};
 static const char *const allow[] = {"/srv/bases", "/opt/images"};
 
@@ -179,10 +183,17 @@ static void expect_base(const struct cl_plan_input *in, const char *needle)
 
 static void test_base_deny(void **state)
 {
-	static const char *const bad[] = {"/proc",     "/proc/1",	 "/sys/kernel", "/dev",
-					  "/dev/shm",  "/run/cryptlayer", "/run",	"/var",
+	static const char *const bad[] = {"/proc",
+					  "/proc/1",
+					  "/sys/kernel",
+					  "/dev",
+					  "/dev/shm",
+					  "/run/cryptlayer",
+					  "/run",
+					  "/var",
 					  "/var/lib/cryptlayer/store/containers/x/crypt/upper",
-					  "/etc",      "/etc/cryptlayer/x"};
+					  "/etc",
+					  "/etc/cryptlayer/x"};
 	struct cl_plan_input in;
 
 	(void)state;

@@ -496,13 +496,13 @@ static void test_config_null_err(void **state)
 
 static void test_id_valid(void **state)
 {
-	static const char *const good[] = {"a",	 "c1",	       "A-Z_0.9",
-					   "a.b", "-a",	       "a..",
+	static const char *const good[] = {"a",	  "c1",		"A-Z_0.9",
+					   "a.b", "-a",		"a..",
 					   "a.",  "cap-runc-1", "0123456789abcdef0123456789abcdef"};
 	/* a leading '.' is refused: list and gc skip dot files (issue 15) */
-	static const char *const bad[] = {"",	 ".",	"..",  "...",	"a/b",	   "/a",
-					  "a b", "a\nb", "a:b", "a\\b", "\xc3\xa9", "a*",
-					  "$(x)", ".a",	"...a", "../a", "a\rb",	   "a\x1b"};
+	static const char *const bad[] = {"",	  ".",	  "..",	  "...",  "a/b",      "/a",
+					  "a b",  "a\nb", "a:b",  "a\\b", "\xc3\xa9", "a*",
+					  "$(x)", ".a",	  "...a", "../a", "a\rb",     "a\x1b"};
 	char id[130];
 
 	(void)state;
