@@ -280,3 +280,32 @@ prestart_state() {
 	run_cryptlayer destroy imp
 	nothing_left
 }
+
+@test "runc: a hook argv with --base-dir runs a base under it, fails the create for one outside" {
+	skip_if_no_runtime runc
+	local b=$BATS_TEST_TMPDIR/b id
+	id=$(safename)
+	make_bundle "$b" createRuntime "$BATS_FILE_TMPDIR/base" sh -c 'echo w >/written; cat /etc/base-file'
+	# the descriptor's argv as an admin edits it: options before 'hook'
+	with_base_dir() {
+		jq --arg d "$1" '.hooks |= with_entries(.value |= map(.args |=
+			(.[0:5] + ["--require-base-dir", "--base-dir", $d] + .[5:])))' \
+			"$b/config.json" >"$b/c"
+		mv "$b/c" "$b/config.json"
+	}
+	cp "$b/config.json" "$b/config.orig"
+	with_base_dir "$BATS_FILE_TMPDIR"
+	run runc run --bundle "$b" "$id" </dev/null
+	assert_success
+	assert_output "base-file"
+	nothing_left
+	cp "$b/config.orig" "$b/config.json"
+	with_base_dir "$BATS_TEST_TMPDIR/elsewhere"
+	: >"$CLRUN/cryptlayer.log"
+	run runc run --bundle "$b" "$id-2" </dev/null
+	assert_failure
+	runc delete -f "$id-2" 2>/dev/null || true
+	run grep -c "refused: not at or below a --base-dir" "$CLRUN/cryptlayer.log"
+	assert_output 1
+	nothing_left
+}
