@@ -4,6 +4,10 @@
  * NEW layer with a NEW key (DESIGN §5, §7). The tar is unpacked by the plan's
  * populate-upper step, before the overlay is mounted (an overlay's upper must not change
  * under a mount). Any failure erases the half-made layer: files, key and record.
+ *
+ * An archive authenticates its sender only as "someone who had a recipient's public key":
+ * anyone can forge one. So the unpacker refuses device nodes, setuid/setgid bits and file
+ * capabilities unless --allow-devices / --allow-setid say otherwise (DESIGN §8).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +34,7 @@ struct import_args {
 	size_t nids;
 	unsigned jobs;
 	enum cl_keymode keymode;
+	unsigned unpack_flags; /* CL_TAR_NO_DEVICES | CL_TAR_NO_SETID, less what is allowed */
 	bool quiet;
 };
 
@@ -38,12 +43,14 @@ struct import_src {
 	struct cl_clx_reader *rd;
 	const struct cl_tar_ops *ops;
 	struct cl_zstd *z;
+	unsigned unpack_flags;
 };
 
 static void import_usage(void)
 {
 	fputs("Usage:\n"
 	      " cryptlayer import FILE|- -i KEY --base DIR [--id ID] [--key ephemeral|persistent]\n"
+	      "                   [--allow-devices] [--allow-setid]\n"
 	      "\n"
 	      "Decrypt and verify a layer made by 'cryptlayer export', unpack it into a new\n"
 	      "encrypted layer over the read-only DIR under a new key, and mount it. Prints\n"
@@ -51,11 +58,20 @@ static void import_usage(void)
 	      "failure (damaged or forged input, wrong key, no space, unsafe entries) nothing\n"
 	      "of the new layer is left.\n"
 	      "\n"
+	      "Anyone who holds one of the recipients' PUBLIC keys can make an archive that\n"
+	      "decrypts with KEY, so its content is not trusted: entries outside the layer\n"
+	      "('..', absolute paths, through a symlink, hardlinks out) are always refused,\n"
+	      "and device nodes, setuid/setgid bits and file capabilities are refused unless\n"
+	      "allowed below, each with an error naming the entry. FIFOs are accepted.\n"
+	      "\n"
 	      "Options:\n"
 	      " -i, --identity KEY     private key (PEM); repeat to try several\n"
 	      "     --base DIR         read-only lower directory (absolute)\n"
 	      "     --id ID            layer id (default: a random one)\n"
 	      "     --key MODE         ephemeral (default) or persistent\n"
+	      "     --allow-devices    accept character and block device nodes\n"
+	      "     --allow-setid      accept setuid/setgid bits and file capabilities\n"
+	      "                        (security.capability)\n"
 	      " -j, --jobs N           worker threads (default: all CPUs)\n"
 	      " -q, --quiet            no progress meter (shown only when stderr is a terminal)\n"
 	      " -h, --help             display this help\n",
@@ -87,6 +103,12 @@ static int import_option(int c, char **argv, struct import_args *a)
 					    "not '%s'",
 					    optarg);
 		return 0;
+	case 'D':
+		a->unpack_flags &= ~CL_TAR_NO_DEVICES;
+		return 0;
+	case 'S':
+		a->unpack_flags &= ~CL_TAR_NO_SETID;
+		return 0;
 	case 'j':
 		return cl_cli_parse_jobs("import", optarg, &a->jobs);
 	case 'q':
@@ -106,12 +128,15 @@ static int import_parse(int argc, char **argv, struct import_args *a)
 	    {"base", required_argument, NULL, 'b'},
 	    {"id", required_argument, NULL, 'I'},
 	    {"key", required_argument, NULL, 'k'},
+	    {"allow-devices", no_argument, NULL, 'D'},
+	    {"allow-setid", no_argument, NULL, 'S'},
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {},
 	};
 	int c, r;
 
+	a->unpack_flags = CL_TAR_NO_DEVICES | CL_TAR_NO_SETID; /* safe unless told otherwise */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":i:j:q", opts, NULL)) != -1) {
 		r = import_option(c, argv, a);
@@ -164,7 +189,7 @@ static int import_populate(void *ctx, int upper_fd, struct cl_error **err)
 	if (cl_clx_reader_compression(s->rd) == CL_CLX_COMPRESS_ZSTD)
 		r = s->ops->zstd_new(false, 0, 1, NULL, NULL, &s->z, err);
 	if (r == 0)
-		r = s->ops->unpack(upper_fd, 0, src_payload, s, err);
+		r = s->ops->unpack(upper_fd, s->unpack_flags, src_payload, s, err);
 	/* the tar ends before the stream does: the final chunk and trailer still verify */
 	while (r == 0 && (n = src_payload(s, &buf, err)) != 0)
 		r = n < 0 ? (int)n : 0;
@@ -210,7 +235,7 @@ static int do_import(const struct cl_globals *g, const struct import_args *a,
 	    .root = g->root, .run_dir = g->run_dir, .self = g->self, .machine_key = g->machine_key};
 	struct cl_request req = {.enabled = true, .keymode = a->keymode};
 	_cleanup_free_ char *id = a->id_arg ? strdup(a->id_arg) : NULL;
-	struct import_src s = {0};
+	struct import_src s = {.unpack_flags = a->unpack_flags};
 	_cleanup_close_ int fd = -1;
 	struct cl_cli_progress prog;
 	struct cl_clx_opts o = {

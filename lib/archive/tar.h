@@ -16,7 +16,7 @@
  */
 
 #define CL_TAR_OPS_SYMBOL "cl_tar_ops_v1"
-#define CL_TAR_ABI 2
+#define CL_TAR_ABI 3
 #define CL_TAR_PLUGIN_NAME "cryptlayer-tar.so"
 
 /* consume @len bytes; 0 or -errno */
@@ -26,6 +26,16 @@ typedef ssize_t (*cl_source_fn)(void *ctx, const void **ret_buf, struct cl_error
 
 /* overlay metadata lives in user.overlay.* (a "userxattr" overlay) instead of trusted.* */
 #define CL_TAR_USERXATTR (1U << 0)
+/*
+ * unpack of an untrusted archive (import: anyone holding a recipient's public key can
+ * make one): refuse character and block device entries (the whiteouts that unpack makes
+ * from ".wh." entries are not taken from a device entry and stay allowed; FIFOs are
+ * allowed) ...
+ */
+#define CL_TAR_NO_DEVICES (1U << 1)
+/* ... and setuid/setgid modes and file capabilities (security.capability). ABI 3: a
+ * plugin that predates these flags would ignore them, so the loader refuses it. */
+#define CL_TAR_NO_SETID (1U << 2)
 
 struct cl_zstd;
 
@@ -43,7 +53,9 @@ struct cl_tar_ops {
 		    struct cl_error **err);
 	/*
 	 * unpack: an OCI layer tar from @src into the (empty) directory @dirfd, with the
-	 * reverse conversion. Refuses absolute paths, "..", and writing through symlinks.
+	 * reverse conversion. Refuses absolute paths, "..", and writing through symlinks;
+	 * with CL_TAR_NO_DEVICES / CL_TAR_NO_SETID also devices / setid bits and
+	 * capabilities, naming the entry (EPERM).
 	 */
 	int (*unpack)(int dirfd, unsigned flags, cl_source_fn src, void *ctx,
 		      struct cl_error **err);

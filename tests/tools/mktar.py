@@ -1,15 +1,28 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Crafted (often hostile) pax tars for the unpack tests (500-bulk, 510-export).
+"""Crafted (often hostile) pax tars for the unpack tests (500-bulk, 510-export, 520-import-safety).
 
     from mktar import tar_writer
     mk = tar_writer(DIR)
     mk('dotdot', [{'name': '../evil', 'data': b'x'}])   # writes DIR/dotdot.tar
 
-Each entry is a dict: 'name', optional 'data' (bytes, for regular files) and any
-tarfile.TarInfo attribute (type, linkname, mode, uid, pax_headers, ...).
+Each entry is a dict: 'name', optional 'data' (bytes, for regular files), optional
+'xattrs' ({name: bytes}, written as libarchive's LIBARCHIVE.xattr.* pax records, which
+carry binary values such as security.capability) and any tarfile.TarInfo attribute
+(type, linkname, mode, uid, devmajor, devminor, pax_headers, ...).
 """
+import base64
 import io
+import struct
 import tarfile
+import urllib.parse
+
+
+def capability(*bits):
+    """A security.capability value (VFS_CAP_REVISION_2, effective) granting @bits,
+    e.g. capability(13) for cap_net_raw."""
+    lo = sum(1 << b for b in bits if b < 32)
+    hi = sum(1 << (b - 32) for b in bits if b >= 32)
+    return struct.pack('<5I', 0x02000000 | 1, lo, 0, hi, 0)
 
 
 def tar_writer(directory):
@@ -18,9 +31,13 @@ def tar_writer(directory):
             for e in entries:
                 e = dict(e)
                 data = e.pop('data', b'')
+                xattrs = e.pop('xattrs', {})
                 ti = tarfile.TarInfo(e.pop('name'))
                 for k, v in e.items():
                     setattr(ti, k, v)
+                for k, v in xattrs.items():
+                    key = 'LIBARCHIVE.xattr.' + urllib.parse.quote(k, safe='')
+                    ti.pax_headers[key] = base64.b64encode(v).decode().rstrip('=')
                 ti.size = len(data) if ti.type == tarfile.REGTYPE else 0
                 tf.addfile(ti, io.BytesIO(data))
     return mk

@@ -5,6 +5,11 @@
  * a symlink); every name is also checked here first, and the overlay conversions are
  * made on the way: ".wh.NAME" → char 0/0 NAME, "DIR/.wh..wh..opq" → DIR's opaque xattr
  * (set through openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)).
+ *
+ * An imported archive can be made by anyone who holds a recipient's public key, so with
+ * CL_TAR_NO_DEVICES / CL_TAR_NO_SETID nothing privileged is taken from it: each entry is
+ * checked as the archive gives it, before the conversions (a whiteout is made here, never
+ * copied from a device entry).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,23 +58,74 @@ static int unpack_fail(struct unpack *u, struct archive *a, const char *path, st
 			    path ? path : "tar", archive_error_string(a));
 }
 
-/* relative, no "..": checked here before libarchive's own SECURE_* checks */
-static int check_name(const char *path, const char *what, struct cl_error **err)
+/* relative, no "..": checked here before libarchive's own SECURE_* checks; @name is entry
+ * @path itself or its hardlink target (@what), and the error names the entry either way */
+static int check_name(const char *path, const char *name, const char *what, struct cl_error **err)
 {
-	const char *p = path;
+	const char *p = name;
+	bool self = name == path;
 
-	if (!path || !path[0])
+	if (!name || !name[0])
 		return cl_error_set(err, EINVAL, "empty %s in the layer", what);
-	if (path[0] == '/')
-		return cl_error_set(err, EPERM, "'%s': absolute %s refused", path, what);
+	if (name[0] == '/')
+		return self ? cl_error_set(err, EPERM, "'%s': absolute %s refused", path, what)
+			    : cl_error_set(err, EPERM, "'%s': absolute %s '%s' refused", path, what,
+					   name);
 	while (*p) {
 		size_t n = strcspn(p, "/");
 
 		if (n == 2 && p[0] == '.' && p[1] == '.')
-			return cl_error_set(err, EPERM, "'%s': '..' in %s refused", path, what);
+			return self ? cl_error_set(err, EPERM, "'%s': '..' in %s refused", path,
+						   what)
+				    : cl_error_set(err, EPERM, "'%s': '..' in %s '%s' refused",
+						   path, what, name);
 		p += n;
 		p += *p == '/';
 	}
+	return 0;
+}
+
+/* POSIX.1e file capabilities, as libarchive reads them from a pax header */
+#define CAPABILITY_XATTR "security.capability"
+
+static const char *setid_name(mode_t mode)
+{
+	if ((mode & S_ISUID) && (mode & S_ISGID))
+		return "setuid+setgid";
+	return mode & S_ISUID ? "setuid" : "setgid";
+}
+
+/* what an untrusted archive may not create unless the caller allows it (import's flags) */
+static int check_privilege(unsigned flags, struct archive_entry *e, const char *path,
+			   struct cl_error **err)
+{
+	mode_t type = archive_entry_filetype(e), mode = archive_entry_mode(e) & 07777;
+	const char *name;
+	const void *val;
+	size_t len;
+
+	if ((flags & CL_TAR_NO_DEVICES) && (type == AE_IFCHR || type == AE_IFBLK))
+		return cl_error_set(
+		    err, EPERM,
+		    "'%s': %s device %u:%u refused (an archive can be made by anyone "
+		    "with the public key; --allow-devices accepts it)",
+		    path, type == AE_IFCHR ? "character" : "block",
+		    (unsigned)archive_entry_rdevmajor(e), (unsigned)archive_entry_rdevminor(e));
+	if (!(flags & CL_TAR_NO_SETID))
+		return 0;
+	if (mode & (S_ISUID | S_ISGID))
+		return cl_error_set(err, EPERM,
+				    "'%s': %s mode %04o refused (an archive can be made by anyone "
+				    "with the public key; --allow-setid accepts it)",
+				    path, setid_name(mode), (unsigned)mode);
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &val, &len) == ARCHIVE_OK)
+		if (!strcmp(name, CAPABILITY_XATTR))
+			return cl_error_set(err, EPERM,
+					    "'%s': file capabilities (" CAPABILITY_XATTR
+					    ") refused (an archive can be made by anyone with the "
+					    "public key; --allow-setid accepts them)",
+					    path);
 	return 0;
 }
 
@@ -87,8 +143,8 @@ static bool is_root(const char *path)
 	return true;
 }
 
-/* open directory @rel (may be "") strictly beneath the unpack root */
-static int open_beneath(int dirfd, const char *rel, struct cl_error **err)
+/* open directory @rel (may be "") strictly beneath the unpack root, for entry @path */
+static int open_beneath(int dirfd, const char *rel, const char *path, struct cl_error **err)
 {
 	struct open_how how = {
 	    .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
@@ -98,13 +154,14 @@ static int open_beneath(int dirfd, const char *rel, struct cl_error **err)
 	int fd = (int)syscall(SYS_openat2, dirfd, rel[0] ? rel : ".", &how, sizeof(how));
 
 	if (fd < 0)
-		return cl_error_set(err, errno, "'%s': open beneath the layer root", rel);
+		return cl_error_set(err, errno, "'%s': open '%s' beneath the layer root", path,
+				    rel[0] ? rel : ".");
 	return fd;
 }
 
-static int set_opaque(struct unpack *u, const char *dir, struct cl_error **err)
+static int set_opaque(struct unpack *u, const char *dir, const char *path, struct cl_error **err)
 {
-	_cleanup_close_ int fd = open_beneath(u->dirfd, dir, err);
+	_cleanup_close_ int fd = open_beneath(u->dirfd, dir, path, err);
 	const char *name =
 	    u->flags & CL_TAR_USERXATTR ? "user.overlay.opaque" : "trusted.overlay.opaque";
 
@@ -152,11 +209,14 @@ static int convert_entry(struct unpack *u, struct archive_entry *e, struct cl_er
 	_cleanup_free_ char *dir = NULL, *target = NULL;
 	size_t len, off;
 
-	if (check_name(path, "path", err) < 0 || (hl && check_name(hl, "hardlink target", err) < 0))
+	if (check_name(path, path, "path", err) < 0 ||
+	    (hl && check_name(path, hl, "hardlink target", err) < 0))
 		return -EPERM;
 	/* "./" (tar -C DIR -c .): the root's mode and owner are the base's (DESIGN §2) */
 	if (is_root(path))
 		return 1;
+	if (check_privilege(u->flags, e, path, err) < 0)
+		return -EPERM;
 	len = strlen(path);
 	while (len > 1 && path[len - 1] == '/')
 		len--;
@@ -171,7 +231,7 @@ static int convert_entry(struct unpack *u, struct archive_entry *e, struct cl_er
 	if (!dir)
 		return cl_error_set(err, ENOMEM, "'%s'", path);
 	if (len - off == strlen(CL_TAR_WH_OPAQUE) && !strncmp(base, CL_TAR_WH_OPAQUE, len - off))
-		return set_opaque(u, dir, err) < 0 ? -EIO : 1;
+		return set_opaque(u, dir, path, err) < 0 ? -EIO : 1;
 	base += sizeof(CL_TAR_WH_PREFIX) - 1;
 	len -= off + sizeof(CL_TAR_WH_PREFIX) - 1;
 	if (len == 0 || (len == 1 && base[0] == '.') || (len == 2 && !strncmp(base, "..", 2)))
@@ -181,6 +241,7 @@ static int convert_entry(struct unpack *u, struct archive_entry *e, struct cl_er
 	/* what overlayfs itself makes for a deleted lower name */
 	archive_entry_copy_pathname(e, target);
 	archive_entry_set_filetype(e, AE_IFCHR);
+	archive_entry_set_perm(e, archive_entry_perm(e) & 0777); /* never setid */
 	archive_entry_set_rdev(e, 0);
 	archive_entry_set_size(e, 0);
 	archive_entry_copy_hardlink(e, NULL);
@@ -208,14 +269,16 @@ static int copy_data(struct unpack *u, const char *path, struct cl_error **err)
 
 static int unpack_entry(struct unpack *u, struct archive_entry *e, struct cl_error **err)
 {
-	_cleanup_free_ char *path = NULL;
-	int r = convert_entry(u, e, err);
+	/* errors name the entry as the archive does (".wh.NAME", not the whiteout NAME) */
+	const char *name = archive_entry_pathname(e);
+	_cleanup_free_ char *path = strdup(name ? name : "");
+	int r;
 
-	if (r != 0)
-		return r < 0 ? r : 0;
-	path = strdup(archive_entry_pathname(e));
 	if (!path)
 		return cl_error_set(err, ENOMEM, "unpack");
+	r = convert_entry(u, e, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	/* strict: a warning here means metadata (owner, xattr, time) was not restored */
 	if (archive_write_header(u->out, e) != ARCHIVE_OK)
 		return unpack_fail(u, u->out, path, err);
