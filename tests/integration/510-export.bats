@@ -16,6 +16,9 @@ setup_file() {
 	export CL2="$CRYPTLAYER --root $CLROOT2 --run-dir $CLRUN2"
 	$CL2 store init --size 96M >/dev/null
 	export STORE2=$CLROOT2/store
+	# craft_tree's layer holds a device node and a setuid file with a capability, which
+	# import refuses unless allowed (520-import-safety)
+	export ALLOW="--allow-devices --allow-setid"
 }
 
 teardown_file() {
@@ -70,7 +73,7 @@ assert_no_layer2() {
 import_watched() {
 	local fifo=$BATS_TEST_TMPDIR/fifo pid
 	rm -f "$fifo" && mkfifo "$fifo"
-	$CL2 import - -i "$W/id" --base "$W/base" --id "$3" <"$fifo" \
+	$CL2 import - -i "$W/id" --base "$W/base" --id "$3" $ALLOW <"$fifo" \
 		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	pid=$!
 	exec 7>"$fifo" # (bats owns fd 3)
@@ -96,7 +99,7 @@ import_watched() {
 	assert_file_exist "$W/src.clx"
 	run ls -A "$W"
 	refute_output --partial ".tmp"
-	run $CL2 import "$W/src.clx" -i "$W/id" --base "$W/base" --id dst
+	run $CL2 import "$W/src.clx" -i "$W/id" --base "$W/base" --id dst $ALLOW
 	assert_success
 	m2=$output
 	assert_equal "$m2" "$STORE2/containers/dst/merged"
@@ -119,7 +122,7 @@ import_watched() {
 	[ "$("$PROBE" policy "$STORE2/containers/dst/crypt" | cut -d' ' -f2)" = "$kid2" ]
 	# the second recipient, zstd, stdin/stdout and --jobs 1 give the same tree
 	run bash -c "$CL export src -o - -r '$W/id.pub' --compress zstd --jobs 1 \
-		| $CL2 import - -i '$W/other' -i '$W/id' --base '$W/base' --id dst2 --jobs 1"
+		| $CL2 import - -i '$W/other' -i '$W/id' --base '$W/base' --id dst2 --jobs 1 $ALLOW"
 	assert_success
 	assert_same_tree "$m" "$output"
 	$CL2 destroy dst2
@@ -149,19 +152,19 @@ import_watched() {
 	assert_output absent
 	# truncated inside the trailer: the whole tar is in, the end still does not verify
 	head -c $((size - 10)) "$W/src.clx" >"$BATS_TEST_TMPDIR/t.clx"
-	run $CL2 import "$BATS_TEST_TMPDIR/t.clx" -i "$W/id" --base "$W/base" --id bad3
+	run $CL2 import "$BATS_TEST_TMPDIR/t.clx" -i "$W/id" --base "$W/base" --id bad3 $ALLOW
 	assert_failure 1
 	assert_equal "${#lines[@]}" 1
 	assert_output --regexp "^cryptlayer: import: "
 	assert_no_layer2 bad3
 	# a persistent layer's wrapped key file goes too
-	run $CL2 import "$BATS_TEST_TMPDIR/t.clx" -i "$W/id" --base "$W/base" --id bad5 \
+	run $CL2 import "$BATS_TEST_TMPDIR/t.clx" -i "$W/id" --base "$W/base" --id bad5 $ALLOW \
 		--key persistent
 	assert_failure 1
 	assert_no_layer2 bad5
 	assert_file_not_exist "$STORE2/keys/bad5"
 	# garbage appended
-	{ cat "$W/src.clx"; echo junk; } | $CL2 import - -i "$W/id" --base "$W/base" --id bad4 \
+	{ cat "$W/src.clx"; echo junk; } | $CL2 import - -i "$W/id" --base "$W/base" --id bad4 $ALLOW \
 		&& fail "appended garbage was accepted"
 	assert_no_layer2 bad4
 }
@@ -203,7 +206,7 @@ import_watched() {
 	skip_if_not_root
 	local m
 	[ -f "$W/src.clx" ] || skip "needs the export of the first test"
-	m=$($CL2 import "$W/src.clx" -i "$W/id" --base "$W/base" --id pers --key persistent)
+	m=$($CL2 import "$W/src.clx" -i "$W/id" --base "$W/base" --id pers --key persistent $ALLOW)
 	assert_equal "$($CL2 status pers --json | jq -r .keymode)" persistent
 	assert_same_tree "$STORE/containers/src/merged" "$m"
 	$CL2 lock pers
