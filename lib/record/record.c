@@ -102,11 +102,14 @@ static int load(int dfd, const char *path, size_t max, const char *what, struct 
 #define GET_FIELD(f) r = r ? r : get_str(o, #f, &rec.f);
 	STR_FIELDS(GET_FIELD)
 #undef GET_FIELD
+/* a value the field cannot hold (a pid of 2^31 would turn negative) is malformed */
 #define GET_NUM(f)                                                                                 \
 	if (json_object_object_get_ex(o, #f, &v) && v) {                                           \
-		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)        \
+		int64_t n = json_object_get_int64(v);                                              \
+                                                                                                   \
+		rec.f = (__typeof__(rec.f))n;                                                      \
+		if (!json_object_is_type(v, json_type_int) || n < 0 || (int64_t)rec.f != n)        \
 			r = -EINVAL;                                                               \
-		rec.f = (__typeof__(rec.f))json_object_get_int64(v);                               \
 	}
 	NUM_FIELDS(GET_NUM)
 #undef GET_NUM
