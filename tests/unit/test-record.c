@@ -47,6 +47,11 @@ static void test_numbers(void **state)
 				   "\"pid\":2147483648}",
 				   &rec),
 			 -EINVAL);
+	/* 2^32 + 1 would wrap to pid 1 */
+	assert_int_equal(read_json("{\"id\":\"r\",\"layer_dir\":\"/x\",\"store_root\":\"/y\","
+				   "\"creator\":4294967297}",
+				   &rec),
+			 -EINVAL);
 	assert_int_equal(read_json("{\"id\":\"r\",\"layer_dir\":\"/x\",\"store_root\":\"/y\","
 				   "\"creator\":-1}",
 				   &rec),
