@@ -55,7 +55,7 @@ static void print_allocation(const struct cl_store *s)
 /* seed 000: a store on dm-crypt encrypts every block twice (doctor says the same) */
 static void print_dmcrypt(const struct cl_store *s, const struct cl_host_info *host)
 {
-	struct cl_dmcrypt_info info;
+	struct cl_dmcrypt_info info = {0};
 	char line[CL_DMCRYPT_LINE_MAX];
 
 	if (cl_probe_dmcrypt_fd("/sys", s->dir_fd, &info, NULL) < 0)
