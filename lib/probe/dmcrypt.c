@@ -260,12 +260,13 @@ static void visit_node(struct walk *w, const char *dir, int depth, int parent)
 int cl_probe_dmcrypt(const char *sysfs_root, dev_t dev, struct cl_dmcrypt_info *ret,
 		     struct cl_error **err)
 {
-	struct walk w = {sysfs_root, ret};
+	struct walk w;
 
 	if (!sysfs_root || sysfs_root[0] != '/' || strlen(sysfs_root) > PATH_MAX / 2)
 		return cl_error_set(err, EINVAL, "sysfs root '%s': not an absolute path",
 				    sysfs_root ? sysfs_root : "");
 	memset(ret, 0, sizeof(*ret));
+	w = (struct walk){sysfs_root, ret};
 	ret->complete = true;
 	ret->crypt_node = -1;
 	visit_dev(&w, dev, 0, -1);
