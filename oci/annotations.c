@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,9 +53,41 @@ static int parse_base(const char *v, struct cl_request *r, struct cl_error **err
 	return r->base ? 0 : cl_error_set(err, ENOMEM, "annotations");
 }
 
+/* well-formed UTF-8 (RFC 3629): no overlong forms, surrogates or code points past 10FFFF */
+static bool valid_utf8(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s) {
+		unsigned char c = *s++;
+		unsigned n = c < 0x80		      ? 0
+			     : c >= 0xc2 && c <= 0xdf ? 1
+			     : (c & 0xf0) == 0xe0     ? 2
+			     : c >= 0xf0 && c <= 0xf4 ? 3
+						      : 4;
+
+		if (n == 4)
+			return false;
+		/* the second byte's range rules out overlongs, surrogates and > 10FFFF */
+		if ((c == 0xe0 && (s[0] < 0xa0 || s[0] > 0xbf)) || (c == 0xed && s[0] > 0x9f) ||
+		    (c == 0xf0 && s[0] < 0x90) || (c == 0xf4 && s[0] > 0x8f))
+			return false;
+		for (unsigned i = 0; i < n; i++, s++)
+			if ((*s & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
 static int parse_one(const char *key, const char *v, struct cl_request *r, struct cl_error **err)
 {
 	const char *name = key + strlen(PREFIX);
+
+	/* never echo bytes that are not text into a message or the log */
+	if (!valid_utf8(key))
+		return cl_error_set(err, EINVAL, "an io.cryptlayer.* annotation key is not UTF-8");
+	if (!valid_utf8(v))
+		return cl_error_set(err, EINVAL, "annotation '%s': the value is not UTF-8", key);
 
 	if (strlen(v) > CL_OCI_MAX_ANNOTATION_VALUE)
 		return cl_error_set(err, E2BIG, "annotation '%s' longer than %d bytes", key,

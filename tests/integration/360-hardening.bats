@@ -309,3 +309,29 @@ prestart_state() {
 	assert_output 1
 	nothing_left
 }
+
+# ---- "Must show": oversized configs, invalid UTF-8 -------------------------------------
+
+@test "a 100 MiB config.json and annotations with invalid UTF-8: one clear error, nothing left" {
+	local b=$BATS_TEST_TMPDIR/b
+	start_init
+	bundle "$b" "{\"io.cryptlayer.base\": \"$BATS_FILE_TMPDIR/base\"}"
+	# 100 MiB of JSON whitespace after the object: read no further than the limit
+	truncate -s 100M "$b/config.json"
+	prestart_state '"bigcfg"' "$INIT" "$b"
+	one_error_line "prestart: .*config.json.*larger than"
+	# a base path and an annotation key with bytes that are not UTF-8
+	bundle "$b"
+	printf '{"ociVersion":"1.0.2","root":{"path":"rootfs"},"annotations":{"io.cryptlayer.base":"%s/\xff\xfe"}}' \
+		"$BATS_FILE_TMPDIR/base" >"$b/config.json"
+	prestart_state '"badutf"' "$INIT" "$b"
+	one_error_line "prestart: annotation 'io.cryptlayer.base': the value is not UTF-8"
+	printf '{"ociVersion":"1.0.2","root":{"path":"rootfs"},"annotations":{"io.cryptlayer.\xc3\x28":"x"}}' \
+		>"$b/config.json"
+	prestart_state '"badkey"' "$INIT" "$b"
+	one_error_line "prestart: an io.cryptlayer.\\* annotation key is not UTF-8"
+	kill "$INIT"
+	nothing_left
+	run find "$b/rootfs" -mindepth 1
+	assert_output ""
+}

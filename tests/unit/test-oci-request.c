@@ -113,6 +113,41 @@ static void test_req_base_refused(void **state)
 	}
 }
 
+/* bytes that are not UTF-8 are refused, and never echoed into a message */
+static void test_req_not_utf8(void **state)
+{
+	static const char *const bad[] = {
+	    "/srv/\xff\xfe",	     "/srv/\xc3\x28",	  /* invalid, a broken 2-byte sequence */
+	    "/srv/\xc0\xaf",	     "/srv/\xe0\x80\xaf", /* overlong '/' */
+	    "/srv/\xed\xa0\x80",			  /* a UTF-16 surrogate */
+	    "/srv/\xf4\x90\x80\x80",			  /* past U+10FFFF */
+	    "/srv/\xe2\x82",				  /* truncated */
+	};
+	static const char *const good[] = {"/srv/caf\xc3\xa9", "/srv/\xe2\x82\xac",
+					   "/srv/\xf0\x9f\x90\xb3"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const struct cl_kv kv[] = {KV("io.cryptlayer.base", bad[i])};
+
+		req_refused(kv, 1, EINVAL,
+			    "annotation 'io.cryptlayer.base': the value is not UTF-8");
+	}
+	{
+		const struct cl_kv kv[] = {KV("io.cryptlayer.\xc3\x28", "x")};
+
+		req_refused(kv, 1, EINVAL, "an io.cryptlayer.* annotation key is not UTF-8");
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		const struct cl_kv kv[] = {KV("io.cryptlayer.base", good[i])};
+		struct cl_request r = {};
+
+		assert_int_equal(req_parse(kv, 1, &r, NULL), 0);
+		assert_string_equal(r.base, good[i]);
+		cl_oci_request_clear(&r);
+	}
+}
+
 static void test_req_key_backend_nested(void **state)
 {
 	const struct cl_kv all[] = {KV("io.cryptlayer.key", "persistent"),
@@ -436,6 +471,7 @@ int main(void)
 	    cmocka_unit_test(test_req_enable),
 	    cmocka_unit_test(test_req_base),
 	    cmocka_unit_test(test_req_base_refused),
+	    cmocka_unit_test(test_req_not_utf8),
 	    cmocka_unit_test(test_req_key_backend_nested),
 	    cmocka_unit_test(test_req_unknown_key),
 	    cmocka_unit_test(test_req_others_ignored),
