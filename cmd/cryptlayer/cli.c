@@ -46,3 +46,16 @@ bool cl_cli_want_help(int argc, char **argv)
 	}
 	return false;
 }
+
+struct cl_ctx cl_cli_ctx(const struct cl_globals *g)
+{
+	return (struct cl_ctx){
+	    .root = g->root,
+	    .run_dir = g->run_dir,
+	    .self = g->self,
+	    .machine_key = g->machine_key,
+	    .base_dirs = g->base_dirs,
+	    .n_base_dirs = g->n_base_dirs,
+	    .base_dir_required = g->base_dir_required,
+	};
+}

@@ -90,6 +90,9 @@ int cl_cmd_decrypt(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_export(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_import(const struct cl_globals *g, int argc, char **argv);
 
+/** cl_cli_ctx() - the layer context of these global options (store, run dir, allowlist). */
+struct cl_ctx cl_cli_ctx(const struct cl_globals *g);
+
 /** cl_cli_fail() - print "cryptlayer: <prefix>: <msg>: <strerror>" and free @err. Return: 1. */
 int cl_cli_fail(struct cl_error **err, const char *prefix);
 /** cl_cli_usage() - print one usage line plus the hint. Return: 2. */

@@ -149,7 +149,7 @@ static int export_parse(int argc, char **argv, struct export_args *a)
 static int export_find(const struct cl_globals *g, const char *id, struct cl_record *rec,
 		       struct cl_store **ret_store, struct cl_error **err)
 {
-	struct cl_ctx ctx = {.root = g->root, .run_dir = g->run_dir};
+	struct cl_ctx ctx = cl_cli_ctx(g);
 	int r = cl_layer_find(&ctx, id, ret_store, rec, NULL, err);
 
 	if (r == 0)

@@ -41,15 +41,7 @@ int cl_cmd_hook(const struct cl_globals *g, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
-	struct cl_ctx ctx = {
-	    .root = g->root,
-	    .run_dir = g->run_dir,
-	    .self = g->self,
-	    .machine_key = g->machine_key,
-	    .base_dirs = g->base_dirs,
-	    .n_base_dirs = g->n_base_dirs,
-	    .base_dir_required = g->base_dir_required,
-	};
+	struct cl_ctx ctx = cl_cli_ctx(g);
 	struct cl_error *err = NULL;
 	const char *stage, *id = NULL;
 	char logpath[4096];

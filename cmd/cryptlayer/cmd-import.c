@@ -231,8 +231,7 @@ static uint64_t input_size(int fd)
 static int do_import(const struct cl_globals *g, const struct import_args *a,
 		     struct cl_record *ret_rec, struct cl_error **err)
 {
-	struct cl_ctx ctx = {
-	    .root = g->root, .run_dir = g->run_dir, .self = g->self, .machine_key = g->machine_key};
+	struct cl_ctx ctx = cl_cli_ctx(g);
 	struct cl_request req = {.enabled = true, .keymode = a->keymode};
 	_cleanup_free_ char *id = a->id_arg ? strdup(a->id_arg) : NULL;
 	struct import_src s = {.unpack_flags = a->unpack_flags};

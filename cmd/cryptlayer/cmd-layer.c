@@ -12,19 +12,6 @@
 #include "lib/core/cleanup.h"
 #include "oci/json-util.h"
 
-static struct cl_ctx ctx_of(const struct cl_globals *g)
-{
-	return (struct cl_ctx){
-	    .root = g->root,
-	    .run_dir = g->run_dir,
-	    .self = g->self,
-	    .machine_key = g->machine_key,
-	    .base_dirs = g->base_dirs,
-	    .n_base_dirs = g->n_base_dirs,
-	    .base_dir_required = g->base_dir_required,
-	};
-}
-
 static int parse_keymode(const char *cmd, const char *v, enum cl_keymode *ret)
 {
 	if (!strcmp(v, "ephemeral"))
@@ -62,7 +49,7 @@ int cl_cmd_create(const struct cl_globals *g, int argc, char **argv)
 	    {"key", required_argument, NULL, 'k'},  {"backend", required_argument, NULL, 'B'},
 	    {"help", no_argument, NULL, 'h'},	    {},
 	};
-	struct cl_ctx ctx = ctx_of(g);
+	struct cl_ctx ctx = cl_cli_ctx(g);
 	struct cl_request req = {};
 	struct cl_error *err = NULL;
 	struct cl_record rec = {};
@@ -150,7 +137,7 @@ static int one_id_command(const char *cmd, const char *help, int argc, char **ar
 
 int cl_cmd_destroy(const struct cl_globals *g, int argc, char **argv)
 {
-	struct cl_ctx ctx = ctx_of(g);
+	struct cl_ctx ctx = cl_cli_ctx(g);
 	struct cl_error *err = NULL;
 	const char *id = NULL;
 	int r =
@@ -170,7 +157,7 @@ int cl_cmd_destroy(const struct cl_globals *g, int argc, char **argv)
 
 int cl_cmd_lock(const struct cl_globals *g, int argc, char **argv)
 {
-	struct cl_ctx ctx = ctx_of(g);
+	struct cl_ctx ctx = cl_cli_ctx(g);
 	struct cl_error *err = NULL;
 	const char *id = NULL;
 	int r =
@@ -192,7 +179,7 @@ int cl_cmd_lock(const struct cl_globals *g, int argc, char **argv)
 
 int cl_cmd_unlock(const struct cl_globals *g, int argc, char **argv)
 {
-	struct cl_ctx ctx = ctx_of(g);
+	struct cl_ctx ctx = cl_cli_ctx(g);
 	struct cl_error *err = NULL;
 	struct cl_record rec = {};
 	const char *id = NULL;
@@ -256,7 +243,7 @@ static const char *to_json(json_object *o)
 int cl_cmd_status(const struct cl_globals *g, int argc, char **argv)
 {
 	_cleanup_(json_object_putp) json_object *o = NULL;
-	struct cl_ctx ctx = ctx_of(g);
+	struct cl_ctx ctx = cl_cli_ctx(g);
 	struct cl_error *err = NULL;
 	struct cl_layer_info info = {};
 	const char *id = NULL;
@@ -286,7 +273,7 @@ int cl_cmd_status(const struct cl_globals *g, int argc, char **argv)
 int cl_cmd_list(const struct cl_globals *g, int argc, char **argv)
 {
 	_cleanup_(json_object_putp) json_object *arr = json_object_new_array();
-	struct cl_ctx ctx = ctx_of(g);
+	struct cl_ctx ctx = cl_cli_ctx(g);
 	struct cl_layer_info *infos = NULL;
 	struct cl_error *err = NULL;
 	bool json = false;

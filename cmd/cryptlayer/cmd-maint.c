@@ -74,15 +74,7 @@ int cl_cmd_gc(const struct cl_globals *g, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
-	struct cl_ctx ctx = {
-	    .root = g->root,
-	    .run_dir = g->run_dir,
-	    .self = g->self,
-	    .machine_key = g->machine_key,
-	    .base_dirs = g->base_dirs,
-	    .n_base_dirs = g->n_base_dirs,
-	    .base_dir_required = g->base_dir_required,
-	};
+	struct cl_ctx ctx = cl_cli_ctx(g);
 	_cleanup_(json_object_putp) json_object *arr = NULL;
 	struct gc_out out = {};
 	struct cl_error *err = NULL;

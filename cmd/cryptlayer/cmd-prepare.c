@@ -34,15 +34,7 @@ static void prepare_help(void)
 static int do_prepare(const struct cl_globals *g, const char *bundle, const char *id,
 		      struct cl_error **err)
 {
-	struct cl_ctx ctx = {
-	    .root = g->root,
-	    .run_dir = g->run_dir,
-	    .self = g->self,
-	    .machine_key = g->machine_key,
-	    .base_dirs = g->base_dirs,
-	    .n_base_dirs = g->n_base_dirs,
-	    .base_dir_required = g->base_dir_required,
-	};
+	struct cl_ctx ctx = cl_cli_ctx(g);
 	_cleanup_free_ char *buf = NULL, *out = NULL;
 	_cleanup_close_ int bfd = -1;
 	struct cl_oci_config cfg = {};

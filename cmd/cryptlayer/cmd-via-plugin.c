@@ -6,29 +6,10 @@
 #include "cmd/cryptlayer/cli.h"
 #include "lib/core/plugin.h"
 
-static const struct cl_globals *globals;
-
-/*
- * The administrator's base allowlist (--base-dir, --require-base-dir) is the binary's:
- * whatever context a plugin command (import --base) builds, its layers get it (issue 15).
- */
-static int layer_create(const struct cl_ctx *ctx, const struct cl_layer_args *a,
-			struct cl_record *ret_rec, struct cl_error **err)
-{
-	struct cl_ctx c = *ctx;
-
-	if (globals) {
-		c.base_dirs = globals->base_dirs;
-		c.n_base_dirs = globals->n_base_dirs;
-		c.base_dir_required = globals->base_dir_required;
-	}
-	return cl_layer_create(&c, a, ret_rec, err);
-}
-
 static const struct cl_host_ops host = {
     .abi = CL_CRYPTO_COMMANDS_ABI,
     .size = sizeof(struct cl_host_ops),
-    .layer_create = layer_create,
+    .layer_create = cl_layer_create,
     .layer_find = cl_layer_find,
     .layer_new_id = cl_layer_new_id,
     .store_free = cl_store_free,
@@ -47,6 +28,5 @@ int cl_cmd_via_plugin(const struct cl_globals *g, int argc, char **argv)
 			     c->abi, CL_CRYPTO_COMMANDS_ABI);
 	if (err)
 		return cl_cli_fail(&err, argv[0]);
-	globals = g;
 	return c->run(g, &host, argc, argv);
 }
