@@ -16,7 +16,7 @@
 
 #define ID_LEN 64
 #define ENV_TAIL "/userdata/.containerenv"
-#define ENV_DIR "/overlay-containers/"
+#define ENV_DIR "-containers/"
 #define SHM_TAIL "/userdata/shm"
 
 void cl_oci_podman_clear(struct cl_oci_podman *p)
@@ -56,10 +56,33 @@ static bool id_from_cgroups(const char *cg, char ret[CL_OCI_PODMAN_ID_SIZE])
 	return true;
 }
 
-/* ".../overlay-containers/<id>@tail": absolute, no '..' component */
+/*
+ * containers/storage keeps a container's userdata in "<driver>-containers/<id>": overlay
+ * for root, vfs for rootless podman without native rootless overlay (DESIGN §7c)
+ */
+static bool driver_dir(const char *src, const char *id)
+{
+	static const char *const drivers[] = {"overlay", "vfs", "btrfs", "zfs"};
+	size_t dir = strlen(ENV_DIR);
+
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+		size_t n = strlen(drivers[i]), off = (size_t)(id - src);
+		const char *d;
+
+		/* "/<driver>-containers/" with at least one byte before it */
+		if (off < dir + n + 2)
+			continue;
+		d = id - dir - n;
+		if (d[-1] == '/' && !strncmp(d, drivers[i], n) && !strncmp(d + n, ENV_DIR, dir))
+			return true;
+	}
+	return false;
+}
+
+/* ".../<driver>-containers/<id>@tail": absolute, no '..' component */
 static bool id_from_source(const char *src, const char *tail_s, char ret[CL_OCI_PODMAN_ID_SIZE])
 {
-	size_t n = strlen(src), tail = strlen(tail_s), dir = strlen(ENV_DIR);
+	size_t n = strlen(src), tail = strlen(tail_s), dir = strlen("/vfs" ENV_DIR);
 	const char *id;
 
 	if (src[0] != '/' || n < tail + ID_LEN + dir + 1 || strstr(src, "/../") ||
@@ -68,7 +91,7 @@ static bool id_from_source(const char *src, const char *tail_s, char ret[CL_OCI_
 	if (strcmp(src + n - tail, tail_s))
 		return false;
 	id = src + n - tail - ID_LEN;
-	if (!is_id(id, ID_LEN) || strncmp(id - dir, ENV_DIR, dir))
+	if (!is_id(id, ID_LEN) || !driver_dir(src, id))
 		return false;
 	memcpy(ret, id, ID_LEN);
 	ret[ID_LEN] = '\0';

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lib/core/cleanup.h"
+#include "lib/core/userns.h"
 #include "lib/mount/overlay.h"
 
 /* The kernel explains fsconfig failures in the fs_context log: "e overlayfs: ..." */
@@ -77,6 +78,26 @@ static int set_dir(int fsfd, const char *key, int fd, struct cl_error **err)
 	return 0;
 }
 
+/*
+ * redirect_dir and metacopy off: an OCI layer tar cannot carry their xattrs. In a
+ * non-initial user namespace (rootless podman, DESIGN §7c) trusted.* xattrs are out of
+ * reach: userxattr keeps overlay's own xattrs in user.overlay.*, and redirect_dir=off is
+ * refused there ("redirect_dir requires permission to access trusted xattrs", it would
+ * follow redirects), while nofollow neither creates nor follows them.
+ */
+static int set_options(int fsfd, struct cl_error **err)
+{
+	bool userns = cl_userns_nested();
+
+	if (userns && fsconfig(fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+		return fs_error(fsfd, errno, "userxattr", err);
+	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "redirect_dir", userns ? "nofollow" : "off", 0) <
+		0 ||
+	    fsconfig(fsfd, FSCONFIG_SET_STRING, "metacopy", "off", 0) < 0)
+		return fs_error(fsfd, errno, "options", err);
+	return 0;
+}
+
 int cl_overlay_new(int lower_fd, int upper_fd, int work_fd, bool volatile_, struct cl_error **err)
 {
 	_cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
@@ -91,9 +112,9 @@ int cl_overlay_new(int lower_fd, int upper_fd, int work_fd, bool volatile_, stru
 		r = set_dir(fsfd, "workdir", work_fd, err);
 	if (r < 0)
 		return r;
-	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "redirect_dir", "off", 0) < 0 ||
-	    fsconfig(fsfd, FSCONFIG_SET_STRING, "metacopy", "off", 0) < 0)
-		return fs_error(fsfd, errno, "options", err);
+	r = set_options(fsfd, err);
+	if (r < 0)
+		return r;
 	if (volatile_ && fsconfig(fsfd, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0)
 		return fs_error(fsfd, errno, "volatile", err);
 	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)

@@ -75,6 +75,11 @@ static void test_containerenv(void **state)
 	expect_id("/system.slice/other", ENV(ID), ID, USERDATA(ID));
 	expect_id("/libpod_parent/libpod-" ID, ENV(ID), ID, USERDATA(ID));
 	expect_id("/libpod_parent/libpod-" ID, "/elsewhere/.containerenv", ID, NULL);
+	/* rootless podman with the vfs driver (DESIGN §7c): no cgroupsPath, vfs-containers */
+	expect_id(NULL, "/run/user/1000/containers/vfs-containers/" ID "/userdata/.containerenv",
+		  ID, "/run/user/1000/containers/vfs-containers/" ID "/userdata");
+	expect_id(NULL, "/x/btrfs-containers/" ID "/userdata/.containerenv", ID,
+		  "/x/btrfs-containers/" ID "/userdata");
 }
 
 static void test_refused(void **state)
@@ -107,6 +112,10 @@ static void test_refused(void **state)
 	    "/x/./overlay-containers/" ID "/userdata/.containerenv",
 	    "/x/containers/" ID "/userdata/.containerenv",
 	    "/x/overlay-containers/x" ID "/userdata/.containerenv",
+	    "/vfs-containers/" ID "/userdata/.containerenv",
+	    "/x/fuse-containers/" ID "/userdata/.containerenv",
+	    "/x/xvfs-containers/" ID "/userdata/.containerenv",
+	    "/x/vfs-container/" ID "/userdata/.containerenv",
 	};
 
 	(void)state;
