@@ -10,6 +10,8 @@ DATADIR ?= $(PREFIX)/share
 HOOKSDIR ?= /etc/containers/oci/hooks.d
 PODMAN_HOOKSDIR ?= /usr/share/containers/oci/hooks.d
 CRIO_HOOKSDIR ?= $(DATADIR)/cryptlayer/crio-hooks.d
+# containerd's runtime handler: base_runtime_spec + config drop-in (contrib/containerd/)
+CONTAINERD_DIR ?= $(DATADIR)/cryptlayer/containerd
 # what the installed hooks.d descriptors pass as --root and --run-dir (hooks get no env)
 CL_ROOT ?= /var/lib/cryptlayer
 CL_RUN_DIR ?= /run/cryptlayer
@@ -251,7 +253,9 @@ lint: check-layering
 # crio.conf hooks_dir. @BINDIR@, @ROOT@, @RUNDIR@ become absolute paths.
 HOOK_JSON := $(notdir $(wildcard hooks/hooks.d/*.json))
 CRIO_JSON := $(notdir $(wildcard hooks/hooks.d/crio/*.json))
-SUBST_HOOK = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@ROOT@|$(CL_ROOT)|g' -e 's|@RUNDIR@|$(CL_RUN_DIR)|g'
+SUBST_HOOK = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@ROOT@|$(CL_ROOT)|g' -e 's|@RUNDIR@|$(CL_RUN_DIR)|g' \
+	-e 's|@DATADIR@|$(DATADIR)|g'
+CONTAINERD_FILES := base-runtime-spec.json cryptlayer.toml
 
 install: all
 	install -D -m 0755 $(B)/cryptlayer $(DESTDIR)$(BINDIR)/cryptlayer
@@ -265,13 +269,19 @@ install: all
 	@set -e; for f in $(CRIO_JSON); do echo "install $(DESTDIR)$(CRIO_HOOKSDIR)/$$f"; \
 		$(SUBST_HOOK) hooks/hooks.d/crio/$$f >$(DESTDIR)$(CRIO_HOOKSDIR)/$$f; \
 		chmod 0644 $(DESTDIR)$(CRIO_HOOKSDIR)/$$f; done
+	install -d -m 0755 $(DESTDIR)$(CONTAINERD_DIR)
+	@set -e; for f in $(CONTAINERD_FILES); do echo "install $(DESTDIR)$(CONTAINERD_DIR)/$$f"; \
+		$(SUBST_HOOK) contrib/containerd/$$f >$(DESTDIR)$(CONTAINERD_DIR)/$$f; \
+		chmod 0644 $(DESTDIR)$(CONTAINERD_DIR)/$$f; done
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cryptlayer $(DESTDIR)$(LIBDIR)/cryptlayer/cryptlayer-tar.so \
 		$(DESTDIR)$(LIBDIR)/cryptlayer/cryptlayer-crypto.so
 	rm -f $(addprefix $(DESTDIR)$(HOOKSDIR)/,$(HOOK_JSON))
 	rm -f $(addprefix $(DESTDIR)$(PODMAN_HOOKSDIR)/,$(HOOK_JSON))
 	rm -f $(addprefix $(DESTDIR)$(CRIO_HOOKSDIR)/,$(CRIO_JSON))
-	-rmdir $(DESTDIR)$(LIBDIR)/cryptlayer $(DESTDIR)$(CRIO_HOOKSDIR) $(DESTDIR)$(DATADIR)/cryptlayer
+	rm -f $(addprefix $(DESTDIR)$(CONTAINERD_DIR)/,$(CONTAINERD_FILES))
+	-rmdir $(DESTDIR)$(LIBDIR)/cryptlayer $(DESTDIR)$(CRIO_HOOKSDIR) $(DESTDIR)$(CONTAINERD_DIR) \
+		$(DESTDIR)$(DATADIR)/cryptlayer
 
 clean:
 	rm -rf $(B) build-asan

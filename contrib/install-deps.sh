@@ -8,5 +8,5 @@ apt-get install -y -q --no-install-recommends \
 	libmount-dev libbtrfsutil-dev libseccomp-dev libssl-dev libjson-c-dev \
 	libarchive-dev libzstd-dev libcmocka-dev \
 	bats bats-support bats-assert bats-file \
-	runc crun podman uidmap busybox-static e2fsprogs util-linux jq \
+	runc crun podman containerd uidmap busybox-static e2fsprogs util-linux jq \
 	age skopeo gnupg openssl rsync time xxd procps python3 attr
