@@ -256,7 +256,8 @@ static int setup(const struct cl_ctx *ctx, const struct cl_oci_config *cfg,
 					  .lower_is_root = !req->base,
 					  .owner = CL_OWNER_PODMAN,
 					  .bundle = pod.storage,
-					  .owner_dir = pod.storage ? pod.storage : pod.userdata};
+					  .owner_dir = pod.storage ? pod.storage : pod.userdata,
+					  .config = cfg};
 
 		r = cl_layer_create_rewrite(ctx, &a, buf, len, &out, err);
 		if (r == 0 && cl_write_all(out_fd, out, strlen(out)) < 0) {

@@ -92,6 +92,7 @@ static int setup(const struct cl_ctx *ctx, const struct cl_oci_state *st,
 	    .root_path = cfg->root_path,
 	    .pid = st->pid,
 	    .bundle = st->bundle,
+	    .config = cfg,
 	};
 	struct cl_record rec = {};
 	int r;

@@ -147,7 +147,14 @@ int cl_oci_request_parse(const struct cl_kv *ann, size_t n, struct cl_request *r
 				    "annotation '" PREFIX "enable=false' contradicts '" PREFIX
 				    "base'");
 	}
-	if (r.base)
+	if (r.nested && explicit_enable && !r.enabled) {
+		cl_oci_request_clear(&r);
+		return cl_error_set(err, EINVAL,
+				    "annotation '" PREFIX "enable=false' contradicts '" PREFIX
+				    "nested=true'");
+	}
+	/* nested=true asks for a layer too: the nest goes beside one (DESIGN §6) */
+	if (r.base || r.nested)
 		r.enabled = true;
 	*ret = r;
 	return 0;

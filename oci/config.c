@@ -147,6 +147,8 @@ int cl_oci_config_parse(const char *json, size_t len, const char *bundle, struct
 	    json_object_is_type(linux_obj, json_type_object))
 		r = cl_json_get_string(linux_obj, "cgroupsPath", "config.json linux",
 				       &c.cgroups_path, err);
+	if (r >= 0)
+		cl_oci_config_nest_facts(obj, &c);
 	if (r < 0) {
 		/* not -(*err)->errnum: @err may be NULL (discarded) */
 		cl_oci_config_clear(&c);

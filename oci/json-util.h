@@ -23,3 +23,8 @@ json_object *cl_json_parse(const char *buf, size_t len, const char *what, struct
  */
 int cl_json_get_string(json_object *obj, const char *key, const char *what, char **ret,
 		       struct cl_error **err);
+
+struct cl_oci_config;
+
+/** cl_oci_config_nest_facts() - fill @c's cap_sys_admin and user_ns from config @obj. */
+void cl_oci_config_nest_facts(json_object *obj, struct cl_oci_config *c);

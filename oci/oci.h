@@ -34,6 +34,8 @@ struct cl_oci_config {
 	char *shm;	    /* source of the /dev/shm mount, or NULL */
 	struct cl_kv *annotations;
 	size_t n_annotations;
+	bool cap_sys_admin; /* CAP_SYS_ADMIN in process.capabilities.bounding (DESIGN §6) */
+	bool user_ns;	    /* linux.namespaces has "user", or uid mappings */
 };
 
 #define CL_OCI_PODMAN_ID_SIZE 65 /* 64 lowercase hex + NUL */

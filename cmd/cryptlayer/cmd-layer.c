@@ -27,7 +27,7 @@ static void create_help(void)
 {
 	fputs("Usage:\n"
 	      " cryptlayer create --base DIR [--id ID] [--key ephemeral|persistent]\n"
-	      "                   [--backend overlay|btrfs]\n"
+	      "                   [--backend overlay|btrfs] [--nested]\n"
 	      "\n"
 	      "Create an encrypted writable layer over the read-only DIR and mount it.\n"
 	      "Prints the absolute path of the merged tree as the only line on stdout.\n"
@@ -38,6 +38,10 @@ static void create_help(void)
 	      "     --key MODE       ephemeral (default): key only in the kernel, erased at\n"
 	      "                      destroy; persistent: wrapped by the machine key\n"
 	      "     --backend NAME   overlay (default) or btrfs\n"
+	      "     --nested         also a nest for containers run inside (DESIGN §6):\n"
+	      "                      MERGED/var/lib/cryptlayer is a fresh store for an inner\n"
+	      "                      cryptlayer, MERGED/var/lib/containers a graph encrypted\n"
+	      "                      with this layer's key; destroy erases every inner key\n"
 	      " -h, --help           display this help\n",
 	      stdout);
 }
@@ -47,7 +51,8 @@ int cl_cmd_create(const struct cl_globals *g, int argc, char **argv)
 	static const struct option opts[] = {
 	    {"base", required_argument, NULL, 'b'}, {"id", required_argument, NULL, 'i'},
 	    {"key", required_argument, NULL, 'k'},  {"backend", required_argument, NULL, 'B'},
-	    {"help", no_argument, NULL, 'h'},	    {},
+	    {"nested", no_argument, NULL, 'n'},	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	struct cl_ctx ctx = cl_cli_ctx(g);
 	struct cl_request req = {};
@@ -76,6 +81,9 @@ int cl_cmd_create(const struct cl_globals *g, int argc, char **argv)
 			else if (strcmp(optarg, "overlay"))
 				return cl_cli_usage("create",
 						    "--backend: expected overlay or btrfs");
+			break;
+		case 'n':
+			req.nested = true;
 			break;
 		case 'h':
 			create_help();
@@ -222,6 +230,8 @@ static json_object *status_json(const struct cl_layer_info *info)
 	S("upper", rec->upper);
 	S("merged", rec->merged);
 	S("state", rec->state);
+	json_object_object_add(o, "nested", json_object_new_boolean(info->nested));
+	json_object_object_add(o, "inner_keys", json_object_new_int((int)info->inner_keys));
 #undef S
 	return o;
 }

@@ -57,7 +57,8 @@ static int do_prepare(const struct cl_globals *g, const char *bundle, const char
 					  .lower_is_root = !req.base,
 					  .owner = CL_OWNER_BUNDLE,
 					  .bundle = bundle,
-					  .owner_dir = bundle};
+					  .owner_dir = bundle,
+					  .config = &cfg};
 
 		req.enabled = true;
 		r = cl_layer_create_rewrite(&ctx, &a, buf, len, &out, err);

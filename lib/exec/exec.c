@@ -33,6 +33,7 @@ struct exec_ctx {
 	bool keyfile_written;
 	bool mounted_merged;
 	bool mounted_container;
+	bool nest_made;
 };
 
 /* the record as it stands, state @state (creating/unlocking until the last op) */
@@ -329,6 +330,23 @@ static int op_mount_container(struct exec_ctx *c, struct cl_error **err)
 	return r;
 }
 
+static int op_make_nest(struct exec_ctx *c, struct cl_error **err)
+{
+	int r = cl_exec_nest_make(c->store, c->plan->rec.id, &c->key_id, err);
+
+	/* a nest of this id that was there already is not ours to erase */
+	c->nest_made = r == 0 || (r < 0 && err && *err && (*err)->errnum != EEXIST);
+	return r;
+}
+
+static int op_mount_nest(struct exec_ctx *c, struct cl_error **err)
+{
+	const struct cl_plan *p = c->plan;
+
+	return cl_exec_nest_mount(c->store, p->rec.id, p->owner == CL_OWNER_HOOK ? p->pid : 0,
+				  p->rec.merged, err);
+}
+
 static int run_op(struct exec_ctx *c, enum cl_op_kind k, struct cl_error **err)
 {
 	switch (k) {
@@ -360,6 +378,10 @@ static int run_op(struct exec_ctx *c, enum cl_op_kind k, struct cl_error **err)
 		return op_write_desc(c, err);
 	case CL_OP_LOAD_KEY:
 		return op_load_key(c, err);
+	case CL_OP_MAKE_NEST:
+		return op_make_nest(c, err);
+	case CL_OP_MOUNT_NEST:
+		return op_mount_nest(c, err);
 	default:
 		return cl_error_set(err, EINVAL, "op '%s' in a creation plan", cl_plan_op_name(k));
 	}
@@ -383,6 +405,8 @@ static int undo(struct exec_ctx *c, struct cl_error **err)
 		t.ops[t.n_ops++] = CL_OP_UNMOUNT;
 	if (erase && c->layer_made && remove_key)
 		t.ops[t.n_ops++] = CL_OP_DELETE_FILES;
+	if (c->nest_made)
+		t.ops[t.n_ops++] = CL_OP_ERASE_NEST;
 	if (remove_key)
 		t.ops[t.n_ops++] = CL_OP_REMOVE_KEY;
 	if (erase && c->keyfile_written)

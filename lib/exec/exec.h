@@ -36,6 +36,8 @@ struct cl_teardown_report {
 	enum cl_key_status key_status; /* after removal */
 	bool unmounted;
 	bool kept; /* persistent layer locked: files and key file kept */
+	unsigned nest_keys;    /* keys found under the layer's nest (DESIGN §6), now ABSENT */
+	unsigned nest_foreign; /* policies under the nest naming another layer's key: left */
 };
 
 /**
@@ -65,3 +67,50 @@ int cl_exec_mount_container(int mnt_fd, pid_t pid, const char *root_path, struct
  * Return: 0 or -errno (EEXIST names the offending path).
  */
 int cl_exec_check_stub(const char *root_path, struct cl_error **err);
+
+/* ---- nests of nested containers (DESIGN §6), lib/exec/nest.c, nest-erase.c ---- */
+
+/**
+ * cl_exec_nest_make() - nest/<@id>/ on the store: store/ (plain) and graph/ under a v2
+ * policy with @key (the layer's). Refuses (ENOTSUP) a store filesystem without fscrypt.
+ * Return: 0 or -errno (EEXIST: a nest of that id exists).
+ */
+int cl_exec_nest_make(struct cl_store *store, const char *id, const struct cl_key_id *key,
+		      struct cl_error **err);
+
+/**
+ * cl_exec_nest_mount() - bind nest/<@id>/store at var/lib/cryptlayer (nodev, nosuid) and
+ * graph at var/lib/containers under @root: in the mount namespace of @pid (a hook's
+ * root.path), or in this one when @pid is 0 (a merged dir). Targets are resolved inside
+ * @root, made where missing, and refused (ELOOP) when a component is a symlink.
+ * Return: 0 or -errno.
+ */
+int cl_exec_nest_mount(struct cl_store *store, const char *id, pid_t pid, const char *root,
+		       struct cl_error **err);
+
+/**
+ * cl_exec_unmount_beneath() - detach every mount strictly below @dir in this namespace,
+ * deepest first (from /proc/self/mountinfo). Return: the number unmounted, or -errno.
+ */
+int cl_exec_unmount_beneath(const char *dir, struct cl_error **err);
+
+/**
+ * cl_exec_nest_keys() - the fscrypt keys of nest/<@id>: the policies of its topmost
+ * encrypted directories (never a record), found by a walk that follows no symlink, never
+ * leaves the nest's filesystem or crosses a mount, at any depth with two fds open.
+ * Return: the count (*ret: malloc'ed), 0 and NULL without a nest, or -errno.
+ */
+int cl_exec_nest_keys(struct cl_store *store, const char *id, struct cl_key_id **ret,
+		      struct cl_error **err);
+
+/**
+ * cl_exec_nest_erase() - erase nest/<@id> (no nest: nothing to do): unmount what is
+ * mounted beneath it (here and in the host namespace), find its keys
+ * (cl_exec_nest_keys()), leave out any that a record in @run_dir or another layer's
+ * policy in the store names (a forged policy cannot reach outside the nest), remove the
+ * others for all users and verify each ABSENT, then delete the nest. The nest stays
+ * when a key is not ABSENT, so a retry or gc finds the keys again.
+ * Return: 0 or -errno (-EBUSY: a key not ABSENT, or a mount that would not go).
+ */
+int cl_exec_nest_erase(struct cl_store *store, const char *id, const char *run_dir,
+		       struct cl_teardown_report *rep, struct cl_error **err);

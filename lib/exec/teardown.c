@@ -40,7 +40,10 @@ static int op_unmount(const struct cl_record *rec, struct cl_teardown_report *re
 
 	if (rec->owner && !strcmp(rec->owner, "hook"))
 		return 0; /* the container's namespace, and its mounts, are gone */
-	r = unmount_here(rec->merged, err);
+	/* a nested layer's binds (DESIGN §6) sit on the merged dir */
+	r = cl_exec_unmount_beneath(rec->merged, err);
+	if (r >= 0)
+		r = unmount_here(rec->merged, err);
 	if (r < 0)
 		return r;
 	rep->unmounted |= r > 0;
@@ -48,7 +51,9 @@ static int op_unmount(const struct cl_record *rec, struct cl_teardown_report *re
 	if (r < 0)
 		return r;
 	if (guard.home_fd >= 0) {
-		r = unmount_here(rec->merged, err);
+		r = cl_exec_unmount_beneath(rec->merged, err);
+		if (r >= 0)
+			r = unmount_here(rec->merged, err);
 		if (cl_ns_leave(&guard, r < 0 ? NULL : err) < 0 && r >= 0)
 			r = -EIO;
 		if (r < 0)
@@ -194,6 +199,8 @@ static int run_teardown_op(struct cl_store *store, const struct cl_record *rec, 
 		return cl_record_remove(run_dir, rec->id, err);
 	case CL_OP_ERASE_KEYFILE:
 		return op_erase_keyfile(store, rec, err);
+	case CL_OP_ERASE_NEST:
+		return cl_exec_nest_erase(store, rec->id, run_dir, rep, err);
 	default:
 		return cl_error_set(err, EINVAL, "op '%s' in a teardown plan", cl_plan_op_name(k));
 	}

@@ -88,6 +88,20 @@ int cl_fscrypt_remove_key(int mnt_fd, const struct cl_key_id *id, unsigned *ret_
 	return 0;
 }
 
+int cl_fscrypt_remove_key_all_users(int mnt_fd, const struct cl_key_id *id, unsigned *ret_flags,
+				    struct cl_error **err)
+{
+	struct fscrypt_remove_key_arg arg = {.key_spec.type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER};
+
+	memcpy(arg.key_spec.u.identifier, id->bytes, sizeof(id->bytes));
+	if (ioctl(mnt_fd, FS_IOC_REMOVE_ENCRYPTION_KEY_ALL_USERS, &arg) < 0)
+		return cl_error_set(err, errno, "FS_IOC_REMOVE_ENCRYPTION_KEY_ALL_USERS %s",
+				    id->hex);
+	if (ret_flags)
+		*ret_flags = arg.removal_status_flags;
+	return 0;
+}
+
 int cl_fscrypt_key_status(int mnt_fd, const struct cl_key_id *id, enum cl_key_status *ret,
 			  struct cl_error **err)
 {

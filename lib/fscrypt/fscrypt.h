@@ -55,6 +55,14 @@ int cl_fscrypt_key_id_compute(const struct cl_secret *key, struct cl_key_id *ret
 int cl_fscrypt_remove_key(int mnt_fd, const struct cl_key_id *id, unsigned *ret_flags,
 			  struct cl_error **err);
 
+/**
+ * cl_fscrypt_remove_key_all_users() - FS_IOC_REMOVE_ENCRYPTION_KEY_ALL_USERS: every user's
+ * claim on the key (needs CAP_SYS_ADMIN), for keys that other processes added (nests).
+ * Return: 0 or -errno (ENOKEY when the key is not there).
+ */
+int cl_fscrypt_remove_key_all_users(int mnt_fd, const struct cl_key_id *id, unsigned *ret_flags,
+				    struct cl_error **err);
+
 /** cl_fscrypt_key_status() - FS_IOC_GET_ENCRYPTION_KEY_STATUS. Return: 0 or -errno. */
 int cl_fscrypt_key_status(int mnt_fd, const struct cl_key_id *id, enum cl_key_status *ret,
 			  struct cl_error **err);

@@ -62,6 +62,7 @@ static void info_of(struct cl_store *store, struct cl_layer_info *info)
 				!(rec->state && !strcmp(rec->state, "locked"));
 	else if (rec->merged)
 		info->mounted = cl_mount_is_mountpoint(rec->merged) > 0;
+	cl_layer_nest_info(store, info);
 }
 
 int cl_layer_status(const struct cl_ctx *ctx, const char *id, struct cl_layer_info *ret,

@@ -111,11 +111,15 @@ int cl_layer_orphan_facts(const struct cl_ctx *ctx, struct cl_store *store, cons
 	int r;
 
 	snprintf(rel, sizeof(rel), "containers/%s", id);
-	f->layer_exists = exists_at(store->dir_fd, "containers", id);
+	/* a nest outlives its layer directory only when an erase was cut short (§6) */
+	f->layer_exists =
+	    exists_at(store->dir_fd, "containers", id) || exists_at(store->dir_fd, "nest", id);
 	f->persistent_in_store = exists_at(store->dir_fd, "keys", id);
 	if (!f->layer_exists && !f->persistent_in_store)
 		return -ENOENT;
 	snprintf(key, sizeof(key), "keys/%s", id);
+	if (f->layer_exists && !exists_at(store->dir_fd, "containers", id))
+		snprintf(rel, sizeof(rel), "nest/%s", id);
 	f->age_s = age_of(store->dir_fd, f->layer_exists ? rel : key);
 	r = orphan_key(store, id, ret_key_hex, &f->key_present);
 	if (r < 0)
@@ -194,6 +198,8 @@ int cl_layer_unrecorded_ids(const struct cl_ctx *ctx, struct cl_store *store, ch
 		r = add_names(ctx, store->dir_fd, "containers", "", &v, &n);
 	if (r == 0 && store)
 		r = add_names(ctx, store->dir_fd, "keys", "", &v, &n);
+	if (r == 0 && store)
+		r = add_names(ctx, store->dir_fd, "nest", "", &v, &n);
 	if (r == 0 && rfd >= 0)
 		r = add_names(ctx, rfd, "locks", "", &v, &n);
 	/* a record replacement cut short by a kill leaves "<id>.json.tmp" */

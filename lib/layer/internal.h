@@ -70,3 +70,6 @@ int cl_layer_destroy_nolock(const struct cl_ctx *ctx, const char *id,
  * creator lives, or -errno.
  */
 int cl_layer_finish_stale(const struct cl_ctx *ctx, const char *id, struct cl_error **err);
+
+/** cl_layer_nest_info() - @info's nested and inner_keys, read from the store (DESIGN §6). */
+void cl_layer_nest_info(struct cl_store *store, struct cl_layer_info *info);

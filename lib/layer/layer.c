@@ -256,6 +256,8 @@ static int plan_run(const struct cl_ctx *ctx, const struct cl_layer_args *a, str
 
 	if (base_paths_fill(ctx, store, &bp) < 0)
 		return cl_error_set(err, ENOMEM, "base checks");
+	if (a->req->nested)
+		cl_layer_nest_facts(a->config, &in.nest_userns, &in.nest_no_sys_admin);
 	in.n_allow = bp.n_allow;
 	/* identities that survive pid reuse: the container's init and this process */
 	if (a->pid > 0 && cl_proc_start_time(a->pid, &in.pid_start) < 0)

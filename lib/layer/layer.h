@@ -47,6 +47,7 @@ struct cl_layer_args {
 	const char *owner_dir; /* CL_OWNER_BUNDLE/PODMAN: gc reclaims the layer once it is gone */
 	cl_exec_populate_fn populate; /* import: fills upper before the mount, or NULL */
 	void *populate_ctx;
+	const struct cl_oci_config *config; /* the container's config (nested checks), or NULL */
 };
 
 /*
@@ -182,7 +183,16 @@ struct cl_layer_info {
 	struct cl_record rec;
 	const char *key_status; /* cl_fscrypt_key_status_name(), or NULL when unknown */
 	bool mounted;
+	bool nested;	     /* it has a nest in the store (DESIGN §6) */
+	unsigned inner_keys; /* keys under the nest, other than its own, present now */
 };
+
+/**
+ * cl_layer_nest_facts() - for a nested request: whether this process runs in a user
+ * namespace other than the initial one (the kernel's fscrypt and mounts need the host's
+ * CAP_SYS_ADMIN), or @cfg (may be NULL) asks for one or lacks CAP_SYS_ADMIN.
+ */
+void cl_layer_nest_facts(const struct cl_oci_config *cfg, bool *ret_userns, bool *ret_no_admin);
 
 /**
  * cl_layer_find() - layer @id: its run-dir record, else its store descriptor (a locked

@@ -31,6 +31,9 @@ const char *cl_plan_op_name(enum cl_op_kind k)
 	    [CL_OP_WRITE_DESC] = "write-desc",
 	    [CL_OP_LOAD_KEY] = "load-key",
 	    [CL_OP_ERASE_KEYFILE] = "erase-keyfile",
+	    [CL_OP_MAKE_NEST] = "make-nest",
+	    [CL_OP_MOUNT_NEST] = "mount-nest",
+	    [CL_OP_ERASE_NEST] = "erase-nest",
 	};
 
 	return k < _CL_OP_MAX ? names[k] : "?";
@@ -119,16 +122,37 @@ static int check_lower(const struct cl_plan_input *in, struct cl_error **err)
 	return 0;
 }
 
+/* nested=true (DESIGN §6): refused clearly where the inner containers could not work */
+static int check_nested(const struct cl_plan_input *in, struct cl_error **err)
+{
+	if (in->req->keymode == CL_KEY_PERSISTENT)
+		return cl_error_set(err, ENOTSUP,
+				    "nested=true with a persistent key is not supported yet "
+				    "(nested layers are ephemeral)");
+	if (in->nest_userns)
+		return cl_error_set(err, ENOTSUP,
+				    "nested=true in a user namespace is not supported yet "
+				    "(the inner cryptlayer needs CAP_SYS_ADMIN of the host)");
+	if (in->nest_no_sys_admin)
+		return cl_error_set(err, EPERM,
+				    "nested=true needs a privileged container: CAP_SYS_ADMIN is "
+				    "not in its bounding set (inner runtimes and cryptlayer need it)");
+	return 0;
+}
+
 static int check_request(const struct cl_plan_input *in, struct cl_error **err)
 {
 	const char *forbidden[] = {in->store_root, in->run_dir, CL_ETC_DIR};
+	int r = 0;
 
 	if (!cl_oci_id_valid(in->id))
 		return cl_error_set(err, EINVAL, "invalid layer id '%.64s'", in->id);
 	if (in->req->backend == CL_BACKEND_BTRFS)
 		return cl_error_set(err, ENOTSUP, "backend 'btrfs' is not supported yet");
 	if (in->req->nested)
-		return cl_error_set(err, ENOTSUP, "nested stores are not supported yet");
+		r = check_nested(in, err);
+	if (r < 0)
+		return r;
 	if (!strcmp(in->lower, "/"))
 		return cl_error_set(err, EPERM, "base '/' refused: it contains the store");
 	for (size_t i = 0; i < CL_ARRAY_SIZE(forbidden); i++)
@@ -201,6 +225,7 @@ static int plan_begin(const struct cl_plan_input *in, struct cl_plan *p, struct 
 	p->ephemeral = in->req->keymode == CL_KEY_EPHEMERAL;
 	/* never volatile for a persistent layer: its work dir would refuse the next mount */
 	p->volatile_ = p->ephemeral;
+	p->nested = in->req->nested;
 	p->upper_mode = in->lower_mode & 07777;
 	p->upper_uid = in->lower_uid;
 	p->upper_gid = in->lower_gid;
@@ -228,9 +253,13 @@ int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct c
 	if (!p.ephemeral)
 		push(&p, CL_OP_WRITE_DESC);
 	/* an overlay's upper must not change under it while mounted: fill it first */
+	if (p.nested)
+		push(&p, CL_OP_MAKE_NEST);
 	if (in->populate)
 		push(&p, CL_OP_POPULATE_UPPER);
 	push(&p, in->owner == CL_OWNER_HOOK ? CL_OP_MOUNT_CONTAINER : CL_OP_MOUNT_MERGED);
+	if (p.nested)
+		push(&p, CL_OP_MOUNT_NEST);
 	push(&p, CL_OP_WRITE_RECORD);
 	*ret = p;
 	return 0;
@@ -274,6 +303,9 @@ static int plan_stop(const struct cl_record *rec, bool erase, struct cl_plan *re
 	push(&p, CL_OP_UNMOUNT);
 	if (erase)
 		push(&p, CL_OP_DELETE_FILES);
+	/* a nest goes with the layer, found in the store whatever the record says (§6) */
+	if (erase)
+		push(&p, CL_OP_ERASE_NEST);
 	push(&p, CL_OP_REMOVE_KEY);
 	/* the wrapped key goes only once the kernel's copy is verified ABSENT */
 	if (erase && !p.ephemeral)

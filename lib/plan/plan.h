@@ -42,10 +42,14 @@ enum cl_op_kind {
 	CL_OP_WRITE_DESC,    /* containers/<id>/layer.json: the layer survives a reboot */
 	CL_OP_LOAD_KEY,	     /* unlock: unwrap keys/<id> (repairing a bad copy), add the key */
 	CL_OP_ERASE_KEYFILE, /* destroy: overwrite, unlink and fsync keys/<id> */
+	/* nested containers (DESIGN §6): nest/<id>/{store,graph} beside the layer */
+	CL_OP_MAKE_NEST,  /* store/ plain, graph/ under the layer's policy */
+	CL_OP_MOUNT_NEST, /* bind them at /var/lib/cryptlayer and /var/lib/containers */
+	CL_OP_ERASE_NEST, /* every key under the nest (read from its policies) ABSENT, then rm */
 	_CL_OP_MAX,
 };
 
-#define CL_PLAN_MAX_OPS 12
+#define CL_PLAN_MAX_OPS 14
 
 struct cl_plan_input {
 	const char *id;
@@ -77,6 +81,9 @@ struct cl_plan_input {
 	bool lower_pseudo_fs; /* proc, sysfs, the filesystem of /dev, ... */
 	bool lower_encrypted; /* fscrypt policy, or a layer's merged (any store's) */
 	unsigned long long lower_dev, lower_ino; /* exec checks its own open against these */
+	/* io.cryptlayer.nested=true (DESIGN §6): facts of the container and of this process */
+	bool nest_userns;	 /* the container has a user namespace, or this process is in one */
+	bool nest_no_sys_admin; /* the container's bounding set lacks CAP_SYS_ADMIN */
 };
 
 struct cl_plan {
@@ -92,6 +99,7 @@ struct cl_plan {
 	gid_t upper_gid;
 	bool ephemeral;
 	bool volatile_; /* skip the unmount sync: ephemeral layers are erased anyway */
+	bool nested;	/* a nest beside the layer (DESIGN §6) */
 	enum cl_owner owner;
 	pid_t pid;
 	unsigned long long lower_dev, lower_ino; /* the base exec must open (0: unchecked) */

@@ -166,7 +166,7 @@ static void test_req_key_backend_nested(void **state)
 	assert_int_equal(r.keymode, CL_KEY_PERSISTENT);
 	assert_int_equal(r.backend, CL_BACKEND_BTRFS);
 	assert_true(r.nested);
-	assert_false(r.enabled); /* none of these enables on its own */
+	assert_true(r.enabled); /* nested=true asks for a layer (DESIGN §6) */
 	assert_string_equal(cl_oci_keymode_name(r.keymode), "persistent");
 	assert_string_equal(cl_oci_backend_name(r.backend), "btrfs");
 	cl_oci_request_clear(&r);

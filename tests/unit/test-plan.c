@@ -365,9 +365,43 @@ static void test_create_not_supported(void **state)
 	(void)state;
 	req.backend = CL_BACKEND_BTRFS;
 	expect_refused(ENOTSUP, "backend 'btrfs' is not supported yet");
-	req.backend = CL_BACKEND_OVERLAY;
+}
+
+/* nested=true (DESIGN §6): a nest made after the policy, bound after the mount */
+static void test_create_nested(void **state)
+{
+	struct cl_plan p = {};
+
+	(void)state;
 	req.nested = true;
-	expect_refused(ENOTSUP, "nested stores are not supported yet");
+	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
+	assert_ops(&p, "begin-record,mkdir-layer,add-key,set-policy,mkdir-upper,make-nest,"
+		       "mount-merged,mount-nest,write-record");
+	assert_true(p.nested);
+	cl_plan_clear(&p);
+	in.owner = CL_OWNER_HOOK;
+	in.root_path = "/run/c1/rootfs";
+	in.pid = 4321;
+	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
+	assert_ops(&p, "begin-record,mkdir-layer,add-key,set-policy,mkdir-upper,make-nest,"
+		       "mount-container,mount-nest,write-record");
+	cl_plan_clear(&p);
+}
+
+static void test_create_nested_refused(void **state)
+{
+	(void)state;
+	req.nested = true;
+	in.nest_no_sys_admin = true;
+	expect_refused(EPERM, "needs a privileged container: CAP_SYS_ADMIN");
+	in.nest_userns = true; /* checked first: it is the deeper reason */
+	expect_refused(ENOTSUP, "nested=true in a user namespace is not supported yet");
+	in.nest_userns = in.nest_no_sys_admin = false;
+	req.keymode = CL_KEY_PERSISTENT;
+	expect_refused(ENOTSUP, "nested=true with a persistent key is not supported yet");
+	req.keymode = CL_KEY_EPHEMERAL;
+	req.backend = CL_BACKEND_BTRFS;
+	expect_refused(ENOTSUP, "backend 'btrfs' is not supported yet");
 }
 
 static void test_create_id_checked_first(void **state)
@@ -395,14 +429,14 @@ static void test_teardown_ephemeral(void **state)
 	assert_int_equal(cl_plan_teardown(&rec, &p, &err), 0);
 	assert_null(err);
 	/* DESIGN §4: unmount; delete the files while the key is present; remove the key */
-	assert_ops(&p, "unmount,delete-files,remove-key,remove-layer,remove-record");
+	assert_ops(&p, "unmount,delete-files,erase-nest,remove-key,remove-layer,remove-record");
 	assert_true(p.ephemeral);
 	assert_int_equal(p.owner, CL_OWNER_CLI);
 	cl_plan_clear(&p);
 	/* no keymode recorded: erase, the safe reading */
 	rec.keymode = NULL;
 	assert_int_equal(cl_plan_teardown(&rec, &p, &err), 0);
-	assert_ops(&p, "unmount,delete-files,remove-key,remove-layer,remove-record");
+	assert_ops(&p, "unmount,delete-files,erase-nest,remove-key,remove-layer,remove-record");
 	cl_plan_clear(&p);
 }
 
@@ -425,13 +459,13 @@ static void test_teardown_persistent(void **state)
 	cl_plan_clear(&p);
 	/* destroy: the files, the key, then the key file once the key is ABSENT */
 	assert_int_equal(cl_plan_erase(&rec, &p, NULL), 0);
-	assert_ops(&p, "unmount-container,unmount,delete-files,remove-key,erase-keyfile,"
+	assert_ops(&p, "unmount-container,unmount,delete-files,erase-nest,remove-key,erase-keyfile,"
 		       "remove-layer,remove-record");
 	cl_plan_clear(&p);
 	/* a persistent creation that never finished is erased, key file and all, by a stop */
 	rec.state = (char *)"creating";
 	assert_int_equal(cl_plan_teardown(&rec, &p, NULL), 0);
-	assert_ops(&p, "unmount-container,unmount,delete-files,remove-key,erase-keyfile,"
+	assert_ops(&p, "unmount-container,unmount,delete-files,erase-nest,remove-key,erase-keyfile,"
 		       "remove-layer,remove-record");
 	cl_plan_clear(&p);
 	/* an unlock that never finished is locked again: the data stays */
@@ -442,7 +476,7 @@ static void test_teardown_persistent(void **state)
 	rec.state = NULL;
 	rec.keymode = (char *)"ephemeral";
 	assert_int_equal(cl_plan_erase(&rec, &p, NULL), 0);
-	assert_ops(&p, "unmount-container,unmount,delete-files,remove-key,remove-layer,"
+	assert_ops(&p, "unmount-container,unmount,delete-files,erase-nest,remove-key,remove-layer,"
 		       "remove-record");
 	cl_plan_clear(&p);
 }
@@ -537,6 +571,8 @@ int main(void)
 	    T(test_create_custom_roots),
 	    T(test_create_bad_id),
 	    T(test_create_not_supported),
+	    T(test_create_nested),
+	    T(test_create_nested_refused),
 	    T(test_create_id_checked_first),
 	    T(test_teardown_ephemeral),
 	    T(test_teardown_persistent),
