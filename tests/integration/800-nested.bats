@@ -1,0 +1,225 @@
+#!/usr/bin/env bats
+# Nested containers (issue 11, DESIGN §6): an outer runc container with
+# io.cryptlayer.nested=true runs inner runc and crun containers with the same hook and
+# the default store path; every inner container has a key of its own on the nest store,
+# an inner stop erases its key while the outer runs, and the outer stop (or kill -9, or
+# gc after a killed hook) erases every key of the tree.
+
+# shellcheck disable=SC2030,SC2031 # each test runs in its own subshell, by design
+
+load helpers
+
+setup_file() {
+	CL_STORE_SIZE=512M setup_store
+	export T=$BATS_FILE_TMPDIR
+	# the outer's base: busybox, Debian's merged-usr links (the host's /usr is bound in)
+	make_base "$T/obase"
+	ln -s usr/lib "$T/obase/lib"
+	ln -s usr/lib64 "$T/obase/lib64"
+	ln -s usr/sbin "$T/obase/sbin"
+	# the inner containers' base, bound read-only into the outer at /ibase (a plain
+	# filesystem: an inner overlay over the outer's overlay is one stacking level more)
+	make_base "$T/ibase"
+	mkdir -p "$T/shared"
+	build_outer_jq
+}
+
+teardown_file() {
+	local id
+	for id in $(runc list -q 2>/dev/null | grep '^n8-'); do
+		runc kill "$id" KILL 2>/dev/null
+		runc delete -f "$id" 2>/dev/null
+	done
+	teardown_store
+}
+
+# the outer's config: privileged (all capabilities this machine has, no seccomp, no
+# masked paths), rw /sys and cgroups, the host's /usr and this build tree read-only, a
+# tmpfs on /run and /tmp (HELPERS: what nested runtimes need here)
+build_outer_jq() {
+	local caps
+	caps=$(capsh --decode="$(awk '/^CapBnd/ {print $2}' /proc/self/status)" |
+		sed 's/.*=//' | tr ',' '\n' | tr a-z A-Z | jq -R . | jq -sc .)
+	cat >"$T/outer.jq" <<EOF
+.process.terminal = false | .process.args = \$args | .root.readonly = false
+| .process.capabilities = {bounding: $caps, effective: $caps, permitted: $caps}
+| .process.noNewPrivileges = false
+| del(.linux.seccomp) | del(.linux.maskedPaths) | del(.linux.readonlyPaths)
+| .mounts |= map(if .destination == "/sys" then .options = ["nosuid","noexec","nodev","rw"] else . end)
+| .mounts |= map(select(.destination != "/sys/fs/cgroup"))
+| .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid","noexec","nodev","relatime","rw"]},
+   {destination: "/usr", type: "bind", source: "/usr", options: ["rbind","ro"]},
+   {destination: \$top, type: "bind", source: \$top, options: ["rbind","ro"]},
+   {destination: "/ibase", type: "bind", source: \$ibase, options: ["rbind","ro"]},
+   {destination: "/shared", type: "bind", source: \$shared, options: ["rbind","rw"]},
+   {destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid","nodev","mode=755"]},
+   {destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid","nodev","mode=1777"]}]
+| .linux.resources = {devices: [{allow: true, access: "rwm"}]}
+| .annotations = \$ann
+| .hooks = {prestart: [{path: \$hook[0], args: (\$hook + ["prestart"])}],
+            poststop: [{path: \$hook[0], args: (\$hook + ["poststop"])}]}
+EOF
+}
+
+# make_outer DIR [ANNOTATIONS_JSON]: an outer bundle over obase, nested=true by default
+make_outer() {
+	local dir=$1 ann=${2:-}
+	[ -n "$ann" ] || ann=$(jq -nc --arg b "$T/obase" \
+		'{"io.cryptlayer.base": $b, "io.cryptlayer.nested": "true"}')
+	mkdir -p "$dir/rootfs"
+	(cd "$dir" && runc spec)
+	jq --argjson args '["sh", "-c", "trap \"exit 0\" TERM; while :; do sleep 1; done"]' \
+		--argjson ann "$ann" --arg top "$TOP" --arg ibase "$T/ibase" \
+		--arg shared "$T/shared" \
+		--argjson hook "$(jq -nc --arg b "$CRYPTLAYER" --arg r "$CLROOT" --arg d "$CLRUN" \
+			'[$b, "--root", $r, "--run-dir", $d, "hook"]')" \
+		-f "$T/outer.jq" "$dir/config.json" >"$dir/c" && mv "$dir/c" "$dir/config.json"
+}
+
+# start_outer NAME: an outer container, running; its key in OKEY
+start_outer() {
+	local name=$1
+	make_outer "$BATS_TEST_TMPDIR/$name"
+	runc create --bundle "$BATS_TEST_TMPDIR/$name" "$name" </dev/null >/dev/null 2>&1 || {
+		tail -5 "$CLRUN/cryptlayer.log" >&2
+		return 1
+	}
+	runc start "$name"
+	OKEY=$($CL status "$name" --json | jq -r .key_id)
+}
+
+# in_outer OUTER CMD...: run CMD in the outer container (stdio detached from ours)
+in_outer() {
+	local o=$1
+	shift
+	runc exec "$o" "$@" </dev/null
+}
+
+# make_inner NAME [ANNOTATIONS_JSON] [STAGE]: an inner bundle in /shared/NAME whose hook is
+# this build's cryptlayer with no option at all (the default store path inside), over
+# /ibase; the process writes a marker assembled inside it and waits
+make_inner() {
+	local name=$1 ann=${2:-} stage=${3:-prestart} dir=$T/shared/$1
+	[ -n "$ann" ] || ann='{"io.cryptlayer.base": "/ibase"}'
+	mkdir -p "$dir/rootfs"
+	(cd "$dir" && runc spec)
+	jq --arg b "$CRYPTLAYER" --arg name "$name" --argjson ann "$ann" --arg stage "$stage" '
+		.process.terminal = false | .root.readonly = false | .annotations = $ann
+		| .process.args = ["sh", "-c", "m=PLAIN; echo \"${m}TEXT-$0-inner\" > /marker && touch /ready && exec sleep 600", $name]
+		| .hooks = {($stage): [{path: $b, args: ["cryptlayer", "hook", $stage]}],
+		            poststop: [{path: $b, args: ["cryptlayer", "hook", "poststop"]}]}
+		' "$dir/config.json" >"$dir/c" && mv "$dir/c" "$dir/config.json"
+}
+
+# start_inner OUTER NAME RUNTIME: an inner container in OUTER, running, its marker written
+start_inner() {
+	local o=$1 name=$2 rt=$3 upper
+	in_outer "$o" sh -c "$rt create --bundle /shared/$name $name >/shared/$name.log 2>&1 &&
+		$rt start $name" || {
+		cat "$T/shared/$name.log" >&2
+		in_outer "$o" tail -5 /run/cryptlayer/cryptlayer.log >&2
+		return 1
+	}
+	upper=$STORE/nest/$o/store/containers/$name/crypt/upper
+	wait_for_file "$upper/ready"
+}
+
+# stop_inner OUTER NAME RUNTIME: kill and delete it (poststop runs inside the outer)
+stop_inner() {
+	local o=$1 name=$2 rt=$3 _
+	in_outer "$o" "$rt" kill "$name" KILL
+	for _ in $(seq 1 100); do
+		in_outer "$o" "$rt" state "$name" 2>/dev/null | grep -q '"status": "stopped"' && break
+		sleep 0.05
+	done
+	in_outer "$o" "$rt" delete "$name"
+}
+
+# inner_key OUTER NAME: its key id, from the inner cryptlayer's status
+inner_key() {
+	in_outer "$1" "$CRYPTLAYER" status "$2" --json | jq -r .key_id
+}
+
+key_status() {
+	"$PROBE" key-status "$1" "$STORE"
+}
+
+# stop_outer NAME [kill]: SIGTERM (or SIGKILL) and delete; the outer poststop runs
+stop_outer() {
+	local name=$1 sig=${2:-KILL} _
+	runc kill "$name" "$sig"
+	for _ in $(seq 1 100); do
+		runc state "$name" 2>/dev/null | grep -q '"status": "stopped"' && break
+		sleep 0.05
+	done
+	runc delete "$name"
+}
+
+# assert_tree_erased OUTER KEY...: every key ABSENT, no nest, layer, record or mount
+assert_tree_erased() {
+	local o=$1 k
+	shift
+	for k in "$@"; do
+		run key_status "$k"
+		assert_output absent
+	done
+	assert_not_exist "$STORE/nest/$o"
+	assert_not_exist "$STORE/containers/$o"
+	assert_not_exist "$CLRUN/$o.json"
+	run grep -c -F "$STORE/" /proc/self/mountinfo
+	assert_output 0
+}
+
+@test "outer runc runs inner runc and crun: own keys, inner stop erases, outer stop erases all" {
+	skip_if_no_runtime runc
+	skip_if_no_runtime crun
+	local o=n8-$(safename) a b ka kb
+	a=$o-ra
+	b=$o-cb
+	start_outer "$o"
+	# the nest is beside the layer, never inside its encrypted upper
+	assert_dir_exists "$STORE/nest/$o/store"
+	run "$PROBE" policy "$STORE/nest/$o/graph"
+	assert_output --partial "v2 $OKEY"
+	run "$PROBE" policy "$STORE/nest/$o/store"
+	assert_output --partial "none"
+	run_cryptlayer status "$o" --json
+	assert_equal "$(jq -r .nested <<<"$output")" true
+	assert_equal "$(jq -r .inner_keys <<<"$output")" 0
+	# inside: the nest store and graph are where the inner tools look by default
+	run in_outer "$o" grep -E ' /var/lib/(cryptlayer|containers) ' /proc/self/mountinfo
+	assert_line --partial "/var/lib/cryptlayer rw,nosuid,nodev"
+	assert_line --partial "/var/lib/containers rw"
+
+	make_inner "$a"
+	make_inner "$b"
+	start_inner "$o" "$a" runc
+	start_inner "$o" "$b" crun
+	ka=$(inner_key "$o" "$a")
+	kb=$(inner_key "$o" "$b")
+	[[ $ka =~ ^[0-9a-f]{32}$ && $kb =~ ^[0-9a-f]{32}$ ]]
+	[ "$ka" != "$kb" ] && [ "$ka" != "$OKEY" ] && [ "$kb" != "$OKEY" ]
+	run "$PROBE" policy "$STORE/nest/$o/store/containers/$a/crypt"
+	assert_output --partial "v2 $ka"
+	run_cryptlayer status "$o" --json
+	assert_equal "$(jq -r .inner_keys <<<"$output")" 2
+	run_cryptlayer list --json
+	assert_equal "$(jq --arg o "$o" '.[] | select(.id == $o) | .inner_keys' <<<"$output")" 2
+	assert_not_in_image "PLAINTEXT-$a-inner"
+	assert_not_in_image "PLAINTEXT-$b-inner"
+
+	# an inner stop erases the inner key; the outer and the other inner run on
+	stop_inner "$o" "$a" runc
+	run key_status "$ka"
+	assert_output absent
+	run key_status "$kb"
+	assert_output present
+	run key_status "$OKEY"
+	assert_output present
+	assert_not_exist "$STORE/nest/$o/store/containers/$a"
+
+	# the outer stop erases everything, the running inner container's key too
+	stop_outer "$o"
+	assert_tree_erased "$o" "$OKEY" "$ka" "$kb"
+	assert_not_in_image "PLAINTEXT-$b-inner"
+}
