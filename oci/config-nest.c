@@ -12,7 +12,8 @@ static bool array_has_string(json_object *arr, const char *s)
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		json_object *v = json_object_array_get_idx(arr, i);
 
-		if (json_object_is_type(v, json_type_string) && !strcmp(json_object_get_string(v), s))
+		if (json_object_is_type(v, json_type_string) &&
+		    !strcmp(json_object_get_string(v), s))
 			return true;
 	}
 	return false;

@@ -49,9 +49,12 @@ static void create_help(void)
 int cl_cmd_create(const struct cl_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"base", required_argument, NULL, 'b'}, {"id", required_argument, NULL, 'i'},
-	    {"key", required_argument, NULL, 'k'},  {"backend", required_argument, NULL, 'B'},
-	    {"nested", no_argument, NULL, 'n'},	    {"help", no_argument, NULL, 'h'},
+	    {"base", required_argument, NULL, 'b'},
+	    {"id", required_argument, NULL, 'i'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"backend", required_argument, NULL, 'B'},
+	    {"nested", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
 	struct cl_ctx ctx = cl_cli_ctx(g);

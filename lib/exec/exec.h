@@ -35,7 +35,7 @@ struct cl_teardown_report {
 	bool had_key;
 	enum cl_key_status key_status; /* after removal */
 	bool unmounted;
-	bool kept; /* persistent layer locked: files and key file kept */
+	bool kept;	       /* persistent layer locked: files and key file kept */
 	unsigned nest_keys;    /* keys found under the layer's nest (DESIGN §6), now ABSENT */
 	unsigned nest_foreign; /* policies under the nest naming another layer's key: left */
 };

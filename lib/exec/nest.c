@@ -82,7 +82,8 @@ static int sys_openat2(int dfd, const char *path, int flags, unsigned long long 
  */
 static int nest_target(int root_fd, const char *rel)
 {
-	const unsigned long long how = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	const unsigned long long how =
+	    RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 	char buf[256];
 	size_t len = strlen(rel);
 

@@ -68,8 +68,8 @@ bool cl_layer_gone(const struct cl_ctx *ctx, const char *id)
 		return true; /* no store, no layer */
 	if (r < 0)
 		return false; /* cannot tell: keep the lock file */
-	return !exists_at(store->dir_fd, "containers", id) && !exists_at(store->dir_fd, "keys", id) &&
-	       !exists_at(store->dir_fd, "nest", id);
+	return !exists_at(store->dir_fd, "containers", id) &&
+	       !exists_at(store->dir_fd, "keys", id) && !exists_at(store->dir_fd, "nest", id);
 }
 
 void cl_layer_id_unlock(const struct cl_ctx *ctx, const char *id, int *fd)

@@ -9,25 +9,13 @@
 
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
+#include "lib/core/userns.h"
 #include "lib/fscrypt/fscrypt.h"
 #include "lib/layer/internal.h"
 
-/* the initial user namespace maps every uid to itself: "0 0 4294967295" */
-static bool in_user_ns(void)
-{
-	_cleanup_free_ char *buf = NULL;
-	unsigned long a = 0, b = 0, n = 0;
-	size_t len = 0;
-
-	if (cl_read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &buf, &len, NULL) < 0)
-		return true; /* cannot tell: refuse */
-	return sscanf(buf, "%lu %lu %lu", &a, &b, &n) != 3 || a != 0 || b != 0 ||
-	       n != 4294967295UL || strchr(buf, '\n') != buf + len - 1;
-}
-
 void cl_layer_nest_facts(const struct cl_oci_config *cfg, bool *ret_userns, bool *ret_no_admin)
 {
-	*ret_userns = in_user_ns() || (cfg && cfg->user_ns);
+	*ret_userns = cl_userns_nested() || (cfg && cfg->user_ns);
 	*ret_no_admin = cfg && !cfg->cap_sys_admin;
 }
 

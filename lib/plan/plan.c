@@ -134,9 +134,10 @@ static int check_nested(const struct cl_plan_input *in, struct cl_error **err)
 				    "nested=true in a user namespace is not supported yet "
 				    "(the inner cryptlayer needs CAP_SYS_ADMIN of the host)");
 	if (in->nest_no_sys_admin)
-		return cl_error_set(err, EPERM,
-				    "nested=true needs a privileged container: CAP_SYS_ADMIN is "
-				    "not in its bounding set (inner runtimes and cryptlayer need it)");
+		return cl_error_set(
+		    err, EPERM,
+		    "nested=true needs a privileged container: CAP_SYS_ADMIN is "
+		    "not in its bounding set (inner runtimes and cryptlayer need it)");
 	return 0;
 }
 

@@ -82,7 +82,7 @@ struct cl_plan_input {
 	bool lower_encrypted; /* fscrypt policy, or a layer's merged (any store's) */
 	unsigned long long lower_dev, lower_ino; /* exec checks its own open against these */
 	/* io.cryptlayer.nested=true (DESIGN §6): facts of the container and of this process */
-	bool nest_userns;	 /* the container has a user namespace, or this process is in one */
+	bool nest_userns;	/* the container has a user namespace, or this process is in one */
 	bool nest_no_sys_admin; /* the container's bounding set lacks CAP_SYS_ADMIN */
 };
 
