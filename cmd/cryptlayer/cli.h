@@ -19,7 +19,12 @@ struct cl_globals {
 	size_t n_base_dirs;
 	bool base_dir_required; /* --require-base-dir: no --base-dir refuses every named base */
 	bool debug;
+	unsigned given; /* CL_GIVEN_*: which of them came from argv (the rest are defaults) */
 };
+
+#define CL_GIVEN_ROOT (1U << 0)
+#define CL_GIVEN_RUN_DIR (1U << 1)
+#define CL_GIVEN_MACHINE_KEY (1U << 2)
 
 #define CL_MAX_BASE_DIRS CL_LAYER_MAX_BASE_DIRS
 
@@ -89,6 +94,36 @@ int cl_cmd_encrypt(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_decrypt(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_export(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_import(const struct cl_globals *g, int argc, char **argv);
+
+/*
+ * cmd/cryptlayer/user.c: a caller that is not root of the initial user namespace (a user,
+ * 'podman unshare', rootless podman's hooks) gets per-user defaults (DESIGN §7c).
+ */
+struct cl_user_dirs {
+	char *data;    /* $XDG_DATA_HOME or ~/.local/share */
+	char *config;  /* $XDG_CONFIG_HOME or ~/.config */
+	char *runtime; /* $XDG_RUNTIME_DIR, or NULL */
+};
+
+/** cl_cli_user_mode() - not root of the initial user namespace. */
+bool cl_cli_user_mode(void);
+/** cl_cli_user_dirs() - the caller's XDG directories (env, else HOME). Return: 0 or -errno. */
+int cl_cli_user_dirs(struct cl_user_dirs *ret, struct cl_error **err);
+void cl_cli_user_dirs_clear(struct cl_user_dirs *d);
+/**
+ * cl_cli_user_defaults() - in user mode, the --root, --run-dir and --machine-key that
+ * @g was not given: <data>/cryptlayer, $XDG_RUNTIME_DIR/cryptlayer (else <root>/run),
+ * file:<config>/cryptlayer/machine.key. Left as they are when the dirs are unknown.
+ */
+void cl_cli_user_defaults(struct cl_globals *g);
+/**
+ * cl_cli_user_check() - in user mode, the store root and run dir (where they exist) are
+ * canonical directories owned by this user and writable by no one else.
+ * Return: 0 or -errno.
+ */
+int cl_cli_user_check(const struct cl_globals *g, struct cl_error **err);
+/** cl_cmd_store_init_user() - 'store init --user'. Return: the exit code. */
+int cl_cmd_store_init_user(const struct cl_globals *g);
 
 /** cl_cli_ctx() - the layer context of these global options (store, run dir, allowlist). */
 struct cl_ctx cl_cli_ctx(const struct cl_globals *g);

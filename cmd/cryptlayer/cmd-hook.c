@@ -64,6 +64,9 @@ int cl_cmd_hook(const struct cl_globals *g, int argc, char **argv)
 		snprintf(logpath, sizeof(logpath), "%s/cryptlayer.log", g->run_dir);
 		cl_log_open(logpath);
 	}
+	/* rootless podman: the user's store and run dir (DESIGN §7c) */
+	if (cl_cli_user_check(g, &err) < 0)
+		return cl_cli_fail(&err, stage);
 	if (!strcmp(stage, "prestart") || !strcmp(stage, "createRuntime"))
 		r = cl_hook_prestart(&ctx, STDIN_FILENO, &err);
 	else if (!strcmp(stage, "poststop"))

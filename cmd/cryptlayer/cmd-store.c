@@ -12,11 +12,13 @@
 #include "lib/probe/dmcrypt.h"
 #include "lib/probe/host.h"
 #include "lib/store/store.h"
+#include "lib/store/user.h"
 
 static void store_help(void)
 {
 	fputs("Usage:\n"
 	      " cryptlayer store init [--size SIZE]\n"
+	      " cryptlayer store init --user [--root DIR]\n"
 	      " cryptlayer store status\n"
 	      " cryptlayer store remove\n"
 	      "\n"
@@ -28,8 +30,19 @@ static void store_help(void)
 	      "'remove' unmounts and deletes the store (its image, lock files and directories;\n"
 	      "never the machine key); it refuses while any layer exists.\n"
 	      "\n"
+	      "'init --user', run as a user for rootless podman, makes the user's own store: a\n"
+	      "directory (default $XDG_DATA_HOME/cryptlayer, ~/.local/share/cryptlayer) on a\n"
+	      "filesystem with fscrypt v2, probed first (refused, writing nothing, without\n"
+	      "it); the run dir $XDG_RUNTIME_DIR/cryptlayer (else <root>/run); the hooks.d\n"
+	      "descriptors in ~/.config/cryptlayer/hooks.d; and the podman drop-in\n"
+	      "~/.config/containers/containers.conf.d/" CL_STORE_USER_DROPIN " whose hooks_dir lists the\n"
+	      "system directories, then the user's. It never edits containers.conf; a second\n"
+	      "run changes nothing. Persistent keys use ~/.config/cryptlayer/machine.key.\n"
+	      "\n"
 	      "Options:\n"
 	      "     --size SIZE    image size, e.g. 512M, 8G (default 8G)\n"
+	      "     --user         a user's own store, wired into rootless podman\n"
+	      "     --root DIR     with --user: the store directory (same as the global --root)\n"
 	      " -h, --help         display this help\n",
 	      stdout);
 }
@@ -101,11 +114,15 @@ int cl_cmd_store(const struct cl_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"size", required_argument, NULL, 's'},
+	    {"user", no_argument, NULL, 'u'},
+	    {"root", required_argument, NULL, 'r'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
 	_cleanup_(cl_store_freep) struct cl_store *s = NULL;
 	struct cl_error *err = NULL;
+	struct cl_globals ug = *g;
+	bool user = false;
 	uint64_t size = 0;
 	int c;
 
@@ -113,6 +130,17 @@ int cl_cmd_store(const struct cl_globals *g, int argc, char **argv)
 		if (c == 'h') {
 			store_help();
 			return CL_EXIT_OK;
+		}
+		if (c == 'u') {
+			user = true;
+			continue;
+		}
+		if (c == 'r') {
+			if (optarg[0] != '/')
+				return cl_cli_usage("store", "--root must be an absolute path");
+			ug.root = optarg;
+			ug.given |= CL_GIVEN_ROOT;
+			continue;
 		}
 		if (c != 's')
 			return cl_cli_usage("store", "unknown option '%s'", argv[optind - 1]);
@@ -131,6 +159,17 @@ int cl_cmd_store(const struct cl_globals *g, int argc, char **argv)
 	}
 	if (strcmp(argv[optind], "init"))
 		return cl_cli_usage("store", "unknown subcommand '%s'", argv[optind]);
+	if ((ug.given & CL_GIVEN_ROOT) && !(g->given & CL_GIVEN_ROOT) && !user)
+		return cl_cli_usage("store", "--root after 'init' needs --user (or put it first)");
+	if (user && size)
+		return cl_cli_usage("store", "--size is for an image store, not --user");
+	if (user) {
+		/* the run dir follows a new root when it defaulted to <root>/run */
+		if (!(g->given & CL_GIVEN_RUN_DIR))
+			ug.run_dir = CL_DEFAULT_RUN_DIR;
+		cl_cli_user_defaults(&ug);
+		return cl_cmd_store_init_user(&ug);
+	}
 	if (cl_store_open(g->root, size, true, &s, &err) < 0)
 		return cl_cli_fail(&err, "store init");
 	printf("%s\n", s->dir);

@@ -105,6 +105,21 @@ static void harden_process(void)
 	(void)signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * a user's store root and run dir are checked before a command uses them; 'hook' checks
+ * them itself once its log is open, 'store' for the root it is given
+ */
+static bool user_store_checked(const char *cmd)
+{
+	static const char *const skip[] = {"hook", "store", "doctor", "keygen", "encrypt",
+					   "decrypt"};
+
+	for (size_t i = 0; i < CL_ARRAY_SIZE(skip); i++)
+		if (!strcmp(cmd, skip[i]))
+			return false;
+	return true;
+}
+
 static char *self_path(const char *argv0)
 {
 	char *p = realpath("/proc/self/exe", NULL);
@@ -138,12 +153,15 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'r':
 			g.root = optarg;
+			g.given |= CL_GIVEN_ROOT;
 			break;
 		case 'R':
 			g.run_dir = optarg;
+			g.given |= CL_GIVEN_RUN_DIR;
 			break;
 		case 'm':
 			g.machine_key = optarg;
+			g.given |= CL_GIVEN_MACHINE_KEY;
 			break;
 		case 'b':
 			if (optarg[0] != '/')
@@ -173,8 +191,15 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cl_cli_usage(NULL, "no command given");
+	cl_cli_user_defaults(&g); /* a user's own store (DESIGN §7c) */
 	if (g.root[0] != '/' || g.run_dir[0] != '/')
 		return cl_cli_usage(NULL, "--root and --run-dir must be absolute paths");
+	if (user_store_checked(argv[optind])) {
+		struct cl_error *err = NULL;
+
+		if (cl_cli_user_check(&g, &err) < 0)
+			return cl_cli_fail(&err, argv[optind]);
+	}
 	for (size_t i = 0; i < CL_ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[optind], commands[i].name))
 			continue;

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Per-user defaults (DESIGN §7c). A caller that is not root of the initial user namespace
+ * cannot use /var/lib/cryptlayer: its store is <data>/cryptlayer, its run dir
+ * $XDG_RUNTIME_DIR/cryptlayer (else <root>/run), its machine key
+ * <config>/cryptlayer/machine.key. These are the only values read from the environment,
+ * and only for a user: the hook gets an empty environment and its descriptor's argv names
+ * all three.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cryptlayer/cli.h"
+#include "lib/core/cleanup.h"
+#include "lib/core/userns.h"
+#include "lib/store/user.h"
+
+bool cl_cli_user_mode(void)
+{
+	return geteuid() != 0 || cl_userns_nested();
+}
+
+void cl_cli_user_dirs_clear(struct cl_user_dirs *d)
+{
+	free(d->data);
+	free(d->config);
+	free(d->runtime);
+	memset(d, 0, sizeof(*d));
+}
+
+/* the XDG spec: a relative value is invalid and ignored */
+static const char *abs_env(const char *name)
+{
+	const char *v = secure_getenv(name);
+
+	return v && v[0] == '/' ? v : NULL;
+}
+
+/* $HOME, else the passwd entry of the user (outside the namespace, for 'podman unshare') */
+static const char *home_dir(void)
+{
+	const char *home = abs_env("HOME");
+	uid_t uid = geteuid();
+	struct passwd *pw;
+
+	if (home)
+		return home;
+	if (cl_userns_nested() && cl_userns_outer_uid(uid, &uid) < 0)
+		return NULL;
+	pw = getpwuid(uid);
+	return pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+}
+
+static int xdg(const char *name, const char *home, const char *under_home, char **ret)
+{
+	const char *v = abs_env(name);
+
+	if (v)
+		*ret = strdup(v);
+	else if (!home)
+		return -ENOENT;
+	else if (asprintf(ret, "%s/%s", home, under_home) < 0)
+		*ret = NULL;
+	return *ret ? 0 : -ENOMEM;
+}
+
+int cl_cli_user_dirs(struct cl_user_dirs *ret, struct cl_error **err)
+{
+	const char *home = home_dir(), *rt = abs_env("XDG_RUNTIME_DIR");
+	struct cl_user_dirs d = {};
+	int r;
+
+	r = xdg("XDG_DATA_HOME", home, ".local/share", &d.data);
+	if (r == 0)
+		r = xdg("XDG_CONFIG_HOME", home, ".config", &d.config);
+	if (r == 0 && rt && !(d.runtime = strdup(rt)))
+		r = -ENOMEM;
+	if (r < 0) {
+		cl_cli_user_dirs_clear(&d);
+		return cl_error_set(err, -r,
+				    r == -ENOENT ? "no HOME and no XDG_DATA_HOME/XDG_CONFIG_HOME: "
+						   "pass --root, --run-dir and --machine-key"
+						 : "user directories");
+	}
+	*ret = d;
+	return 0;
+}
+
+void cl_cli_user_defaults(struct cl_globals *g)
+{
+	/* globals point here for the life of the process */
+	static char *root, *run_dir, *machine_key;
+	struct cl_user_dirs d = {};
+	struct cl_error *err = NULL;
+
+	if (!cl_cli_user_mode() ||
+	    (g->given & (CL_GIVEN_ROOT | CL_GIVEN_RUN_DIR | CL_GIVEN_MACHINE_KEY)) ==
+		(CL_GIVEN_ROOT | CL_GIVEN_RUN_DIR | CL_GIVEN_MACHINE_KEY))
+		return;
+	if (cl_cli_user_dirs(&d, &err) < 0) {
+		cl_log(CL_LOG_DEBUG, "per-user defaults: %s", err->msg);
+		cl_error_free(&err);
+		return;
+	}
+	if (!(g->given & CL_GIVEN_ROOT) && asprintf(&root, "%s/cryptlayer", d.data) >= 0)
+		g->root = root;
+	if (!(g->given & CL_GIVEN_RUN_DIR) &&
+	    (d.runtime ? asprintf(&run_dir, "%s/cryptlayer", d.runtime)
+		       : asprintf(&run_dir, "%s/run", g->root)) >= 0)
+		g->run_dir = run_dir;
+	if (!(g->given & CL_GIVEN_MACHINE_KEY) &&
+	    asprintf(&machine_key, "file:%s/cryptlayer/machine.key", d.config) >= 0)
+		g->machine_key = machine_key;
+	cl_cli_user_dirs_clear(&d);
+}
+
+int cl_cli_user_check(const struct cl_globals *g, struct cl_error **err)
+{
+	int r;
+
+	if (!cl_cli_user_mode())
+		return 0;
+	r = cl_store_user_check_canonical(g->root, "store root", err);
+	if (r == 0)
+		r = cl_store_user_check_dir(g->root, "store root", err);
+	if (r == 0)
+		r = cl_store_user_check_canonical(g->run_dir, "run dir", err);
+	if (r == 0)
+		r = cl_store_user_check_dir(g->run_dir, "run dir", err);
+	return r;
+}
