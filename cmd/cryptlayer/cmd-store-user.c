@@ -35,8 +35,8 @@ static void report(const char *what, const char *path, int changed)
 static int put_descriptor(const struct cl_globals *g, const char *dir, const char *stage,
 			  struct cl_error **err)
 {
-	const char *args[] = {"cryptlayer", "--root", g->root,	    "--run-dir", g->run_dir,
-			      "--machine-key", g->machine_key, "hook", stage};
+	const char *args[] = {"cryptlayer",    "--root",       g->root, "--run-dir", g->run_dir,
+			      "--machine-key", g->machine_key, "hook",	stage};
 	_cleanup_free_ char *text = NULL, *path = NULL;
 	int r;
 

@@ -35,7 +35,8 @@ static void store_help(void)
 	      "filesystem with fscrypt v2, probed first (refused, writing nothing, without\n"
 	      "it); the run dir $XDG_RUNTIME_DIR/cryptlayer (else <root>/run); the hooks.d\n"
 	      "descriptors in ~/.config/cryptlayer/hooks.d; and the podman drop-in\n"
-	      "~/.config/containers/containers.conf.d/" CL_STORE_USER_DROPIN " whose hooks_dir lists the\n"
+	      "~/.config/containers/containers.conf.d/" CL_STORE_USER_DROPIN
+	      " whose hooks_dir lists the\n"
 	      "system directories, then the user's. It never edits containers.conf; a second\n"
 	      "run changes nothing. Persistent keys use ~/.config/cryptlayer/machine.key.\n"
 	      "\n"

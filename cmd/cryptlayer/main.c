@@ -111,8 +111,8 @@ static void harden_process(void)
  */
 static bool user_store_checked(const char *cmd)
 {
-	static const char *const skip[] = {"hook", "store", "doctor", "keygen", "encrypt",
-					   "decrypt"};
+	static const char *const skip[] = {"hook",   "store",	"doctor",
+					   "keygen", "encrypt", "decrypt"};
 
 	for (size_t i = 0; i < CL_ARRAY_SIZE(skip); i++)
 		if (!strcmp(cmd, skip[i]))

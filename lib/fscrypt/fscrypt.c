@@ -50,6 +50,19 @@ int cl_key_id_from_hex(const char *hex, struct cl_key_id *ret_id)
 	return 0;
 }
 
+/* a non-root user's keys count against its kernel key quota (DESIGN §7c): say so */
+static int add_key_error(int errnum, struct cl_error **err)
+{
+	if (errnum == EDQUOT)
+		return cl_error_set(
+		    err, EDQUOT,
+		    "FS_IOC_ADD_ENCRYPTION_KEY: this user's kernel key quota is "
+		    "exhausted (/proc/sys/kernel/keys/maxkeys and maxbytes; usage in "
+		    "/proc/key-users): stop a container or ask the administrator to "
+		    "raise it");
+	return cl_error_set(err, errnum, "FS_IOC_ADD_ENCRYPTION_KEY");
+}
+
 int cl_fscrypt_add_key(int mnt_fd, const struct cl_secret *key, struct cl_key_id *ret_id,
 		       struct cl_error **err)
 {
@@ -68,7 +81,7 @@ int cl_fscrypt_add_key(int mnt_fd, const struct cl_secret *key, struct cl_key_id
 	arg->raw_size = (uint32_t)key->len;
 	memcpy(arg->raw, key->data, key->len);
 	if (ioctl(mnt_fd, FS_IOC_ADD_ENCRYPTION_KEY, arg) < 0)
-		r = cl_error_set(err, errno, "FS_IOC_ADD_ENCRYPTION_KEY");
+		r = add_key_error(errno, err);
 	else
 		key_id_set(ret_id, arg->key_spec.u.identifier);
 	cl_secret_free(buf);

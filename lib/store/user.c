@@ -46,8 +46,7 @@ static int nearest_existing(const char *path, char **ret)
 	return 0;
 }
 
-static int not_supported(const char *root, const char *dir, const char *why,
-			 struct cl_error **err)
+static int not_supported(const char *root, const char *dir, const char *why, struct cl_error **err)
 {
 	return cl_error_set(err, EOPNOTSUPP,
 			    "store root '%s': the filesystem of '%s' does not support encryption "
@@ -91,8 +90,8 @@ int cl_store_user_probe(const char *root, struct cl_error **err)
 		return not_supported(root, dir, mode.step, err);
 	if (mode.result < 0)
 		return cl_error_set(err, -mode.result,
-				    "store root '%s': probe encryption on '%s': %s failed", root, dir,
-				    mode.step);
+				    "store root '%s': probe encryption on '%s': %s failed", root,
+				    dir, mode.step);
 	return 0;
 }
 
@@ -131,8 +130,7 @@ int cl_store_user_check_canonical(const char *path, const char *what, struct cl_
 	real = realpath(dir, NULL);
 	if (!real)
 		return cl_error_set(err, errno, "%s '%s': resolve '%s'", what, path, dir);
-	if (strcmp(real, dir) || strstr(path, "/./") || strstr(path, "/../") ||
-	    strstr(path, "//"))
+	if (strcmp(real, dir) || strstr(path, "/./") || strstr(path, "/../") || strstr(path, "//"))
 		return cl_error_set(err, ELOOP,
 				    "%s '%s' is not a canonical path ('%s' resolves to '%s'): "
 				    "pass the real path",
@@ -143,7 +141,7 @@ int cl_store_user_check_canonical(const char *path, const char *what, struct cl_
 /* json-c leaves @val to the caller when the add fails: put it then; NULL @val fails */
 static bool add(json_object *o, const char *key, json_object *val)
 {
-	int r = !val ? -1
+	int r = !val  ? -1
 		: key ? json_object_object_add(o, key, val)
 		      : json_object_array_add(o, val);
 
@@ -182,8 +180,7 @@ char *cl_store_user_descriptor(const char *self, const char *const *args, size_t
 
 	if (!d)
 		return cl_error_set(err, ENOMEM, "hooks.d descriptor"), NULL;
-	s = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PRETTY |
-						  JSON_C_TO_STRING_SPACED |
+	s = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 						  JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!s || asprintf(&out, "%s\n", s) < 0)
 		return cl_error_set(err, ENOMEM, "hooks.d descriptor"), NULL;
@@ -204,19 +201,21 @@ char *cl_store_user_dropin(const char *const *system, size_t n_system, const cha
 {
 	char *out = NULL, *next = NULL;
 
-	if (asprintf(&out,
-		     "# Written by 'cryptlayer store init --user'. podman's hooks_dir replaces its\n"
-		     "# default list: the system directories come first, then this user's, whose\n"
-		     "# cryptlayer descriptors override the system's of the same name.\n"
-		     "[engine]\nhooks_dir = [\n") < 0)
+	if (asprintf(
+		&out,
+		"# Written by 'cryptlayer store init --user'. podman's hooks_dir replaces its\n"
+		"# default list: the system directories come first, then this user's, whose\n"
+		"# cryptlayer descriptors override the system's of the same name.\n"
+		"[engine]\nhooks_dir = [\n") < 0)
 		return cl_error_set(err, ENOMEM, "drop-in"), NULL;
 	for (size_t i = 0; i <= n_system; i++) {
 		const char *d = i < n_system ? system[i] : user_hooks;
 
 		if (!toml_plain(d)) {
 			free(out);
-			return cl_error_set(err, EINVAL, "hooks directory '%s': a quote, backslash "
-							 "or control character",
+			return cl_error_set(err, EINVAL,
+					    "hooks directory '%s': a quote, backslash "
+					    "or control character",
 					    d),
 			       NULL;
 		}

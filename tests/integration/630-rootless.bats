@@ -1,0 +1,358 @@
+#!/usr/bin/env bats
+# Rootless podman (issue 18, DESIGN §7c): a test user with subuids, the admin's one step
+# (a directory owned by the user on an ext4 with '-O encrypt'), 'store init --user', and
+# the user's own 'podman run' with no --hooks-dir: encrypted writes, keys added and
+# removed by the user, overlay with userxattr in the user's namespace, crypto-erase
+# verified ABSENT. Run as root; the user is made here and removed afterwards.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	skip_if_not_root
+	command -v podman >/dev/null || skip "podman is not installed"
+	command -v runuser >/dev/null || skip "runuser is not installed"
+	# a world-readable work dir: the user must reach the binary, the base and its home
+	W=$(mktemp -d /tmp/clrl.XXXXXX)
+	chmod 0755 "$W"
+	echo "$W" >"$BATS_FILE_TMPDIR/workdir"
+	U=clrl$(tr -dc a-z0-9 </dev/urandom | head -c 8)
+	echo "$U" >"$BATS_FILE_TMPDIR/user"
+	useradd -M -d "$W/home" -s /bin/sh "$U"
+	mkdir -m 0700 "$W/home" "$W/xdg"
+	chown "$U:" "$W/home" "$W/xdg"
+	# Debian's useradd gives subordinate ids already; add them where it did not
+	grep -q "^$U:" /etc/subuid || echo "$U:$((400000 + RANDOM * 8)):65536" >>/etc/subuid
+	grep -q "^$U:" /etc/subgid || echo "$U:$((400000 + RANDOM * 8)):65536" >>/etc/subgid
+	# the admin's step: an encrypt-enabled ext4 with a directory owned by the user, and a
+	# second filesystem without encryption
+	truncate -s 384M "$W/enc.img"
+	mkfs.ext4 -q -O encrypt "$W/enc.img"
+	mkdir "$W/enc" "$W/plain"
+	mount -o loop "$W/enc.img" "$W/enc"
+	truncate -s 32M "$W/plain.img"
+	mkfs.ext4 -q "$W/plain.img"
+	mount -o loop "$W/plain.img" "$W/plain"
+	mkdir "$W/enc/$U" "$W/plain/$U"
+	chown "$U:" "$W/enc/$U" "$W/plain/$U"
+	# crun refuses hybrid cgroups here, and a user namespace cannot unmount the v2 mount:
+	# cover it with an empty tmpfs instead (machine quirk, test helper only)
+	cat >"$W/crun-wrapper" <<'WRAP'
+#!/bin/sh
+exec unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null || mount -t tmpfs -o ro none /sys/fs/cgroup/unified; exec crun "$@"' crun "$@"
+WRAP
+	chmod 0755 "$W/crun-wrapper"
+	make_base "$W/base"
+	chown -R "$U:" "$W/base"
+	export W U
+	export STORE=$W/enc/$U/cryptlayer RUND=$W/xdg/cryptlayer
+	as_user sh -c 'tar -C "$1" -c . | podman import - clbase' sh "$W/base" >/dev/null
+}
+
+teardown_file() {
+	W=$(cat "$BATS_FILE_TMPDIR/workdir" 2>/dev/null) || return 0
+	U=$(cat "$BATS_FILE_TMPDIR/user")
+	if [ -e "$W/home" ]; then
+		upod rm -af -t 0 >/dev/null 2>&1 || true
+		as_user podman unshare "$CRYPTLAYER" gc >/dev/null 2>&1 || true
+		upod system migrate >/dev/null 2>&1 || true
+	fi
+	# what is left of the test user's podman (its pause process, conmon), by pid
+	for p in $(pgrep -u "$U"); do kill -KILL "$p" 2>/dev/null || true; done
+	for _ in $(seq 1 50); do pgrep -u "$U" >/dev/null || break; sleep 0.1; done
+	umount "$W/enc" "$W/plain" 2>/dev/null || true
+	userdel "$U" 2>/dev/null || true
+	sed -i "/^$U:/d" /etc/subuid /etc/subgid
+	[ -n "${SYSHOOK:-}" ] && rm -f "$SYSHOOK"
+	rm -rf "$W"
+}
+
+# as_user CMD...: the test user, in its home, with the environment a login would give;
+# its data home (podman's storage, cryptlayer's default store) on the encrypt-enabled fs
+as_user() {
+	runuser -u "$U" -- env -i HOME="$W/home" USER="$U" LOGNAME="$U" \
+		PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin XDG_RUNTIME_DIR="$W/xdg" \
+		XDG_DATA_HOME="$W/enc/$U" \
+		sh -c 'cd "$HOME" && exec "$@"' sh "$@"
+}
+
+# upod ARGS...: the user's rootless podman (its own storage, no --hooks-dir)
+upod() {
+	as_user podman --cgroup-manager=cgroupfs --events-backend=file "$@"
+}
+
+# ucl ARGS...: cryptlayer in the user's podman namespace, on the user's default store
+ucl() {
+	as_user podman unshare "$CRYPTLAYER" "$@"
+}
+
+RUN_U=(--network=none --ulimit nofile=20000:20000 --ulimit nproc=4096:4096
+	--annotation io.cryptlayer.enable=true)
+
+urt() {
+	if [ "$1" = crun ]; then echo "--runtime=$W/crun-wrapper"; else echo "--runtime=runc"; fi
+}
+
+# the marker is assembled inside (never in argv or on stdout, which podman stores)
+# shellcheck disable=SC2016
+MARK='m=ROOTLESS; echo "${m}PLAIN-$0" > /marker; touch /ready; exec sleep 600'
+
+# wait_ready ID: the container wrote its marker (read in the user's namespace)
+wait_ready() {
+	local _
+	for _ in $(seq 1 100); do
+		as_user podman unshare test -e "$STORE/containers/$1/merged/ready" && return 0
+		sleep 0.1
+	done
+	echo "container $1 never got ready" >&2
+	return 1
+}
+
+key_of() {
+	ucl status "$1" --json | jq -r .key_id
+}
+
+assert_absent() {
+	run "$PROBE" key-status "$1" "$W/enc"
+	assert_output absent
+}
+
+# the marker is neither in the raw encrypt-enabled image nor in the user's podman storage
+assert_marker_hidden() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	run grep -c -a -F "ROOTLESSPLAIN-$1" "$W/enc.img"
+	assert_output 0
+	run grep -r -l -a -F "ROOTLESSPLAIN-$1" "$W/enc/$U/containers" "$W/xdg/containers"
+	assert_output ""
+}
+
+assert_nothing_listed() {
+	run ucl list --json
+	assert_success
+	assert_output "[]"
+	run ls -A "$STORE/containers"
+	assert_output ""
+}
+
+@test "store init --user on a filesystem without encryption: refused, nothing written" {
+	run as_user "$CRYPTLAYER" store init --user --root "$W/plain/$U/cryptlayer"
+	assert_failure 1
+	assert_equal "${#lines[@]}" 1
+	assert_output --partial "does not support encryption"
+	assert_output --partial "tune2fs -O encrypt"
+	run ls -A "$W/plain/$U"
+	assert_output ""
+	assert_not_exist "$W/home/.config/cryptlayer"
+	assert_not_exist "$W/home/.config/containers/containers.conf.d"
+}
+
+@test "store init --user: works on the encrypt-enabled filesystem, a second run changes nothing" {
+	local conf=$W/home/.config dropin sum1 sum2
+	dropin=$conf/containers/containers.conf.d/80-cryptlayer.conf
+	# the user's own containers.conf is never touched
+	mkdir -p "$conf/containers"
+	printf '[engine]\nevents_logger = "file"\n' >"$conf/containers/containers.conf"
+	chown -R "$U:" "$conf"
+	sum1=$(md5sum "$conf/containers/containers.conf")
+	# the default root: $XDG_DATA_HOME/cryptlayer
+	run as_user "$CRYPTLAYER" store init --user
+	assert_success
+	assert_line "store       $STORE (fscrypt v2, in place)"
+	assert_line "run dir     $RUND"
+	assert_line "podman      $dropin (written)"
+	assert_file_exists "$conf/cryptlayer/hooks.d/cryptlayer-precreate.json"
+	run jq -r '(.hook.path), (.hook.args | join(" "))' "$conf/cryptlayer/hooks.d/cryptlayer-poststop.json"
+	assert_output "$CRYPTLAYER"$'\n'"cryptlayer --root $STORE --run-dir $RUND --machine-key file:$conf/cryptlayer/machine.key hook poststop"
+	# system directories first (hooks_dir replaces podman's list), then the user's
+	run sed -n 's/^  "\(.*\)",$/\1/p' "$dropin"
+	assert_output "/usr/share/containers/oci/hooks.d"$'\n'"/etc/containers/oci/hooks.d"$'\n'"$conf/cryptlayer/hooks.d"
+	sum2=$(cd "$conf" && find . -type f -printf '%p %T@ %m\n' | sort && find . -type f -exec md5sum {} + | sort)
+	run as_user "$CRYPTLAYER" store init --user --root "$STORE"
+	assert_success
+	refute_output --partial "(written)"
+	assert_equal "$(cd "$conf" && find . -type f -printf '%p %T@ %m\n' | sort && find . -type f -exec md5sum {} + | sort)" "$sum2"
+	assert_equal "$(md5sum "$conf/containers/containers.conf")" "$sum1"
+}
+
+@test "the system hooks directory stays in hooks_dir: a system hook still runs for the user" {
+	local sys=/usr/share/containers/oci/hooks.d tag
+	tag=$(tr -dc a-z0-9 </dev/urandom | head -c 8)
+	# made here only if missing, and then removed again (what existed stays)
+	[ -d "${sys%/*}" ] || echo "${sys%/*}" >"$BATS_FILE_TMPDIR/made-sys"
+	[ -d "$sys" ] || echo "$sys" >>"$BATS_FILE_TMPDIR/made-sys"
+	mkdir -p "$sys"
+	export SYSHOOK=$sys/zz-cltest-$tag.json
+	jq -n --arg p /bin/sh --arg out "$W/xdg/syshook-$tag" --arg tag "$tag" '{version: "1.0.0",
+		hook: {path: $p, args: ["sh", "-c", "cat >/dev/null; touch \($out)"]},
+		when: {annotations: {"^io\\.cltest\\.syshook$": ("^" + $tag + "$")}},
+		stages: ["prestart"]}' >"$SYSHOOK"
+	run upod run --rm --runtime=runc "${RUN_U[@]}" --annotation "io.cltest.syshook=$tag" \
+		clbase true
+	rm -f "$SYSHOOK"
+	[ ! -e "$BATS_FILE_TMPDIR/made-sys" ] || tac "$BATS_FILE_TMPDIR/made-sys" | xargs -r rmdir
+	assert_success
+	assert_file_exists "$W/xdg/syshook-$tag"
+}
+
+# run_checked RUNTIME: the whole ephemeral round trip under one runtime
+run_checked() {
+	local rt=$1 name id key
+	name=$(safename)
+	id=$(upod run -d --name "$name" "$(urt "$rt")" "${RUN_U[@]}" clbase sh -c "$MARK" "$name")
+	wait_ready "$id"
+	run ucl status "$id" --json
+	assert_success
+	key=$(jq -r .key_id <<<"$output")
+	assert_equal "$(jq -r .key_status <<<"$output")" present
+	assert_equal "$(jq -r .mounted <<<"$output")" true
+	# the user's overlay, mounted in its namespace with userxattr
+	run upod exec "$name" sh -c 'grep " / " /proc/mounts; cat /marker'
+	assert_output --partial "userxattr"
+	assert_output --partial "ROOTLESSPLAIN-$name"
+	assert_marker_hidden "$name"
+	upod stop -t 0 "$name" >/dev/null
+	upod rm "$name" >/dev/null
+	assert_absent "$key"
+	assert_nothing_listed
+}
+
+@test "rootless podman, runc: encrypted layer, exec reads back, stop + rm erase it" {
+	run_checked runc
+}
+
+@test "rootless podman, crun: the same" {
+	skip_if_no_runtime crun
+	run_checked crun
+}
+
+@test "rootless podman --rm: the key is ABSENT and nothing is listed afterwards" {
+	local name id key
+	name=$(safename)
+	id=$(upod run -d --rm --name "$name" --runtime=runc "${RUN_U[@]}" clbase sh -c "$MARK" "$name")
+	wait_ready "$id"
+	key=$(key_of "$id")
+	upod stop -t 0 "$name" >/dev/null
+	for _ in $(seq 1 50); do upod container exists "$name" || break; sleep 0.1; done
+	assert_absent "$key"
+	assert_nothing_listed
+	assert_marker_hidden "$name"
+}
+
+@test "rootless podman: 6 containers in parallel, 6 keys, all erased" {
+	local i ids=() keys=() names=()
+	for i in 1 2 3 4 5 6; do names+=("$(safename)-$i"); done
+	for i in "${names[@]}"; do
+		upod run -d --name "$i" --runtime=runc "${RUN_U[@]}" clbase sh -c "$MARK" "$i" \
+			>"$BATS_TEST_TMPDIR/$i.id" &
+	done
+	wait
+	for i in "${names[@]}"; do ids+=("$(cat "$BATS_TEST_TMPDIR/$i.id")"); done
+	for i in "${ids[@]}"; do wait_ready "$i"; keys+=("$(key_of "$i")"); done
+	assert_equal "$(printf '%s\n' "${keys[@]}" | sort -u | grep -c .)" 6
+	run ucl list --json
+	assert_equal "$(jq length <<<"$output")" 6
+	upod rm -f -t 0 "${names[@]}" >/dev/null
+	for i in "${keys[@]}"; do assert_absent "$i"; done
+	assert_nothing_listed
+	for i in "${names[@]}"; do assert_marker_hidden "$i"; done
+}
+
+@test "rootless podman, persistent key: data kept across stop/start, key ABSENT while stopped" {
+	local name id key
+	name=$(safename)
+	# shellcheck disable=SC2016
+	id=$(upod run -d --name "$name" --runtime=runc "${RUN_U[@]}" \
+		--annotation io.cryptlayer.key=persistent clbase sh -c \
+		'test -e /marker || { m=ROOTLESS; echo "${m}PLAIN-$0" > /marker; }; echo s >> /starts; touch /ready; exec sleep 600' "$name")
+	wait_ready "$id"
+	key=$(key_of "$id")
+	assert_file_exists "$W/home/.config/cryptlayer/machine.key"
+	run stat -c %a "$W/home/.config/cryptlayer/machine.key"
+	assert_output 600
+	upod stop -t 0 "$name" >/dev/null
+	assert_absent "$key"
+	assert_marker_hidden "$name"
+	upod start "$name" >/dev/null
+	for _ in $(seq 1 100); do
+		[ "$(upod exec "$name" cat /starts 2>/dev/null | wc -l)" = 2 ] && break
+		sleep 0.1
+	done
+	run upod exec "$name" cat /marker /starts
+	assert_output "ROOTLESSPLAIN-$name"$'\n'"s"$'\n'"s"
+	upod rm -f -t 0 "$name" >/dev/null
+	ucl destroy "$id"
+	assert_absent "$key"
+	assert_nothing_listed
+}
+
+@test "rootless podman, key quota exhausted: a clear error and no container, encrypted or not" {
+	local name used old
+	name=$(safename)
+	old=$(cat /proc/sys/kernel/keys/maxkeys)
+	used=$(awk -v u="$(id -u "$U"):" '$1 == u { split($4, a, "/"); print a[1] }' /proc/key-users)
+	echo "${used:-0}" >/proc/sys/kernel/keys/maxkeys
+	run upod run --name "$name" --runtime=runc "${RUN_U[@]}" clbase sh -c 'echo STARTED'
+	echo "$old" >/proc/sys/kernel/keys/maxkeys
+	assert_failure
+	refute_output --partial STARTED
+	run grep -c "key quota is exhausted" "$RUND/cryptlayer.log"
+	refute_output 0
+	run upod ps -a --filter "name=$name" --filter status=running -q
+	assert_output ""
+	upod rm -f "$name" >/dev/null 2>&1 || true
+	assert_nothing_listed
+}
+
+@test "a store owned by another user, a symlinked store path, a world-writable run dir: refused" {
+	local other=$W/enc/other name
+	mkdir -p "$other/cryptlayer"
+	run as_user "$CRYPTLAYER" --root "$other/cryptlayer" list
+	assert_failure 1
+	assert_output --regexp "store root '$other/cryptlayer' is owned by uid 0, not by this user"
+	run as_user "$CRYPTLAYER" store init --user --root "$other/cryptlayer"
+	assert_failure 1
+	assert_output --partial "is owned by uid 0"
+	ln -s "$STORE" "$W/enc/$U/link"
+	run ucl --root "$W/enc/$U/link" --run-dir "$RUND" list
+	assert_failure 1
+	assert_output --partial "is not a canonical path"
+	rm "$W/enc/$U/link"
+	# the hook refuses too, and says why in the user's log
+	chmod 0777 "$RUND"
+	name=$(safename)
+	run upod run --rm --name "$name" --runtime=runc "${RUN_U[@]}" clbase sh -c 'echo STARTED'
+	chmod 0700 "$RUND"
+	assert_failure
+	refute_output --partial STARTED
+	run tail -n 1 "$RUND/cryptlayer.log"
+	assert_output --partial "run dir '$RUND' is writable by others (mode 0777)"
+	assert_nothing_listed
+}
+
+@test "podman unshare: create, list, lock, unlock, export, destroy, import, gc on the user's store" {
+	local m m2 key
+	as_user "$CRYPTLAYER" keygen -o "$W/home/id" >/dev/null
+	m=$(ucl create --base "$W/base" --id rt1)
+	assert_equal "$m" "$STORE/containers/rt1/merged"
+	as_user podman unshare sh -c "echo round-trip > $m/rt-file && mkdir $m/d && echo x > $m/d/y"
+	run ucl list --json
+	assert_equal "$(jq -r '.[0].id + " " + .[0].key_status' <<<"$output")" "rt1 present"
+	as_user podman unshare "$CRYPTLAYER" export rt1 -o "$W/home/rt1.clx" -r "$W/home/id.pub"
+	key=$(key_of rt1)
+	ucl destroy rt1
+	assert_absent "$key"
+	m2=$(ucl import "$W/home/rt1.clx" -i "$W/home/id" --base "$W/base" --id rt2 --key persistent)
+	run as_user podman unshare cat "$m2/rt-file" "$m2/d/y" "$m2/etc/base-file"
+	assert_output $'round-trip\nx\nbase-file'
+	key=$(key_of rt2)
+	ucl lock rt2
+	assert_absent "$key"
+	ucl unlock rt2
+	run as_user podman unshare cat "$m2/rt-file"
+	assert_output round-trip
+	ucl destroy rt2
+	assert_absent "$key"
+	ucl gc
+	assert_nothing_listed
+}
