@@ -223,3 +223,73 @@ assert_tree_erased() {
 	assert_tree_erased "$o" "$OKEY" "$ka" "$kb"
 	assert_not_in_image "PLAINTEXT-$b-inner"
 }
+
+@test "runc kill -9 of the outer while inner containers run: its poststop erases every key" {
+	skip_if_no_runtime runc
+	skip_if_no_runtime crun
+	local o=n8-$(safename) keys=() n rt
+	start_outer "$o"
+	keys+=("$OKEY")
+	for n in 1 2 3; do
+		rt=runc
+		[ "$n" = 2 ] && rt=crun
+		make_inner "$o-$n"
+		start_inner "$o" "$o-$n" "$rt"
+		keys+=("$(inner_key "$o" "$o-$n")")
+	done
+	run bash -c 'printf "%s\n" "$@" | sort -u | wc -l' _ "${keys[@]}"
+	assert_output 4
+	run_cryptlayer status "$o" --json
+	assert_equal "$(jq -r .inner_keys <<<"$output")" 3
+	# no inner stop: the outer and everything in it die at once
+	stop_outer "$o" KILL
+	assert_tree_erased "$o" "${keys[@]}"
+	run ls -A "$CLRUN"
+	refute_output --partial "$o"
+}
+
+# kill_hook_outer NAME DELAY_S: an outer whose poststop hook is SIGKILLed DELAY_S after it
+# starts (a wrapper hands it the state on its own stdin)
+make_killed_poststop() {
+	local dir=$1 delay=$2 w=$1/poststop-killer
+	cat >"$w" <<EOW
+#!/bin/sh
+exec 3<&0
+$CRYPTLAYER --root $CLROOT --run-dir $CLRUN hook poststop <&3 &
+p=\$!
+sleep $delay
+kill -9 \$p 2>/dev/null && echo killed >>$dir/killed
+wait \$p
+exit 0
+EOW
+	chmod +x "$w"
+	jq --arg w "$w" '.hooks.poststop = [{path: $w, args: [$w]}]' "$dir/config.json" \
+		>"$dir/c" && mv "$dir/c" "$dir/config.json"
+}
+
+@test "kill -9 of the outer poststop hook mid-way, then gc: every key ABSENT, nothing left" {
+	skip_if_no_runtime runc
+	local o delay round keys killed=0
+	for round in 1 2 3 4; do
+		o=n8-$(safename)
+		make_outer "$BATS_TEST_TMPDIR/$o"
+		delay=$(awk -v r="$round" 'BEGIN { printf "%.3f", (r - 1) * 0.004 }')
+		make_killed_poststop "$BATS_TEST_TMPDIR/$o" "$delay"
+		runc create --bundle "$BATS_TEST_TMPDIR/$o" "$o" </dev/null >/dev/null 2>&1
+		runc start "$o"
+		keys=("$($CL status "$o" --json | jq -r .key_id)")
+		make_inner "$o-1"
+		start_inner "$o" "$o-1" runc
+		keys+=("$(inner_key "$o" "$o-1")")
+		runc kill "$o" KILL
+		for _ in $(seq 1 100); do
+			runc state "$o" 2>/dev/null | grep -q '"status": "stopped"' && break
+			sleep 0.05
+		done
+		runc delete "$o" 2>/dev/null || runc delete -f "$o" 2>/dev/null || true
+		[ -e "$BATS_TEST_TMPDIR/$o/killed" ] && killed=$((killed + 1))
+		run_cryptlayer gc
+		assert_tree_erased "$o" "${keys[@]}"
+	done
+	echo "# poststop killed mid-way in $killed of 4 rounds (delays 0, 4, 8, 12 ms)" >&3
+}
