@@ -51,6 +51,7 @@ build_outer_jq() {
    {destination: "/usr", type: "bind", source: "/usr", options: ["rbind","ro"]},
    {destination: \$top, type: "bind", source: \$top, options: ["rbind","ro"]},
    {destination: "/ibase", type: "bind", source: \$ibase, options: ["rbind","ro"]},
+   {destination: "/obase", type: "bind", source: \$obase, options: ["rbind","ro"]},
    {destination: "/shared", type: "bind", source: \$shared, options: ["rbind","rw"]},
    {destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid","nodev","mode=755"]},
    {destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid","nodev","mode=1777"]}]
@@ -61,18 +62,19 @@ build_outer_jq() {
 EOF
 }
 
-# make_outer DIR [ANNOTATIONS_JSON]: an outer bundle over obase, nested=true by default
+# make_outer DIR [ANNOTATIONS_JSON [HOOK_ARGV_JSON [OBASE IBASE SHARED]]]: a privileged
+# bundle over obase, nested=true by default, hooked to this suite's store by default
 make_outer() {
-	local dir=$1 ann=${2:-}
-	[ -n "$ann" ] || ann=$(jq -nc --arg b "$T/obase" \
+	local dir=$1 ann=${2:-} hook=${3:-} ob=${4:-$T/obase} ib=${5:-$T/ibase} sh=${6:-$T/shared}
+	[ -n "$ann" ] || ann=$(jq -nc --arg b "$ob" \
 		'{"io.cryptlayer.base": $b, "io.cryptlayer.nested": "true"}')
+	[ -n "$hook" ] || hook=$(jq -nc --arg b "$CRYPTLAYER" --arg r "$CLROOT" --arg d "$CLRUN" \
+		'[$b, "--root", $r, "--run-dir", $d, "hook"]')
 	mkdir -p "$dir/rootfs"
 	(cd "$dir" && runc spec)
 	jq --argjson args '["sh", "-c", "trap \"exit 0\" TERM; while :; do sleep 1; done"]' \
-		--argjson ann "$ann" --arg top "$TOP" --arg ibase "$T/ibase" \
-		--arg shared "$T/shared" \
-		--argjson hook "$(jq -nc --arg b "$CRYPTLAYER" --arg r "$CLROOT" --arg d "$CLRUN" \
-			'[$b, "--root", $r, "--run-dir", $d, "hook"]')" \
+		--argjson ann "$ann" --arg top "$TOP" --arg ibase "$ib" --arg obase "$ob" \
+		--arg shared "$sh" --argjson hook "$hook" \
 		-f "$T/outer.jq" "$dir/config.json" >"$dir/c" && mv "$dir/c" "$dir/config.json"
 }
 
@@ -166,7 +168,7 @@ assert_tree_erased() {
 	assert_not_exist "$STORE/nest/$o"
 	assert_not_exist "$STORE/containers/$o"
 	assert_not_exist "$CLRUN/$o.json"
-	run grep -c -F "$STORE/" /proc/self/mountinfo
+	run grep -c -e "$STORE/nest/$o" -e "$STORE/containers/$o/" /proc/self/mountinfo
 	assert_output 0
 }
 
@@ -292,4 +294,180 @@ EOW
 		assert_tree_erased "$o" "${keys[@]}"
 	done
 	echo "# poststop killed mid-way in $killed of 4 rounds (delays 0, 4, 8, 12 ms)" >&3
+}
+
+@test "two levels deep: the outermost stop erases the keys of all three levels" {
+	skip_if_no_runtime runc
+	local o=n8-$(safename) l1 l2 k1 k2 up
+	l1=$o-l1
+	l2=$o-l2
+	start_outer "$o"
+	# level 1: a privileged nested container inside the outer, the hook with no option
+	make_outer "$T/shared/$l1" \
+		"$(jq -nc '{"io.cryptlayer.base": "/obase", "io.cryptlayer.nested": "true"}')" \
+		"$(jq -nc --arg b "$CRYPTLAYER" '[$b, "hook"]')" /obase /ibase /shared
+	in_outer "$o" sh -c "runc create --bundle /shared/$l1 $l1 >/shared/$l1.log 2>&1 &&
+		runc start $l1" || {
+		cat "$T/shared/$l1.log" >&2
+		in_outer "$o" tail -5 /run/cryptlayer/cryptlayer.log >&2
+		return 1
+	}
+	k1=$(inner_key "$o" "$l1")
+	assert_dir_exists "$STORE/nest/$o/store/nest/$l1/store"
+	run "$PROBE" policy "$STORE/nest/$o/store/nest/$l1/graph"
+	assert_output --partial "v2 $k1"
+	# level 2, inside level 1
+	make_inner "$l2"
+	in_outer "$o" runc exec "$l1" sh -c "runc create --bundle /shared/$l2 $l2 \
+		>/shared/$l2.log 2>&1 && runc start $l2" || {
+		cat "$T/shared/$l2.log" >&2
+		in_outer "$o" runc exec "$l1" tail -5 /run/cryptlayer/cryptlayer.log >&2
+		return 1
+	}
+	up=$STORE/nest/$o/store/nest/$l1/store/containers/$l2/crypt/upper
+	wait_for_file "$up/ready"
+	k2=$(in_outer "$o" runc exec "$l1" "$CRYPTLAYER" status "$l2" --json | jq -r .key_id)
+	[[ $k2 =~ ^[0-9a-f]{32}$ ]]
+	[ "$k2" != "$k1" ] && [ "$k2" != "$OKEY" ] && [ "$k1" != "$OKEY" ]
+	run "$PROBE" policy "$STORE/nest/$o/store/nest/$l1/store/containers/$l2/crypt"
+	assert_output --partial "v2 $k2"
+	assert_not_in_image "PLAINTEXT-$l2-inner"
+	run_cryptlayer status "$o" --json
+	assert_equal "$(jq -r .inner_keys <<<"$output")" 2
+	# one stop, at the top
+	stop_outer "$o" KILL
+	assert_tree_erased "$o" "$OKEY" "$k1" "$k2"
+}
+
+# forge.py: what a hostile root inside the outer can do with fscrypt (python3 from the
+# host's /usr, bound in)
+write_forge() {
+	cat >"$T/shared/forge.py" <<'PY'
+import fcntl, os, struct, sys
+
+ADD_KEY, SET_POLICY = 0xC0506617, 0x800C6613
+
+
+def set_policy(path, key):
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.ioctl(fd, SET_POLICY, struct.pack("<BBBB4x16s", 2, 1, 4, 3, key))
+    os.close(fd)
+
+
+def add_key(path):
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    arg = bytearray(struct.pack("<II32sII32x", 2, 0, bytes(32), 64, 0) + os.urandom(64))
+    fcntl.ioctl(fd, ADD_KEY, arg)
+    os.close(fd)
+    return bytes(arg[8:24])
+
+
+if sys.argv[1] == "policy":  # policy DIR KEYHEX: a directory naming someone else's key
+    os.makedirs(sys.argv[2])
+    set_policy(sys.argv[2], bytes.fromhex(sys.argv[3]))
+elif sys.argv[1] == "deep":  # deep DIR DEPTH: a key of its own, hidden DEPTH levels down
+    key = add_key(sys.argv[2])
+    os.chdir(sys.argv[2])
+    for _ in range(int(sys.argv[3])):
+        os.mkdir("d123456789")
+        os.chdir("d123456789")
+    os.mkdir("hidden")
+    set_policy("hidden", key)
+    with open("hidden/f", "w") as f:
+        f.write("x")
+    print(key.hex())
+PY
+}
+
+@test "a hostile inner root: forged policy and records, planted symlinks, a deep hidden key" {
+	skip_if_no_runtime runc
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	local o=n8-$(safename) v vm kv kd
+	v=$o-victim
+	write_forge
+	# a layer on the host store, outside the nest: the target
+	vm=$($CL create --base "$T/ibase" --id "$v")
+	echo victim-data >"$vm/data/v"
+	kv=$($CL status "$v" --json | jq -r .key_id)
+	start_outer "$o"
+	# a directory whose policy names the victim's key (CAP_FOWNER may), a fake record and
+	# descriptor naming it, symlinks to the host store and to /, a key of its own 600
+	# levels down (a path longer than PATH_MAX)
+	in_outer "$o" python3 /shared/forge.py policy /var/lib/cryptlayer/containers/fake/crypt "$kv"
+	in_outer "$o" sh -c "mkdir -p /run/cryptlayer /var/lib/cryptlayer/containers/fake2 &&
+		printf '{\"id\":\"fake\",\"key_id\":\"$kv\",\"owner\":\"cli\"}' \
+			>/run/cryptlayer/fake.json &&
+		printf '{\"id\":\"fake2\",\"key_id\":\"$kv\"}' \
+			>/var/lib/cryptlayer/containers/fake2/layer.json &&
+		ln -s $STORE /var/lib/cryptlayer/nest && ln -s / /var/lib/cryptlayer/root &&
+		ln -s $STORE/containers/$v /var/lib/cryptlayer/containers/$v &&
+		ln -s $STORE/containers/$v /var/lib/containers/victim"
+	kd=$(in_outer "$o" python3 /shared/forge.py deep /var/lib/cryptlayer 600)
+	[[ $kd =~ ^[0-9a-f]{32}$ ]]
+	run key_status "$kd"
+	assert_output present
+
+	stop_outer "$o" KILL
+	# the hidden key is found and erased; the victim's key, files and mount are untouched
+	assert_tree_erased "$o" "$OKEY" "$kd"
+	run key_status "$kv"
+	assert_output present
+	run cat "$vm/data/v"
+	assert_output victim-data
+	assert_dir_exists "$STORE/containers/$v/crypt/upper"
+	run_cryptlayer destroy "$v"
+	run key_status "$kv"
+	assert_output absent
+}
+
+@test "refused clearly, nothing left: a symlinked bind target, no CAP_SYS_ADMIN, a user namespace" {
+	skip_if_no_runtime runc
+	local o=n8-$(safename) b
+	# the outer's base has /var/lib/containers -> /etc: the bind would land elsewhere
+	cp -a "$T/obase" "$T/obase-link"
+	mkdir -p "$T/obase-link/var/lib"
+	ln -s /etc "$T/obase-link/var/lib/containers"
+	b=$BATS_TEST_TMPDIR/$o
+	make_outer "$b" "$(jq -nc --arg b "$T/obase-link" \
+		'{"io.cryptlayer.base": $b, "io.cryptlayer.nested": "true"}')"
+	run runc create --bundle "$b" "$o" </dev/null
+	assert_failure
+	run grep -F "$o" "$CLRUN/cryptlayer.log"
+	assert_output --partial "'/var/lib/containers' in the container is or passes through a symlink: refused"
+	runc delete -f "$o" 2>/dev/null || true
+	assert_not_exist "$STORE/nest/$o"
+	assert_not_exist "$STORE/containers/$o"
+	assert_not_exist "$CLRUN/$o.json"
+
+	# no CAP_SYS_ADMIN: the runc hook, and prepare
+	o=n8-$(safename)
+	b=$BATS_TEST_TMPDIR/$o
+	make_outer "$b"
+	jq '.process.capabilities |= map_values(map(select(. != "CAP_SYS_ADMIN")))' \
+		"$b/config.json" >"$b/c" && mv "$b/c" "$b/config.json"
+	run runc create --bundle "$b" "$o" </dev/null
+	assert_failure
+	assert_output --partial "nested=true needs a privileged container"
+	run tail -1 "$CLRUN/cryptlayer.log"
+	assert_output --partial "nested=true needs a privileged container: CAP_SYS_ADMIN is not in its bounding set"
+	runc delete -f "$o" 2>/dev/null || true
+	run_cryptlayer 1 prepare --bundle "$b"
+	assert_output --partial "needs a privileged container"
+	assert_not_exist "$STORE/nest/$o"
+	assert_not_exist "$STORE/containers/$o"
+	assert_not_exist "$CLRUN/$o.json"
+
+	# a user namespace in the config
+	o=n8-$(safename)
+	b=$BATS_TEST_TMPDIR/$o
+	make_outer "$b"
+	jq '.linux.namespaces += [{type: "user"}]
+	    | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+	    | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]' \
+		"$b/config.json" >"$b/c" && mv "$b/c" "$b/config.json"
+	run_cryptlayer 1 prepare --bundle "$b"
+	assert_output "cryptlayer: prepare: nested=true in a user namespace is not supported yet (the inner cryptlayer needs CAP_SYS_ADMIN of the host): Operation not supported"
+	assert_not_exist "$STORE/nest/$o"
+	assert_not_exist "$STORE/containers/$o"
+	assert_not_exist "$CLRUN/$o.json"
 }
