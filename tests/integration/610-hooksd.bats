@@ -39,7 +39,8 @@ teardown_file() {
 	assert_output "1.0.0 | /usr/local/bin/cryptlayer | cryptlayer --root /var/lib/cryptlayer --run-dir /run/cryptlayer hook precreate"
 	run jq -r '.when.annotations | to_entries[] | "\(.key)=\(.value)"' \
 		"$d/etc/containers/oci/hooks.d/cryptlayer-poststop.json"
-	assert_output '^io\.cryptlayer\.enable$=^true$'
+	# nested=true (DESIGN §6) asks for a layer as enable=true does
+	assert_output '^io\.cryptlayer\.(enable|nested)$=^true$'
 	run grep -r '@' "$d/etc" "$d/usr/local/share"
 	assert_failure
 
