@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 
 #include "cmd/cryptlayer/cli.h"
+#include "cmd/cryptlayer/doctor-user.h"
 #include "lib/core/cleanup.h"
 #include "lib/fscrypt/fscrypt.h"
 #include "lib/mount/overlay.h"
@@ -35,12 +36,21 @@ static void doctor_help(void)
 	      "block is encrypted twice: a choice, not an error). Uses (and, like every\n"
 	      "command, creates on first use) the store.\n"
 	      "\n"
+	      "Run as a user (or under 'podman unshare') it also reports what rootless\n"
+	      "podman needs: the user's kernel key quota (/proc/key-users against\n"
+	      "/proc/sys/kernel/keys/maxkeys and maxbytes), whether the store's filesystem\n"
+	      "supports encryption, whether overlayfs mounts in a user namespace (with\n"
+	      "userxattr), the podman drop-in, and where hook errors go: podman shows a\n"
+	      "failing hook only as 'exit status 1', the reason is in\n"
+	      "<run-dir>/cryptlayer.log.\n"
+	      "\n"
 	      "Options:\n"
 	      "     --json    one JSON object\n"
 	      " -h, --help    display this help\n"
 	      "\n"
 	      "Exits 1 if layers cannot be made here (no store, or the policy cryptlayer uses\n"
-	      "does not work).\n",
+	      "does not work; for a user also no key quota left, or no overlay in a user\n"
+	      "namespace).\n",
 	      stdout);
 }
 
@@ -57,6 +67,7 @@ struct doctor {
 	struct cl_dmcrypt_info dmcrypt; /* the store's block device stack (issue 10) */
 	bool dmcrypt_probed;
 	char *dmcrypt_error;
+	struct cl_doctor_user *user; /* a user's rootless podman needs (DESIGN §7c) */
 };
 
 static void init_modes(struct cl_fscrypt_mode_probe *m)
@@ -115,8 +126,11 @@ static void gather(const struct cl_globals *g, struct doctor *d)
 	if (cl_store_open(g->root, 0, true, &d->store, &err) < 0) {
 		d->store_error = strdup(err->msg);
 		cl_error_free(&err);
-		return;
 	}
+	if (cl_cli_user_mode())
+		d->user = cl_doctor_user_probe(g, d->store);
+	if (!d->store)
+		return;
 	if (cl_probe_dmcrypt_fd("/sys", d->store->dir_fd, &d->dmcrypt, &err) < 0) {
 		d->dmcrypt_error = strdup(err->msg);
 		cl_error_free(&err);
@@ -316,6 +330,7 @@ static json_object *to_json(const struct doctor *d)
 	json_object_object_add(rt, "podman", jstr(d->podman));
 	json_object_object_add(o, "runtimes", rt);
 	json_object_object_add(o, "fallbacks", fallbacks(d));
+	json_object_object_add(o, "user", d->user ? cl_doctor_user_json(d->user) : NULL);
 	return o;
 }
 
@@ -375,6 +390,8 @@ static void print_text(const struct doctor *d)
 	for (size_t i = 0; i < json_object_array_length(fb); i++)
 		printf("%s %s\n", i ? "            " : "fallbacks   ",
 		       json_object_get_string(json_object_array_get_idx(fb, i)));
+	if (d->user)
+		cl_doctor_user_print(d->user);
 }
 
 int cl_cmd_doctor(const struct cl_globals *g, int argc, char **argv)
@@ -385,6 +402,7 @@ int cl_cmd_doctor(const struct cl_globals *g, int argc, char **argv)
 	    {},
 	};
 	struct doctor d = {};
+	const char *why = NULL;
 	bool json = false;
 	int c, rc;
 
@@ -414,6 +432,9 @@ int cl_cmd_doctor(const struct cl_globals *g, int argc, char **argv)
 			d.store_error	? d.store_error
 			: d.probe_error ? d.probe_error
 					: mode_error(&d.modes[0]));
+	else if (d.user && !cl_doctor_user_ok(d.user, &why))
+		rc = CL_EXIT_FAIL, fprintf(stderr, "cryptlayer: doctor: %s\n", why);
+	cl_doctor_user_free(d.user);
 	cl_store_free(d.store);
 	free(d.store_error);
 	free(d.probe_error);

@@ -49,9 +49,15 @@ static ssize_t read_map(char *buf, size_t cap)
 	return (ssize_t)len;
 }
 
+static int cached = -1;
+
+void cl_userns_forget(void)
+{
+	cached = -1;
+}
+
 bool cl_userns_nested(void)
 {
-	static int cached = -1;
 	char buf[MAP_MAX];
 	ssize_t len;
 

@@ -26,3 +26,9 @@ bool cl_userns_nested(void);
  * the user. Return: 0 and *ret, or -ENOENT when @uid is not mapped, -errno.
  */
 int cl_userns_outer_uid(uid_t uid, uid_t *ret);
+
+/**
+ * cl_userns_forget() - drop what cl_userns_nested() cached, after this process entered a
+ * new user namespace (unshare(CLONE_NEWUSER): doctor's overlay probe).
+ */
+void cl_userns_forget(void);

@@ -11,6 +11,7 @@
 
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
+#include "lib/core/userns.h"
 #include "lib/exec/ns.h"
 #include "lib/fscrypt/fscrypt.h"
 #include "lib/mount/libmount-dl.h"
@@ -243,6 +244,13 @@ static int attach(struct cl_store *s, uint64_t size, bool create, struct cl_erro
 	if (!create)
 		return cl_error_set(err, ENOENT, "no store at '%s' (run 'cryptlayer store init')",
 				    s->root);
+	/* a user cannot mount a loop image: its store is a directory (DESIGN §7c) */
+	if (geteuid() != 0 || cl_userns_nested())
+		return cl_error_set(err, EOPNOTSUPP,
+				    "store root '%s': its filesystem does not support encryption "
+				    "(fscrypt v2: %s) and a user cannot mount a store image: see "
+				    "'cryptlayer store init --user'",
+				    s->root, why ? why : "unsupported");
 	s->backing = CL_STORE_IMAGE;
 	r = create_image(s->image, size ? size : CL_STORE_DEFAULT_SIZE, err);
 	if (r < 0)

@@ -356,3 +356,58 @@ run_checked() {
 	ucl gc
 	assert_nothing_listed
 }
+
+@test "persistent keys wrapped by a machine key in the user's keyring (keyring:NAME)" {
+	local m key name=clrl-mk-$RANDOM
+	# a 32-byte 'user' key in the user's keyring, no keyutils needed
+	as_user python3 -c 'import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.syscall(248, b"user", sys.argv[1].encode(), os.urandom(32), 32, -4) < 0:
+    sys.exit(os.strerror(ctypes.get_errno()))' "$name"
+	m=$(ucl --machine-key "keyring:$name" create --base "$W/base" --id kr1 --key persistent)
+	as_user podman unshare sh -c "echo kept > $m/kr-file"
+	key=$(key_of kr1)
+	ucl --machine-key "keyring:$name" lock kr1
+	assert_absent "$key"
+	# the wrapped key is not unwrapped by the user's file machine key
+	run ucl unlock kr1
+	assert_failure 1
+	assert_absent "$key"
+	ucl --machine-key "keyring:$name" unlock kr1
+	run as_user podman unshare cat "$m/kr-file"
+	assert_output kept
+	ucl destroy kr1
+	assert_absent "$key"
+	assert_nothing_listed
+}
+
+@test "doctor as a user: key quota, store encryption, overlay in a user namespace, where the log is" {
+	local ctx
+	for ctx in plain unshare; do
+		if [ $ctx = plain ]; then
+			run as_user "$CRYPTLAYER" doctor --json
+		else
+			run ucl doctor --json
+		fi
+		assert_success
+		run jq -c '.user | [.key_quota.maxkeys > 0, .key_quota.keys >= 0,
+			.store_encryption, .overlay_in_user_namespace, .podman_dropin_present,
+			.hook_log]' <<<"$output"
+		assert_output "[true,true,true,true,true,\"$RUND/cryptlayer.log\"]"
+	done
+	run as_user "$CRYPTLAYER" doctor
+	assert_success
+	assert_output --regexp "key quota    [0-9]+ of [0-9]+ keys"
+	assert_line "userns mount overlayfs with userxattr: yes"
+	assert_line --partial "hook errors  $RUND/cryptlayer.log"
+	# a store on the filesystem without encryption: said, and exit 1
+	run -1 --separate-stderr as_user "$CRYPTLAYER" --root "$W/plain/$U/dr" doctor --json
+	assert_equal "$(jq -r '.user.store_encryption' <<<"$output")" false
+	assert_equal "$(jq -r '.user.store_encryption_error' <<<"$output")" \
+		"store root '$W/plain/$U/dr': the filesystem of '$W/plain/$U/dr' does not support encryption (fscrypt v2: FS_IOC_ADD_ENCRYPTION_KEY): the administrator enables it once (ext4: 'tune2fs -O encrypt DEVICE' on the device holding it), or pass --root DIR on a filesystem that has it"
+	[[ $stderr == *"does not support encryption"* ]]
+	rm -rf "${W:?}/plain/$U/dr"
+	# no scratch directory left
+	run ls -A "$STORE"
+	refute_output --partial overlay-probe
+}
