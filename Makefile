@@ -59,7 +59,7 @@ $(B)/cryptlayer: override LDFLAGS += -Wl,--export-dynamic-symbol=cl_fault_shared
 endif
 
 LIB_SRCS := $(sort $(filter-out lib/core/log-forward.c lib/crypto/keyfile-plugin.c,$(wildcard lib/core/*.c lib/crypto/*.c lib/fscrypt/*.c lib/mount/*.c \
-        lib/store/*.c lib/plan/*.c lib/exec/*.c lib/record/*.c lib/archive/*.c lib/probe/*.c \
+        lib/store/*.c lib/plan/*.c lib/exec/*.c lib/record/*.c lib/archive/*.c lib/probe/*.c lib/btrfs/*.c \
         lib/layer/*.c oci/*.c)))
 # the only code that includes <archive.h>: built into the plugin, never into the binary
 PLUGIN_SRCS := $(sort $(wildcard lib/archive/tar/*.c))
@@ -209,8 +209,8 @@ check-asan:
 # oci/ uses only lib/core; lib/ never includes cmd/ or hooks/.
 check-layering:
 	@! grep -nE '#include "(oci|lib/plan)/' lib/core lib/crypto lib/fscrypt lib/mount lib/probe \
-		lib/archive -r --include='*.[ch]' || { echo "layering: action module includes oci/plan"; exit 1; }
-	@! grep -nE '#include "(lib/(crypto|fscrypt|mount|store|plan|exec|record|archive|probe)|hooks|cmd)/' \
+		lib/archive lib/btrfs -r --include='*.[ch]' || { echo "layering: action module includes oci/plan"; exit 1; }
+	@! grep -nE '#include "(lib/(crypto|fscrypt|mount|store|plan|exec|record|archive|probe|btrfs)|hooks|cmd)/' \
 		oci -r --include='*.[ch]' || { echo "layering: oci/ includes beyond lib/core"; exit 1; }
 	@! grep -nE '#include "(hooks|cmd)/' lib oci -r --include='*.[ch]' \
 		|| { echo "layering: lib/ or oci/ includes hooks/ or cmd/"; exit 1; }

@@ -9,4 +9,4 @@ apt-get install -y -q --no-install-recommends \
 	libarchive-dev libzstd-dev libcmocka-dev \
 	bats bats-support bats-assert bats-file \
 	runc crun podman containerd uidmap busybox-static e2fsprogs util-linux jq \
-	age skopeo gnupg openssl rsync time xxd procps python3 attr
+	age skopeo gnupg openssl rsync time xxd procps python3 attr btrfs-progs

@@ -57,5 +57,6 @@ struct cl_ctx cl_cli_ctx(const struct cl_globals *g)
 	    .base_dirs = g->base_dirs,
 	    .n_base_dirs = g->n_base_dirs,
 	    .base_dir_required = g->base_dir_required,
+	    .snapshot_dir = g->snapshot_dir,
 	};
 }

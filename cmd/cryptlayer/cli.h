@@ -18,6 +18,8 @@ struct cl_globals {
 	const char *const *base_dirs;
 	size_t n_base_dirs;
 	bool base_dir_required; /* --require-base-dir: no --base-dir refuses every named base */
+	const char
+	    *snapshot_dir; /* --snapshot-dir: btrfs snapshots go there, not beside the base */
 	bool debug;
 	unsigned given; /* CL_GIVEN_*: which of them came from argv (the rest are defaults) */
 };

@@ -235,6 +235,7 @@ static json_object *status_json(const struct cl_layer_info *info)
 	S("state", rec->state);
 	json_object_object_add(o, "nested", json_object_new_boolean(info->nested));
 	json_object_object_add(o, "inner_keys", json_object_new_int((int)info->inner_keys));
+	S("snapshot", rec->snapshot);
 #undef S
 	return o;
 }

@@ -81,6 +81,9 @@ static void usage(void)
 	      "                            or below DIR (repeatable; default: any base)\n"
 	      "     --require-base-dir     refuse every named base unless a --base-dir allows it\n"
 	      "                            (the CRI-O descriptor's default)\n"
+	      "     --snapshot-dir DIR     btrfs backend: put the base's read-only snapshots\n"
+	      "                            in DIR, on the base's btrfs filesystem (default:\n"
+	      "                            .cryptlayer-snapshots beside the base subvolume)\n"
 	      " -d, --debug                verbose messages on stderr\n"
 	      " -h, --help                 display this help\n"
 	      " -V, --version              display version\n"
@@ -135,6 +138,7 @@ int main(int argc, char **argv)
 	    {"machine-key", required_argument, NULL, 'm'},
 	    {"base-dir", required_argument, NULL, 'b'},
 	    {"require-base-dir", no_argument, NULL, 'B'},
+	    {"snapshot-dir", required_argument, NULL, 'S'},
 	    {"debug", no_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -174,6 +178,12 @@ int main(int argc, char **argv)
 			break;
 		case 'B':
 			g.base_dir_required = true;
+			break;
+		case 'S':
+			if (optarg[0] != '/')
+				return cl_cli_usage(NULL,
+						    "--snapshot-dir must be an absolute path");
+			g.snapshot_dir = optarg;
 			break;
 		case 'd':
 			g.debug = true;

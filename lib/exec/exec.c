@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/btrfs/snapshot.h"
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
 #include "lib/core/signals.h"
@@ -34,6 +35,9 @@ struct exec_ctx {
 	bool mounted_merged;
 	bool mounted_container;
 	bool nest_made;
+	bool snapshot_dir_made; /* btrfs: the default snapshot directory, made by this run */
+	bool snapshot_noted;	/* btrfs: snapshots/<id> in the store names it */
+	bool snapshot_made;
 };
 
 /* the record as it stands, state @state (creating/unlocking until the last op) */
@@ -274,20 +278,105 @@ static int op_populate_upper(struct exec_ctx *c, struct cl_error **err)
 	return c->populate(c->populate_ctx, fd, err);
 }
 
+/* the base lib/layer opened and checked, not one swapped in since (issue 15) */
+static int open_base(struct exec_ctx *c, int flags, struct cl_error **err)
+{
+	struct cl_plan *p = c->plan;
+	_cleanup_close_ int fd = open(p->rec.base, flags | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return cl_error_set(err, errno, "open base '%s'", p->rec.base);
+	if (p->lower_ino &&
+	    (fstat(fd, &st) < 0 || st.st_dev != p->lower_dev || st.st_ino != p->lower_ino))
+		return cl_error_set(err, ESTALE, "base '%s' was replaced while the layer was made",
+				    p->rec.base);
+	return TAKE_FD(fd);
+}
+
+/* the btrfs snapshot that is the lower: a subvolume still (it was made or kept by us) */
+static int open_snapshot(struct exec_ctx *c, struct cl_error **err)
+{
+	const char *path = c->plan->rec.snapshot;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return cl_error_set(err, errno, "open snapshot '%s'", path);
+	if (cl_btrfs_is_subvolume_fd(fd) != 1)
+		return cl_error_set(err, ESTALE, "snapshot '%s' is not a btrfs subvolume", path);
+	return TAKE_FD(fd);
+}
+
+/* the snapshot directory, made when it is the default one and missing */
+static int open_snapshot_dir(struct exec_ctx *c, struct cl_error **err)
+{
+	const char *dir = c->plan->snapshot_dir;
+	int fd = -1;
+
+	/* a failed create of another id may remove the default dir it made: retry once */
+	for (int i = 0; i < 2 && fd < 0; i++) {
+		if (c->plan->snapshot_dir_default && mkdir(dir, 0700) == 0)
+			c->snapshot_dir_made = true;
+		else if (c->plan->snapshot_dir_default && errno != EEXIST)
+			break;
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT)
+			break;
+	}
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOSPC || errno == EDQUOT)
+		return cl_error_set(err, errno,
+				    "snapshot directory '%s': the btrfs filesystem is full", dir);
+	return cl_error_set(err, errno, "snapshot directory '%s'", dir);
+}
+
+/*
+ * Note the snapshot in the store (snapshots/<id>: records vanish at reboot, the store
+ * does not; gc finds an orphan by it), then make it, read-only, from the checked base.
+ */
+static int op_snapshot(struct exec_ctx *c, struct cl_error **err)
+{
+	struct cl_plan *p = c->plan;
+	_cleanup_close_ int base = -1, dir = -1;
+	_cleanup_free_ char *note = NULL, *text = NULL;
+	int r;
+
+	if (!p->snapshot_dir || !p->rec.snapshot)
+		return cl_error_set(err, EINVAL, "snapshot op without a snapshot directory");
+	if (asprintf(&note, "snapshots/%s", p->rec.id) < 0 ||
+	    asprintf(&text, "%s\n", p->rec.snapshot) < 0)
+		return cl_error_set(err, ENOMEM, "snapshot");
+	base = open_base(c, O_RDONLY, err);
+	if (base < 0)
+		return base;
+	if (cl_btrfs_is_subvolume_fd(base) != 1)
+		return cl_error_set(err, ESTALE, "base '%s' is no longer a btrfs subvolume",
+				    p->rec.base);
+	dir = open_snapshot_dir(c, err);
+	if (dir < 0)
+		return dir;
+	r = cl_mkdir_p_at(c->store->dir_fd, "snapshots", 0700, err);
+	if (r == 0)
+		r = cl_write_file_atomic_at(c->store->dir_fd, note, text, strlen(text), 0600, err);
+	if (r < 0)
+		return r;
+	c->snapshot_noted = true;
+	r = cl_btrfs_snapshot_fd(base, dir, p->rec.id, p->rec.snapshot, err);
+	if (r < 0)
+		return r;
+	c->snapshot_made = true;
+	return 0;
+}
+
 static int new_overlay(struct exec_ctx *c, struct cl_error **err)
 {
 	struct cl_plan *p = c->plan;
 	_cleanup_close_ int lower = -1, upper = -1, work = -1;
-	struct stat st;
 
-	lower = open(p->rec.base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	lower = p->rec.snapshot ? open_snapshot(c, err) : open_base(c, O_PATH, err);
 	if (lower < 0)
-		return cl_error_set(err, errno, "open base '%s'", p->rec.base);
-	/* the directory lib/layer opened and checked, not one swapped in since (issue 15) */
-	if (p->lower_ino &&
-	    (fstat(lower, &st) < 0 || st.st_dev != p->lower_dev || st.st_ino != p->lower_ino))
-		return cl_error_set(err, ESTALE, "base '%s' was replaced while the layer was made",
-				    p->rec.base);
+		return lower;
 	upper = open_dir_at(c->store->dir_fd, p->upper_rel, 0, err);
 	if (upper < 0)
 		return upper;
@@ -382,9 +471,23 @@ static int run_op(struct exec_ctx *c, enum cl_op_kind k, struct cl_error **err)
 		return op_make_nest(c, err);
 	case CL_OP_MOUNT_NEST:
 		return op_mount_nest(c, err);
+	case CL_OP_SNAPSHOT:
+		return op_snapshot(c, err);
 	default:
 		return cl_error_set(err, EINVAL, "op '%s' in a creation plan", cl_plan_op_name(k));
 	}
+}
+
+/* a snapshot that was never made (a name in use, a full filesystem): only our traces go */
+static void undo_snapshot_note(struct exec_ctx *c)
+{
+	char note[512];
+
+	snprintf(note, sizeof(note), "snapshots/%s", c->plan->rec.id);
+	if (c->snapshot_noted)
+		(void)unlinkat(c->store->dir_fd, note, 0);
+	if (c->snapshot_dir_made)
+		(void)rmdir(c->plan->snapshot_dir);
 }
 
 /*
@@ -398,6 +501,7 @@ static int undo(struct exec_ctx *c, struct cl_error **err)
 	struct cl_plan t = {.ephemeral = c->plan->ephemeral, .owner = c->plan->owner};
 	bool erase = !strcmp(c->plan->begin_state, "creating");
 	bool remove_key = c->key_added && !c->key_was_present;
+	int r;
 
 	if (c->mounted_container)
 		t.ops[t.n_ops++] = CL_OP_UNMOUNT_CONTAINER;
@@ -413,6 +517,10 @@ static int undo(struct exec_ctx *c, struct cl_error **err)
 		t.ops[t.n_ops++] = CL_OP_ERASE_KEYFILE;
 	if (erase && c->layer_made)
 		t.ops[t.n_ops++] = CL_OP_REMOVE_LAYER;
+	if (c->snapshot_made)
+		t.ops[t.n_ops++] = CL_OP_DELETE_SNAPSHOT;
+	else
+		undo_snapshot_note(c);
 	if (c->record_begun)
 		t.ops[t.n_ops++] = CL_OP_REMOVE_RECORD;
 	/* an unlock that failed before adding the key must not remove one present before */
@@ -420,7 +528,10 @@ static int undo(struct exec_ctx *c, struct cl_error **err)
 		free(c->plan->rec.key_id);
 		c->plan->rec.key_id = NULL;
 	}
-	return cl_exec_teardown(c->store, &c->plan->rec, &t, c->run_dir, NULL, err);
+	r = cl_exec_teardown(c->store, &c->plan->rec, &t, c->run_dir, NULL, err);
+	if (c->snapshot_made && c->snapshot_dir_made)
+		(void)rmdir(c->plan->snapshot_dir); /* empty again, unless another layer's */
+	return r;
 }
 
 /* a terminating signal arrived: taken here, reported as the run's error, undone */

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "lib/btrfs/snapshot.h"
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
 #include "lib/core/proc.h"
@@ -170,6 +172,41 @@ static int remove_layer(struct cl_store *store, const char *rel, struct cl_error
 	return r < 0 ? r : cl_rm_rf_at(store->dir_fd, rel, err);
 }
 
+/*
+ * btrfs: delete <dir>/<id>, the read-only snapshot that was the layer's lower, then its
+ * note snapshots/<id> in the store. Only a snapshot named after the layer is touched.
+ */
+static int op_delete_snapshot(struct cl_store *store, const struct cl_record *rec,
+			      struct cl_error **err)
+{
+	_cleanup_free_ char *dir = NULL, *note = NULL;
+	_cleanup_close_ int dfd = -1;
+	char *slash;
+	int r;
+
+	if (!rec->snapshot)
+		return 0;
+	dir = strdup(rec->snapshot);
+	if (!dir || asprintf(&note, "snapshots/%s", rec->id) < 0)
+		return cl_error_set(err, ENOMEM, "teardown");
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir || strcmp(slash + 1, rec->id))
+		return cl_error_set(err, EINVAL, "record '%s': snapshot '%s' is not named after it",
+				    rec->id, rec->snapshot);
+	*slash = '\0';
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 && errno != ENOENT)
+		return cl_error_set(err, errno, "snapshot directory '%s'", dir);
+	if (dfd >= 0) {
+		r = cl_btrfs_delete_snapshot_fd(dfd, rec->id, rec->snapshot, err);
+		if (r < 0)
+			return r;
+	}
+	if (unlinkat(store->dir_fd, note, 0) < 0 && errno != ENOENT)
+		return cl_error_set(err, errno, "remove '%s/%s'", store->dir, note);
+	return 0;
+}
+
 static int run_teardown_op(struct cl_store *store, const struct cl_record *rec, enum cl_op_kind k,
 			   const char *run_dir, struct cl_teardown_report *rep,
 			   struct cl_error **err)
@@ -201,6 +238,8 @@ static int run_teardown_op(struct cl_store *store, const struct cl_record *rec, 
 		return op_erase_keyfile(store, rec, err);
 	case CL_OP_ERASE_NEST:
 		return cl_exec_nest_erase(store, rec->id, run_dir, rep, err);
+	case CL_OP_DELETE_SNAPSHOT:
+		return op_delete_snapshot(store, rec, err);
 	default:
 		return cl_error_set(err, EINVAL, "op '%s' in a teardown plan", cl_plan_op_name(k));
 	}

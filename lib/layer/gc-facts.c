@@ -200,6 +200,8 @@ int cl_layer_unrecorded_ids(const struct cl_ctx *ctx, struct cl_store *store, ch
 		r = add_names(ctx, store->dir_fd, "keys", "", &v, &n);
 	if (r == 0 && store)
 		r = add_names(ctx, store->dir_fd, "nest", "", &v, &n);
+	if (r == 0 && store) /* btrfs snapshots of layers that are gone */
+		r = add_names(ctx, store->dir_fd, "snapshots", "", &v, &n);
 	if (r == 0 && rfd >= 0)
 		r = add_names(ctx, rfd, "locks", "", &v, &n);
 	/* a record replacement cut short by a kill leaves "<id>.json.tmp" */

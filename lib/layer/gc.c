@@ -105,6 +105,19 @@ static void gc_orphan(struct gc_run *run, struct cl_store *store, const char *id
 	report(run, id, v, why, &err);
 }
 
+/* an orphan layer, then its btrfs snapshot once nothing else of it is left */
+static void gc_orphan_and_snapshot(struct gc_run *run, struct cl_store *store, const char *id)
+{
+	struct cl_error *err = NULL;
+	int r;
+
+	if (!cl_layer_only_snapshot(store, id))
+		gc_orphan(run, store, id);
+	r = cl_layer_snapshot_orphan(run->ctx, store, id, &err);
+	if (r != 0)
+		report(run, id, CL_GC_RECLAIM, "btrfs snapshot of a layer that is gone", &err);
+}
+
 /* @id under its lock: a record, or else an orphan in the store */
 static void gc_one(struct gc_run *run, struct cl_store *store, const char *id)
 {
@@ -120,7 +133,7 @@ static void gc_one(struct gc_run *run, struct cl_store *store, const char *id)
 	if (access(path, F_OK) == 0)
 		gc_record(run, id);
 	else if (store && !cl_layer_gone(run->ctx, id))
-		gc_orphan(run, store, id);
+		gc_orphan_and_snapshot(run, store, id);
 	cl_layer_id_unlock(run->ctx, id, &lk);
 }
 

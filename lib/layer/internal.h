@@ -60,6 +60,28 @@ int cl_layer_teardown(const struct cl_ctx *ctx, struct cl_store *store, const st
 int cl_layer_erase_orphan(const struct cl_ctx *ctx, struct cl_store *store, const char *id,
 			  char *key_hex, bool persistent, struct cl_error **err);
 
+/**
+ * cl_layer_btrfs_facts() - for a btrfs-backend plan: whether @lower (canonical) is on
+ * btrfs and a subvolume, and whether the snapshot directory (ctx->snapshot_dir or the
+ * default beside @lower) exists and is on the same btrfs. Return: 0 or -ENOMEM.
+ */
+int cl_layer_btrfs_facts(const struct cl_ctx *ctx, const char *lower, const char *id,
+			 struct cl_plan_input *in);
+
+/** cl_layer_snapshot_noted() - whether the store notes a btrfs snapshot of layer @id. */
+bool cl_layer_snapshot_noted(struct cl_store *store, const char *id);
+
+/** cl_layer_only_snapshot() - the note is all that is left in the store of layer @id. */
+bool cl_layer_only_snapshot(struct cl_store *store, const char *id);
+
+/**
+ * cl_layer_snapshot_orphan() - under @id's lock, when nothing else of layer @id is left
+ * (no record, directory or key file): delete the snapshot its note snapshots/<id> names,
+ * and the note. Return: 1 deleted, 0 nothing to do, -errno.
+ */
+int cl_layer_snapshot_orphan(const struct cl_ctx *ctx, struct cl_store *store, const char *id,
+			     struct cl_error **err);
+
 /** cl_layer_destroy_nolock() - cl_layer_destroy() under a lock the caller holds. */
 int cl_layer_destroy_nolock(const struct cl_ctx *ctx, const char *id,
 			    struct cl_teardown_report *ret_rep, struct cl_error **err);

@@ -36,6 +36,7 @@ struct lower {
 	char *path; /* canonical, read back from the opened fd */
 	struct stat st;
 	bool pseudo_fs, encrypted;
+	const char *snapshot; /* unlock of a btrfs layer: the recorded snapshot */
 };
 
 static void lower_clear(struct lower *l)
@@ -259,6 +260,10 @@ static int plan_run(const struct cl_ctx *ctx, const struct cl_layer_args *a, str
 	if (a->req->nested)
 		cl_layer_nest_facts(a->config, &in.nest_userns, &in.nest_no_sys_admin);
 	in.n_allow = bp.n_allow;
+	in.snapshot = lower->snapshot;
+	if (a->req->backend == CL_BACKEND_BTRFS && !unlock &&
+	    cl_layer_btrfs_facts(ctx, lower->path, a->id, &in) < 0)
+		return cl_error_set(err, ENOMEM, "btrfs facts");
 	/* identities that survive pid reuse: the container's init and this process */
 	if (a->pid > 0 && cl_proc_start_time(a->pid, &in.pid_start) < 0)
 		return cl_error_set(err, ESRCH, "container process %d is gone", (int)a->pid);
@@ -279,7 +284,7 @@ static int plan_run(const struct cl_ctx *ctx, const struct cl_layer_args *a, str
 static int check_free(const struct cl_ctx *ctx, struct cl_store *store, const char *id,
 		      struct cl_error **err)
 {
-	static const char *const dirs[] = {"containers", "keys"};
+	static const char *const dirs[] = {"containers", "keys", "snapshots"};
 	char path[512];
 	int r;
 
@@ -356,6 +361,12 @@ static int unlock_found(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 	if (strcmp(lower.path, rec->base))
 		return cl_error_set(err, EINVAL, "layer '%s' was made over '%s', not '%s'", a->id,
 				    rec->base, lower.path);
+	if (rec->backend && !strcmp(rec->backend, "btrfs"))
+		req.backend = CL_BACKEND_BTRFS;
+	if (args.req && args.req->backend != req.backend)
+		return cl_error_set(err, EINVAL, "layer '%s' was made with backend '%s', not '%s'",
+				    a->id, cl_oci_backend_name(req.backend),
+				    cl_oci_backend_name(args.req->backend));
 	if (!args.req)
 		args.req = &req;
 	if (args.req->keymode != CL_KEY_PERSISTENT)
@@ -363,6 +374,7 @@ static int unlock_found(const struct cl_ctx *ctx, const struct cl_layer_args *a,
 				    "layer '%s' is persistent: the request says "
 				    "ephemeral",
 				    a->id);
+	lower.snapshot = rec->snapshot;
 	/* the owner recorded at creation stays: gc decides by it */
 	if (!args.owner_dir)
 		args.owner_dir = rec->owner_dir;

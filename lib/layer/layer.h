@@ -33,6 +33,8 @@ struct cl_ctx {
 	const char *const *base_dirs;
 	size_t n_base_dirs;
 	bool base_dir_required;
+	/* btrfs backend: where snapshots go (--snapshot-dir), NULL: beside the base */
+	const char *snapshot_dir;
 };
 
 struct cl_layer_args {

@@ -69,7 +69,8 @@ bool cl_layer_gone(const struct cl_ctx *ctx, const char *id)
 	if (r < 0)
 		return false; /* cannot tell: keep the lock file */
 	return !exists_at(store->dir_fd, "containers", id) &&
-	       !exists_at(store->dir_fd, "keys", id) && !exists_at(store->dir_fd, "nest", id);
+	       !exists_at(store->dir_fd, "keys", id) && !exists_at(store->dir_fd, "nest", id) &&
+	       !exists_at(store->dir_fd, "snapshots", id);
 }
 
 void cl_layer_id_unlock(const struct cl_ctx *ctx, const char *id, int *fd)

@@ -34,6 +34,8 @@ const char *cl_plan_op_name(enum cl_op_kind k)
 	    [CL_OP_MAKE_NEST] = "make-nest",
 	    [CL_OP_MOUNT_NEST] = "mount-nest",
 	    [CL_OP_ERASE_NEST] = "erase-nest",
+	    [CL_OP_SNAPSHOT] = "snapshot",
+	    [CL_OP_DELETE_SNAPSHOT] = "delete-snapshot",
 	};
 
 	return k < _CL_OP_MAX ? names[k] : "?";
@@ -72,6 +74,7 @@ void cl_plan_clear(struct cl_plan *p)
 	free(p->merged_rel);
 	free(p->keys_rel);
 	free(p->machine_key);
+	free(p->snapshot_dir);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -148,8 +151,6 @@ static int check_request(const struct cl_plan_input *in, struct cl_error **err)
 
 	if (!cl_oci_id_valid(in->id))
 		return cl_error_set(err, EINVAL, "invalid layer id '%.64s'", in->id);
-	if (in->req->backend == CL_BACKEND_BTRFS)
-		return cl_error_set(err, ENOTSUP, "backend 'btrfs' is not supported yet");
 	if (in->req->nested)
 		r = check_nested(in, err);
 	if (r < 0)
@@ -164,6 +165,96 @@ static int check_request(const struct cl_plan_input *in, struct cl_error **err)
 		return cl_error_set(err, EPERM, "base '%s' refused: it is inside the store",
 				    in->lower);
 	return check_lower(in, err);
+}
+
+char *cl_plan_snapshot_dir(const char *lower, const char *dir)
+{
+	const char *slash = strrchr(lower, '/');
+	char *ret = NULL;
+
+	if (dir)
+		return strdup(dir);
+	if (!slash || slash == lower)
+		return strdup("/" CL_PLAN_SNAPSHOT_DIR);
+	if (asprintf(&ret, "%.*s/%s", (int)(slash - lower), lower, CL_PLAN_SNAPSHOT_DIR) < 0)
+		return NULL;
+	return ret;
+}
+
+enum cl_btrfs_upper cl_plan_btrfs_upper(bool kernel_fscrypt, bool built, const char **ret_why)
+{
+	if (!kernel_fscrypt) {
+		*ret_why = "the kernel's btrfs has no fscrypt: upper and work on the fscrypt store";
+		return CL_BTRFS_UPPER_STORE;
+	}
+	if (!built) {
+		*ret_why = "the kernel's btrfs answers fscrypt, but this build has no re-keyed "
+			   "subvolume upper yet: upper and work on the fscrypt store";
+		return CL_BTRFS_UPPER_STORE;
+	}
+	*ret_why = "the kernel's btrfs has fscrypt: upper in a new subvolume with its own key "
+		   "(untested on a real kernel)";
+	return CL_BTRFS_UPPER_SUBVOLUME;
+}
+
+/* the btrfs backend's base and snapshot directory (DESIGN §6b) */
+static int check_btrfs(const struct cl_plan_input *in, const char *dir, struct cl_error **err)
+{
+	if (!in->lower_on_btrfs)
+		return cl_error_set(
+		    err, EINVAL,
+		    "base '%s' is not on btrfs: the btrfs backend snapshots a btrfs "
+		    "subvolume (use the overlay backend)",
+		    in->lower);
+	if (!in->lower_subvolume)
+		return cl_error_set(
+		    err, EINVAL,
+		    "base '%s' is not a btrfs subvolume (make one with "
+		    "'btrfs subvolume create DIR', copy the rootfs into DIR, use DIR "
+		    "as the base)",
+		    in->lower);
+	if (in->snapshot_dir && !in->snapshot_dir_exists)
+		return cl_error_set(err, ENOENT, "snapshot directory '%s' does not exist", dir);
+	if (!in->snapshot_dir_same_fs)
+		return cl_error_set(err, EXDEV,
+				    "snapshot directory '%s' is not on the btrfs filesystem of "
+				    "base '%s'",
+				    dir, in->lower);
+	if (cl_path_contains(in->lower, dir))
+		return cl_error_set(err, EINVAL, "snapshot directory '%s' is inside base '%s'", dir,
+				    in->lower);
+	return 0;
+}
+
+static int plan_snapshot(const struct cl_plan_input *in, struct cl_plan *p, bool unlock,
+			 struct cl_error **err)
+{
+	_cleanup_free_ char *dir = NULL;
+	int r;
+
+	if (in->req->backend != CL_BACKEND_BTRFS)
+		return 0;
+	if (unlock) {
+		/* a locked layer comes back over the very base version it was made on */
+		if (!in->snapshot)
+			return cl_error_set(err, EINVAL,
+					    "btrfs layer '%s' has no recorded snapshot", in->id);
+		p->rec.snapshot = strdup(in->snapshot);
+		return p->rec.snapshot ? 0 : cl_error_set(err, ENOMEM, "plan");
+	}
+	dir = cl_plan_snapshot_dir(in->lower, in->snapshot_dir);
+	if (!dir)
+		return cl_error_set(err, ENOMEM, "plan");
+	r = check_btrfs(in, dir, err);
+	if (r < 0)
+		return r;
+	if (asprintf(&p->rec.snapshot, "%s/%s", dir, in->id) < 0) {
+		p->rec.snapshot = NULL;
+		return cl_error_set(err, ENOMEM, "plan");
+	}
+	p->snapshot_dir_default = !in->snapshot_dir;
+	p->snapshot_dir = TAKE_PTR(dir);
+	return 0;
 }
 
 static int fill_paths(const struct cl_plan_input *in, struct cl_plan *p)
@@ -233,12 +324,26 @@ static int plan_begin(const struct cl_plan_input *in, struct cl_plan *p, struct 
 	return 0;
 }
 
+/* plan_begin, then the btrfs snapshot; on failure nothing is left in @p */
+static int plan_begin_btrfs(const struct cl_plan_input *in, struct cl_plan *p, bool unlock,
+			    struct cl_error **err)
+{
+	int r = plan_begin(in, p, err);
+
+	if (r < 0)
+		return r;
+	r = plan_snapshot(in, p, unlock, err);
+	if (r < 0)
+		cl_plan_clear(p);
+	return r;
+}
+
 int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct cl_error **err)
 {
 	struct cl_plan p = {};
 	int r;
 
-	r = plan_begin(in, &p, err);
+	r = plan_begin_btrfs(in, &p, false, err);
 	if (r < 0)
 		return r;
 	/* the record names everything to undo before anything exists (a kill -9 anywhere) */
@@ -258,6 +363,9 @@ int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct c
 		push(&p, CL_OP_MAKE_NEST);
 	if (in->populate)
 		push(&p, CL_OP_POPULATE_UPPER);
+	/* the record names the snapshot before it exists: a kill -9 leaves it findable */
+	if (p.rec.snapshot)
+		push(&p, CL_OP_SNAPSHOT);
 	push(&p, in->owner == CL_OWNER_HOOK ? CL_OP_MOUNT_CONTAINER : CL_OP_MOUNT_MERGED);
 	if (p.nested)
 		push(&p, CL_OP_MOUNT_NEST);
@@ -274,7 +382,7 @@ int cl_plan_unlock(const struct cl_plan_input *in, struct cl_plan *ret, struct c
 	if (in->req->keymode != CL_KEY_PERSISTENT)
 		return cl_error_set(err, EINVAL,
 				    "layer '%.64s' is not persistent: nothing to unlock", in->id);
-	r = plan_begin(in, &p, err);
+	r = plan_begin_btrfs(in, &p, true, err);
 	if (r < 0)
 		return r;
 	p.begin_state = "unlocking";
@@ -313,6 +421,9 @@ static int plan_stop(const struct cl_record *rec, bool erase, struct cl_plan *re
 		push(&p, CL_OP_ERASE_KEYFILE);
 	if (erase)
 		push(&p, CL_OP_REMOVE_LAYER);
+	/* a locked persistent layer keeps its snapshot: it comes back over the same base */
+	if (erase && rec->snapshot)
+		push(&p, CL_OP_DELETE_SNAPSHOT);
 	push(&p, CL_OP_REMOVE_RECORD);
 	*ret = p;
 	return 0;

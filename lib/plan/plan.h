@@ -46,6 +46,9 @@ enum cl_op_kind {
 	CL_OP_MAKE_NEST,  /* store/ plain, graph/ under the layer's policy */
 	CL_OP_MOUNT_NEST, /* bind them at /var/lib/cryptlayer and /var/lib/containers */
 	CL_OP_ERASE_NEST, /* every key under the nest (read from its policies) ABSENT, then rm */
+	/* btrfs backend (DESIGN §6b) */
+	CL_OP_SNAPSHOT,	       /* read-only snapshot of the base: the overlay's lower */
+	CL_OP_DELETE_SNAPSHOT, /* delete it (and snapshots/<id> in the store) */
 	_CL_OP_MAX,
 };
 
@@ -84,6 +87,12 @@ struct cl_plan_input {
 	/* io.cryptlayer.nested=true (DESIGN §6): facts of the container and of this process */
 	bool nest_userns;	/* the container has a user namespace, or this process is in one */
 	bool nest_no_sys_admin; /* the container's bounding set lacks CAP_SYS_ADMIN */
+	/* btrfs backend (DESIGN §6b): facts of the base and of the snapshot directory */
+	bool lower_on_btrfs, lower_subvolume;
+	const char *snapshot_dir; /* --snapshot-dir, or NULL: cl_plan_snapshot_dir() */
+	bool snapshot_dir_exists;
+	bool snapshot_dir_same_fs; /* it (or, when missing, its parent) is on the base's btrfs */
+	const char *snapshot;	   /* unlock: the recorded snapshot (the lower it keeps) */
 };
 
 struct cl_plan {
@@ -104,7 +113,37 @@ struct cl_plan {
 	pid_t pid;
 	unsigned long long lower_dev, lower_ino; /* the base exec must open (0: unchecked) */
 	const char *begin_state; /* the record's state until the last op: creating, unlocking */
+	/* btrfs: rec.snapshot is <snapshot_dir>/<id>; exec makes a missing default dir */
+	char *snapshot_dir;
+	bool snapshot_dir_default;
 };
+
+#define CL_PLAN_SNAPSHOT_DIR ".cryptlayer-snapshots" /* the default, beside the base */
+
+/**
+ * cl_plan_snapshot_dir() - where the btrfs backend puts the snapshot of @lower: the
+ * configured @dir, else <parent of @lower>/.cryptlayer-snapshots (the base's filesystem).
+ * Return: a malloc'ed path, or NULL (ENOMEM).
+ */
+char *cl_plan_snapshot_dir(const char *lower, const char *dir);
+
+/* where a btrfs layer's upper and work live */
+enum cl_btrfs_upper {
+	CL_BTRFS_UPPER_STORE,	  /* an fscrypt directory on the store, as overlay layers */
+	CL_BTRFS_UPPER_SUBVOLUME, /* a new btrfs subvolume with its own key (btrfs fscrypt) */
+	_CL_BTRFS_UPPER_MAX,
+};
+
+/**
+ * cl_plan_btrfs_upper() - where a btrfs layer's upper goes (DESIGN §6b): a re-keyed
+ * subvolume only when the kernel's btrfs answers the fscrypt ioctls (@kernel_fscrypt,
+ * cl_btrfs_fscrypt_probe_fd()) and this build has that path (@built); otherwise the store.
+ * @ret_why: a short reason for doctor (static string)
+ */
+enum cl_btrfs_upper cl_plan_btrfs_upper(bool kernel_fscrypt, bool built, const char **ret_why);
+
+/* whether this build has the re-keyed subvolume upper: not yet (no kernel here to test it) */
+#define CL_PLAN_BTRFS_SUBVOLUME_UPPER_BUILT false
 
 /**
  * cl_plan_create() - plan a new layer. Refuses (EINVAL/EPERM/ENOTSUP, with the reason)

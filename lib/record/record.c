@@ -18,7 +18,7 @@
 /* clang-format off */
 #define STR_FIELDS(X) \
 	X(id) X(base) X(backend) X(keymode) X(key_id) X(store_root) X(layer_dir) X(upper) \
-	X(merged) X(owner) X(owner_dir) X(bundle) X(state)
+	X(merged) X(owner) X(owner_dir) X(bundle) X(state) X(snapshot)
 /* the numeric fields, JSON integers */
 #define NUM_FIELDS(X) X(pid) X(pid_start) X(creator) X(creator_start)
 /* clang-format on */
@@ -177,7 +177,8 @@ int cl_record_list(const char *run_dir, char ***ret_ids, struct cl_error **err)
 	return n < 0 ? cl_error_set(err, -n, "list '%s'", run_dir) : n;
 }
 
-#define DESC_FIELDS(X) X(id) X(base) X(backend) X(keymode) X(key_id) X(owner) X(owner_dir)
+#define DESC_FIELDS(X)                                                                             \
+	X(id) X(base) X(backend) X(keymode) X(key_id) X(owner) X(owner_dir) X(snapshot)
 
 int cl_record_desc_write(int store_fd, const struct cl_record *rec, struct cl_error **err)
 {

@@ -14,7 +14,7 @@
 struct cl_record {
 	char *id;
 	char *base;    /* lower directory */
-	char *backend; /* "overlay" */
+	char *backend; /* "overlay" | "btrfs" */
 	char *keymode; /* "ephemeral" | "persistent" */
 	char *key_id;  /* 32 lowercase hex */
 	char *store_root;
@@ -28,6 +28,7 @@ struct cl_record {
 			  * a stage hook tears down only the layer its own container made */
 	char *state;	 /* "creating" or "unlocking" (the creator may have died: the record
 			  * names everything to undo), "running", "locked" (descriptor) */
+	char *snapshot;	 /* btrfs backend: the read-only snapshot of base that is the lower */
 	pid_t pid;	 /* container init (hook mode) or 0 */
 	unsigned long long pid_start; /* its start time (/proc/PID/stat field 22), or 0 */
 	pid_t creator; /* while creating/unlocking: the cryptlayer process doing it */
@@ -58,8 +59,8 @@ void cl_record_clear(struct cl_record *rec);
 /*
  * A persistent layer's descriptor, containers/<id>/layer.json on the store filesystem
  * (outside the encrypted crypt/): records in the run dir vanish at reboot, the
- * descriptor does not (DESIGN §4). Fields id, base, backend, keymode, key_id, owner;
- * never key bytes.
+ * descriptor does not (DESIGN §4). Fields id, base, backend, keymode, key_id, owner, owner_dir,
+ * snapshot; never key bytes.
  */
 
 /** cl_record_desc_write() - write @rec's descriptor under the store directory @store_fd. */

@@ -19,14 +19,20 @@
  * the binary or a plugin. While CRYPTLAYER_FAULT_AT is set, every key the process adds
  * is named on stderr ("cryptlayer-fault-key: <identifier>"), so a test can check that
  * each one is ABSENT afterwards even when no record named it.
+ *
+ * CRYPTLAYER_FAULT_KILL=SYMBOL instead kills the process (SIGKILL) at its first call of
+ * SYMBOL, before making it: a kill -9 at an exact step (820-btrfs: after the snapshot,
+ * before the overlay's fsopen), announced as "cryptlayer-fault: killed at call N (SYMBOL)".
  */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -36,8 +42,9 @@
 #include <linux/fscrypt.h>
 
 struct cl_fault_state {
-	long at;    /* the call to fail; 0: none */
-	long calls; /* wrapped calls so far */
+	long at;	      /* the call to fail; 0: none */
+	const char *kill_sym; /* the symbol whose first call is a SIGKILL, or NULL */
+	long calls;	      /* wrapped calls so far */
 	int ready;
 };
 
@@ -58,6 +65,7 @@ static struct cl_fault_state *state(void)
 		const char *v = getenv("CRYPTLAYER_FAULT_AT");
 
 		p->at = v ? strtol(v, NULL, 10) : 0;
+		p->kill_sym = getenv("CRYPTLAYER_FAULT_KILL");
 		__atomic_store_n(&p->ready, 1, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&s, p, __ATOMIC_RELEASE);
@@ -70,6 +78,10 @@ static int fault(const char *sym, int errnum)
 	struct cl_fault_state *s = state();
 	long n = __atomic_add_fetch(&s->calls, 1, __ATOMIC_SEQ_CST);
 
+	if (s->kill_sym && !strcmp(s->kill_sym, sym)) {
+		dprintf(STDERR_FILENO, "cryptlayer-fault: killed at call %ld (%s)\n", n, sym);
+		raise(SIGKILL);
+	}
 	if (n != s->at)
 		return 0;
 	dprintf(STDERR_FILENO, "cryptlayer-fault: call %ld (%s) failed\n", n, sym);
