@@ -165,7 +165,7 @@ static json_object *descriptor(const char *self, const char *const *args, size_t
 		ok = add(argv, NULL, json_object_new_string(args[i]));
 	ok = ok && add(top, "when", when = json_object_new_object()) &&
 	     add(when, "annotations", ann = json_object_new_object()) &&
-	     add(ann, "^io\\.cryptlayer\\.enable$", json_object_new_string("^true$")) &&
+	     add(ann, "^io\\.cryptlayer\\.(enable|nested)$", json_object_new_string("^true$")) &&
 	     add(top, "stages", stages = json_object_new_array()) &&
 	     add(stages, NULL, json_object_new_string(stage));
 	return ok ? TAKE_PTR(top) : NULL;

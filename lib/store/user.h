@@ -43,7 +43,8 @@ int cl_store_user_check_canonical(const char *path, const char *what, struct cl_
 
 /**
  * cl_store_user_descriptor() - a podman hooks.d descriptor (JSON text, newline-terminated)
- * running @self with @args (argv[0] first) at @stage for io.cryptlayer.enable=true.
+ * running @self with @args (argv[0] first) at @stage for io.cryptlayer.enable=true or
+ * io.cryptlayer.nested=true (as the installed descriptors: refused clearly, never skipped).
  * Return: the text (free() it), or NULL with *err set.
  */
 char *cl_store_user_descriptor(const char *self, const char *const *args, size_t n_args,

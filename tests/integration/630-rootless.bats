@@ -131,6 +131,7 @@ assert_nothing_listed() {
 	run ucl list --json
 	assert_success
 	assert_output "[]"
+	[ ! -e "$STORE/containers" ] && return 0 # made with the first layer
 	run ls -A "$STORE/containers"
 	assert_output ""
 }
@@ -301,6 +302,18 @@ run_checked() {
 	run upod ps -a --filter "name=$name" --filter status=running -q
 	assert_output ""
 	upod rm -f "$name" >/dev/null 2>&1 || true
+	assert_nothing_listed
+}
+
+@test "rootless podman with io.cryptlayer.nested=true alone: the hook runs and refuses (never unencrypted)" {
+	local name
+	name=$(safename)
+	run upod run --rm --name "$name" --runtime=runc --network=none --ulimit nofile=20000:20000 \
+		--ulimit nproc=4096:4096 --annotation io.cryptlayer.nested=true clbase sh -c 'echo STARTED'
+	assert_failure
+	refute_output --partial STARTED
+	run tail -n 1 "$RUND/cryptlayer.log"
+	assert_output --partial "nested=true in a user namespace is not supported yet"
 	assert_nothing_listed
 }
 
