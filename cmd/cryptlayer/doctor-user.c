@@ -24,7 +24,7 @@
 
 struct cl_doctor_user {
 	bool nested;
-	unsigned uid; /* as seen here; in a user namespace the user is 0 */
+	unsigned uid;			    /* as seen here; in a user namespace the user is 0 */
 	int keys, maxkeys, bytes, maxbytes; /* -1: unknown */
 	int encryption;			    /* store filesystem: 1 yes, 0 no, -1 not probed */
 	char encryption_why[WHY_MAX];
@@ -45,8 +45,8 @@ static void read_quota(struct cl_doctor_user *u)
 	u->keys = u->bytes = 0;
 	u->maxkeys = u->maxbytes = -1;
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, " %u: %d %d/%d %d/%d %d/%d", &uid, &usage, &nk, &nik, &qk, &mk, &qb,
-			   &mb) == 8 &&
+		if (sscanf(line, " %u: %d %d/%d %d/%d %d/%d", &uid, &usage, &nk, &nik, &qk, &mk,
+			   &qb, &mb) == 8 &&
 		    uid == u->uid) {
 			u->keys = qk;
 			u->maxkeys = mk;
@@ -281,8 +281,8 @@ void cl_doctor_user_print(const struct cl_doctor_user *u)
 		printf("store fs     encryption (fscrypt v2): yes\n");
 	else
 		printf("store fs     encryption (fscrypt v2): no: %s\n", u->encryption_why);
-	printf("userns mount overlayfs with userxattr: %s%s\n", u->overlay ? "yes" : "no: ",
-	       u->overlay ? "" : u->overlay_why);
+	printf("userns mount overlayfs with userxattr: %s%s\n",
+	       u->overlay ? "yes" : "no: ", u->overlay ? "" : u->overlay_why);
 	printf("podman       %s: %s\n", u->dropin ? u->dropin : "drop-in",
 	       u->dropin_present ? "present" : "missing (run 'cryptlayer store init --user')");
 	printf("hook errors  %s (podman shows a failing hook only as 'exit status 1')\n",

@@ -287,13 +287,28 @@ run_checked() {
 	assert_nothing_listed
 }
 
+# python: add 'user' keys to the user keyring until EDQUOT (twice, 0.5 s apart), or clear it
+FILL_KEYS='import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+if sys.argv[1:] == ["clear"]:
+    sys.exit(libc.syscall(250, 7, -4) < 0)
+n = 0
+for _ in range(2):
+    while n < 1000 and libc.syscall(248, b"user", b"fill-%d" % n, b"x", 1, -4) >= 0:
+        n += 1
+    time.sleep(0.5)'
+
 @test "rootless podman, key quota exhausted: a clear error and no container, encrypted or not" {
 	local name used old
 	name=$(safename)
 	old=$(cat /proc/sys/kernel/keys/maxkeys)
 	used=$(awk -v u="$(id -u "$U"):" '$1 == u { split($4, a, "/"); print a[1] }' /proc/key-users)
 	echo "${used:-0}" >/proc/sys/kernel/keys/maxkeys
+	# keys of exited containers are freed by the kernel's key gc a little later: take
+	# every slot that frees with keys of the user's own until the quota says no
+	as_user python3 -c "$FILL_KEYS"
 	run upod run --name "$name" --runtime=runc "${RUN_U[@]}" clbase sh -c 'echo STARTED'
+	as_user python3 -c "$FILL_KEYS" clear
 	echo "$old" >/proc/sys/kernel/keys/maxkeys
 	assert_failure
 	refute_output --partial STARTED

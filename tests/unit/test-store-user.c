@@ -33,9 +33,9 @@ static void test_descriptor(void **state)
 	assert_int_equal(json_object_array_length(v), 5);
 	assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 2)), "/s \"q\"");
 	v = json_object_object_get(json_object_object_get(o, "when"), "annotations");
-	assert_string_equal(
-	    json_object_get_string(json_object_object_get(v, "^io\\.cryptlayer\\.(enable|nested)$")),
-	    "^true$");
+	assert_string_equal(json_object_get_string(
+				json_object_object_get(v, "^io\\.cryptlayer\\.(enable|nested)$")),
+			    "^true$");
 	v = json_object_object_get(o, "stages");
 	assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 0)), "poststop");
 	json_object_put(o);
