@@ -26,7 +26,7 @@ CFLAGS  ?= -O2 -g
 # ICU, ...: ~1.6 ms per exec) in the tar plugin. Both are dlopen'ed only when needed.
 STATIC_PKGS := libcrypto json-c
 HDR_PKGS    := mount
-PLUGIN_PKGS := libarchive libzstd
+PLUGIN_PKGS := libarchive libzstd zlib
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
         -Wpointer-arith -Wimplicit-fallthrough -Wvla -Wno-missing-field-initializers
@@ -84,7 +84,7 @@ PLUGIN_HOST_SRCS := cmd/cryptlayer/plugin-host.c
 CRYPTO_PLUGIN_OBJS := $(CRYPTO_CMD_SRCS:%.c=$(B)/%.o) $(B)/cmd/cryptlayer/cli.o \
         $(B)/cmd/cryptlayer/plugin-host.o $(B)/lib/crypto/keyfile-plugin.o
 CRYPTO_PLUGIN_LIB_SRCS := $(CRYPTO_LIB_SRCS) $(filter-out lib/core/log.c,$(wildcard lib/core/*.c)) \
-        lib/crypto/secret.c lib/fscrypt/fscrypt.c oci/json-util.c
+        lib/crypto/secret.c lib/fscrypt/fscrypt.c oci/json-util.c oci/image.c
 PLUGIN_OBJS := $(PLUGIN_SRCS:%.c=$(B)/%.o)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))

@@ -6,7 +6,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	build-essential make gcc pkg-config ca-certificates \
 	libmount-dev libbtrfsutil-dev libseccomp-dev libssl-dev libjson-c-dev \
-	libarchive-dev libzstd-dev libcmocka-dev \
+	libarchive-dev libzstd-dev zlib1g-dev libcmocka-dev \
 	bats bats-support bats-assert bats-file \
 	runc crun podman containerd uidmap busybox-static e2fsprogs util-linux jq \
 	age skopeo gnupg openssl rsync time xxd procps python3 attr btrfs-progs

@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "cmd/cryptlayer/cli.h"
+#include "cmd/cryptlayer/export.h"
 #include "cmd/cryptlayer/progress.h"
 #include "lib/archive/clx.h"
 #include "lib/archive/format.h"
@@ -32,53 +33,43 @@
 
 #define ZSTD_LEVEL 3
 
-struct export_args {
-	const char *id, *out;
-	const char *rcpts[CL_CLX_MAX_STANZAS];
-	size_t nrcpts;
-	unsigned jobs;
-	bool zstd, quiet;
-};
-
-/* the output: FILE is written under a temporary name and renamed once complete */
-struct export_out {
-	int fd;
-	int dir_fd;
-	char *tmp;   /* named temporary in FILE's directory, or NULL (O_TMPFILE / stdout) */
-	bool anon;   /* O_TMPFILE: no name until committed */
-	bool direct; /* FILE is a device, FIFO or socket: written in place, never replaced */
-	bool own_fd; /* a FILE, not stdout */
-	const char *name;
-};
-
 static void export_usage(void)
 {
 	fputs("Usage:\n"
 	      " cryptlayer export ID -o FILE|- -r PUB [-r PUB]... [options]\n"
+	      " cryptlayer export ID --format oci -o DIR|FILE.tar -r PUB [-r PUB]... [options]\n"
 	      "\n"
 	      "Pack the upper directory of layer ID (its writes, with overlay whiteouts and\n"
-	      "opaque directories as '.wh.' entries) as an OCI layer tar and encrypt it in the\n"
-	      ".clx format (docs/clx-format.md) for the recipients. FILE is written under a\n"
-	      "temporary name and appears only once complete.\n"
+	      "opaque directories as '.wh.' entries) as an OCI layer tar and encrypt it for the\n"
+	      "recipients: in the .clx format (docs/clx-format.md), or with --format oci as\n"
+	      "the one layer of an OCI image layout, encrypted as containers/ocicrypt does\n"
+	      "(AES_256_CTR_HMAC_SHA256, the layer key JWE-wrapped per recipient), which\n"
+	      "'skopeo copy --decryption-key', podman, buildah and containerd imgcrypt read.\n"
+	      "The output appears only once complete: FILE under a temporary name, the OCI\n"
+	      "layout DIR (which must not exist) built beside it and renamed, FILE.tar\n"
+	      "(an oci-archive) packed from it.\n"
 	      "\n"
 	      "The layer may be mounted: its upper directory is only read. Files that a\n"
 	      "running container changes meanwhile may be caught mid-write; stop or pause it\n"
 	      "for a consistent copy.\n"
 	      "\n"
 	      "Options:\n"
-	      " -o, --output FILE      where to write, '-' for standard output\n"
-	      " -r, --recipient PUB    recipient public key (PEM): X25519 from 'cryptlayer\n"
-	      "                          keygen', or RSA >= 3072 bits; repeat for more\n"
-	      " -c, --compress MODE    zstd or none (default none)\n"
+	      " -o, --output FILE      where to write, '-' for standard output (clx only)\n"
+	      " -r, --recipient PUB    recipient public key (PEM); repeat for more. clx:\n"
+	      "                          X25519 from 'cryptlayer keygen', or RSA >= 3072 bits;\n"
+	      "                          oci: RSA >= 2048 bits or EC P-256/P-384/P-521\n"
+	      "                          ('cryptlayer keygen --type rsa|ec')\n"
+	      " -c, --compress MODE    clx: zstd or none (default none);\n"
+	      "                          oci: gzip (default), zstd or none\n"
 	      " -j, --jobs N           threads for each stage: reading the layer, compressing,\n"
-	      "                          sealing chunks (default: all CPUs)\n"
-	      " -f, --format FMT       clx (default); oci is not supported yet\n"
+	      "                          encrypting (default: all CPUs)\n"
+	      " -f, --format FMT       clx (default) or oci\n"
 	      " -q, --quiet            no progress meter (shown only when stderr is a terminal)\n"
 	      " -h, --help             display this help\n",
 	      stdout);
 }
 
-static int export_option(int c, char **argv, struct export_args *a)
+static int export_option(int c, char **argv, struct cl_export_args *a)
 {
 	switch (c) {
 	case 'o':
@@ -90,10 +81,15 @@ static int export_option(int c, char **argv, struct export_args *a)
 		a->rcpts[a->nrcpts++] = optarg;
 		return 0;
 	case 'c':
-		if (strcmp(optarg, "zstd") && strcmp(optarg, "none"))
-			return cl_cli_usage("export", "--compress must be zstd or none, not '%s'",
-					    optarg);
-		a->zstd = !strcmp(optarg, "zstd");
+		if (!strcmp(optarg, "zstd"))
+			a->compress = CL_EXPORT_ZSTD;
+		else if (!strcmp(optarg, "none"))
+			a->compress = CL_EXPORT_NONE;
+		else if (!strcmp(optarg, "gzip"))
+			a->compress = CL_EXPORT_GZIP;
+		else
+			return cl_cli_usage("export",
+					    "--compress must be gzip, zstd or none, not '%s'", optarg);
 		return 0;
 	case 'j':
 		return cl_cli_parse_jobs("export", optarg, &a->jobs);
@@ -101,11 +97,9 @@ static int export_option(int c, char **argv, struct export_args *a)
 		a->quiet = true;
 		return 0;
 	case 'f':
-		if (!strcmp(optarg, "clx"))
+		if (!strcmp(optarg, "clx") || !strcmp(optarg, "oci")) {
+			a->oci = !strcmp(optarg, "oci");
 			return 0;
-		if (!strcmp(optarg, "oci")) {
-			fputs("cryptlayer: export: --format oci is not supported yet\n", stderr);
-			return CL_EXIT_FAIL;
 		}
 		return cl_cli_usage("export", "--format must be clx or oci, not '%s'", optarg);
 	case ':':
@@ -115,7 +109,7 @@ static int export_option(int c, char **argv, struct export_args *a)
 	}
 }
 
-static int export_parse(int argc, char **argv, struct export_args *a)
+static int export_parse(int argc, char **argv, struct cl_export_args *a)
 {
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
@@ -142,6 +136,12 @@ static int export_parse(int argc, char **argv, struct export_args *a)
 		return cl_cli_usage("export", "-o FILE|- is required");
 	if (a->nrcpts == 0)
 		return cl_cli_usage("export", "at least one -r PUB is required");
+	if (a->compress == CL_EXPORT_DEFAULT)
+		a->compress = a->oci ? CL_EXPORT_GZIP : CL_EXPORT_NONE;
+	if (!a->oci && a->compress == CL_EXPORT_GZIP)
+		return cl_cli_usage("export", "--compress gzip is for --format oci");
+	if (a->oci && !strcmp(a->out, "-"))
+		return cl_cli_usage("export", "--format oci writes a directory or a .tar file, not '-'");
 	return 0;
 }
 
@@ -158,7 +158,7 @@ static int export_find(const struct cl_globals *g, const char *id, struct cl_rec
 }
 
 /* the upper directory of an unlocked layer, opened through the store */
-static int export_open_upper(const struct cl_globals *g, const char *id, int *ret_fd,
+int cl_export_open_upper(const struct cl_globals *g, const char *id, int *ret_fd,
 			     struct cl_error **err)
 {
 	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
@@ -205,7 +205,7 @@ static int out_tmp_name(const char *path, char **ret)
 }
 
 /* -o /dev/null, a FIFO or a socket: write to it; replacing it would break the system */
-static int out_open_special(const char *path, const struct stat *st, struct export_out *o,
+static int out_open_special(const char *path, const struct stat *st, struct cl_export_out *o,
 			    struct cl_error **err)
 {
 	if (S_ISDIR(st->st_mode))
@@ -220,7 +220,7 @@ static int out_open_special(const char *path, const struct stat *st, struct expo
 	return 0;
 }
 
-static int out_open(const char *path, struct export_out *o, struct cl_error **err)
+int cl_export_out_open(const char *path, struct cl_export_out *o, struct cl_error **err)
 {
 	_cleanup_free_ char *d = strdup(path);
 	struct stat st;
@@ -259,7 +259,7 @@ static int out_open(const char *path, struct export_out *o, struct cl_error **er
 }
 
 /* make the complete file appear under its name (atomically replacing an old one) */
-static int out_commit(struct export_out *o, struct cl_error **err)
+int cl_export_out_commit(struct cl_export_out *o, struct cl_error **err)
 {
 	_cleanup_free_ char *d = strdup(o->name), *tmp = NULL;
 	const char *base = d ? basename(d) : NULL;
@@ -287,7 +287,7 @@ static int out_commit(struct export_out *o, struct cl_error **err)
 	return 0;
 }
 
-static void out_close(struct export_out *o)
+void cl_export_out_close(struct cl_export_out *o)
 {
 	if (o->tmp)
 		(void)unlinkat(o->dir_fd, o->tmp, 0);
@@ -316,14 +316,14 @@ static int sink_zstd(void *ctx, const void *buf, size_t len, struct cl_error **e
 }
 
 /* upper → tar → (zstd →) writer */
-static int export_pack(const struct export_args *a, const struct cl_tar_ops *ops, int upper,
+static int export_pack(const struct cl_export_args *a, const struct cl_tar_ops *ops, int upper,
 		       struct cl_clx_writer *w, struct cl_error **err)
 {
 	struct zsink zs = {.ops = ops};
 	unsigned jobs = a->jobs ? a->jobs : cl_pool_default_threads();
 	int r;
 
-	if (!a->zstd)
+	if (!(a->compress == CL_EXPORT_ZSTD))
 		return ops->pack(upper, 0, jobs, sink_writer, w, err);
 	r = ops->zstd_new(true, ZSTD_LEVEL, jobs, sink_writer, w, &zs.z, err);
 	if (r == 0)
@@ -335,7 +335,7 @@ static int export_pack(const struct export_args *a, const struct cl_tar_ops *ops
 	return r;
 }
 
-static int export_writer(const struct export_args *a, int out_fd, struct cl_clx_opts *o,
+static int export_writer(const struct cl_export_args *a, int out_fd, struct cl_clx_opts *o,
 			 struct cl_clx_writer **ret, struct cl_error **err)
 {
 	struct cl_recipient *rcpts[CL_CLX_MAX_STANZAS] = {0};
@@ -350,16 +350,16 @@ static int export_writer(const struct export_args *a, int out_fd, struct cl_clx_
 	return r;
 }
 
-static int do_export(const struct cl_globals *g, const struct export_args *a, struct cl_error **err)
+static int do_export(const struct cl_globals *g, const struct cl_export_args *a, struct cl_error **err)
 {
 	_cleanup_(cl_clx_writer_freep) struct cl_clx_writer *w = NULL;
-	struct export_out out = {.fd = -1, .dir_fd = -1};
+	struct cl_export_out out = {.fd = -1, .dir_fd = -1};
 	const struct cl_tar_ops *ops = NULL;
 	_cleanup_close_ int upper = -1;
 	struct cl_cli_progress prog;
 	struct cl_clx_opts o = {
 	    .jobs = a->jobs,
-	    .compression = a->zstd ? CL_CLX_COMPRESS_ZSTD : CL_CLX_COMPRESS_NONE,
+	    .compression = (a->compress == CL_EXPORT_ZSTD) ? CL_CLX_COMPRESS_ZSTD : CL_CLX_COMPRESS_NONE,
 	    .progress = cl_cli_progress_update,
 	    .progress_ctx = &prog,
 	};
@@ -367,11 +367,16 @@ static int do_export(const struct cl_globals *g, const struct export_args *a, st
 
 	cl_cli_progress_init(&prog, "export", a->quiet, 0);
 	/* the store (it may setns) before the writer starts its threads */
-	r = export_open_upper(g, a->id, &upper, err);
+	r = cl_export_open_upper(g, a->id, &upper, err);
+	if (r == 0 && a->oci) {
+		r = cl_export_oci(a, upper, &prog, err);
+		cl_cli_progress_end(&prog);
+		return r;
+	}
 	if (r == 0)
 		r = cl_tar_ops_load(NULL, &ops, err);
 	if (r == 0)
-		r = out_open(a->out, &out, err);
+		r = cl_export_out_open(a->out, &out, err);
 	if (r == 0)
 		r = export_writer(a, out.fd, &o, &w, err);
 	if (r == 0)
@@ -379,15 +384,15 @@ static int do_export(const struct cl_globals *g, const struct export_args *a, st
 	if (r == 0)
 		r = cl_clx_writer_finish(w, err);
 	if (r == 0)
-		r = out_commit(&out, err);
-	out_close(&out);
+		r = cl_export_out_commit(&out, err);
+	cl_export_out_close(&out);
 	cl_cli_progress_end(&prog);
 	return r;
 }
 
 int cl_cmd_export(const struct cl_globals *g, int argc, char **argv)
 {
-	struct export_args a = {0};
+	struct cl_export_args a = {0};
 	struct cl_error *err = NULL;
 	int r;
 

@@ -16,7 +16,7 @@
  */
 
 #define CL_TAR_OPS_SYMBOL "cl_tar_ops_v1"
-#define CL_TAR_ABI 3
+#define CL_TAR_ABI 4
 #define CL_TAR_PLUGIN_NAME "cryptlayer-tar.so"
 
 /* consume @len bytes; 0 or -errno */
@@ -38,6 +38,7 @@ typedef ssize_t (*cl_source_fn)(void *ctx, const void **ret_buf, struct cl_error
 #define CL_TAR_NO_SETID (1U << 2)
 
 struct cl_zstd;
+struct cl_gzip;
 
 struct cl_tar_ops {
 	uint32_t abi;  /* CL_TAR_ABI */
@@ -74,6 +75,16 @@ struct cl_tar_ops {
 	/* flush; for decompression also checks that the last frame was complete */
 	int (*zstd_finish)(struct cl_zstd *z, struct cl_error **err);
 	void (*zstd_free)(struct cl_zstd *z);
+	/* ABI 4: gzip (zlib, RFC 1952) with the same push/pull shape, for OCI layers
+	 * (export --format oci, import of OCI layouts); the decoder takes concatenated
+	 * members */
+	int (*gzip_new)(bool compress, int level, cl_sink_fn sink, void *ctx,
+			struct cl_gzip **ret, struct cl_error **err);
+	int (*gzip_write)(struct cl_gzip *z, const void *buf, size_t len, struct cl_error **err);
+	ssize_t (*gzip_read)(struct cl_gzip *z, cl_source_fn src, void *ctx, const void **ret,
+			     struct cl_error **err);
+	int (*gzip_finish)(struct cl_gzip *z, struct cl_error **err);
+	void (*gzip_free)(struct cl_gzip *z);
 };
 
 /**

@@ -259,3 +259,35 @@ void cl_identity_free(struct cl_identity *id)
 	free(id->name);
 	free(id);
 }
+
+int cl_pkey_read_public(const char *path, EVP_PKEY **ret, struct cl_error **err)
+{
+	_cleanup_free_ char *pem = NULL;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_(BIO_freep) BIO *bio = NULL;
+	size_t len = 0;
+
+	if (fd < 0)
+		return cl_error_set(err, errno, "open recipient '%s'", path);
+	if (cl_read_all_fd(fd, PEM_MAX, &pem, &len, err) < 0)
+		return cl_error_wrap(err, "recipient '%s'", path);
+	bio = BIO_new_mem_buf(pem, (int)len);
+	*ret = bio ? PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL) : NULL;
+	return *ret ? 0 : cl_error_ossl(err, EINVAL, "'%s': not a PEM public key", path);
+}
+
+int cl_pkey_read_private(const char *path, EVP_PKEY **ret, struct cl_error **err)
+{
+	_cleanup_secret_ struct cl_secret *pem = NULL;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_(BIO_freep) BIO *bio = NULL;
+	size_t len = 0;
+
+	if (fd < 0)
+		return cl_error_set(err, errno, "open identity '%s'", path);
+	if (read_secret_fd(fd, path, &pem, &len, err) < 0)
+		return -EIO;
+	bio = BIO_new_mem_buf(pem->data, (int)len);
+	*ret = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
+	return *ret ? 0 : cl_error_ossl(err, EINVAL, "'%s': not an unencrypted PEM private key", path);
+}

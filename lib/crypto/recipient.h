@@ -96,5 +96,15 @@ int cl_identity_to_pem(const struct cl_identity *id, struct cl_secret **ret_priv
 /** cl_identity_free() - free (OpenSSL cleanses the key); NULL-safe. */
 void cl_identity_free(struct cl_identity *id);
 
+/**
+ * cl_pkey_read_public() - any PEM public key (SubjectPublicKeyInfo) from @path, with no
+ * check of its type or size (the caller checks: OCI takes RSA >= 2048 and EC).
+ * Return: 0 or -errno.
+ */
+int cl_pkey_read_public(const char *path, EVP_PKEY **ret, struct cl_error **err);
+
+/** cl_pkey_read_private() - any unencrypted PEM private key, read via secret memory. */
+int cl_pkey_read_private(const char *path, EVP_PKEY **ret, struct cl_error **err);
+
 CL_DEFINE_CLEANUP(struct cl_recipient *, cl_recipient_free)
 CL_DEFINE_CLEANUP(struct cl_identity *, cl_identity_free)

@@ -193,9 +193,12 @@ import_watched() {
 	run_cryptlayer 1 export no-such-layer -o "$BATS_TEST_TMPDIR/x.clx" -r "$W/id.pub"
 	assert_output "cryptlayer: export: no layer 'no-such-layer': No such file or directory"
 	assert_file_not_exist "$BATS_TEST_TMPDIR/x.clx"
-	run_cryptlayer 1 export src -o "$BATS_TEST_TMPDIR/x.clx" -r "$W/id.pub" --format oci
-	assert_output "cryptlayer: export: --format oci is not supported yet"
-	assert_file_not_exist "$BATS_TEST_TMPDIR/x.clx"
+	# an X25519 recipient is not one that ocicrypt knows (530-oci has the OCI mode)
+	run_cryptlayer 1 export src -o "$BATS_TEST_TMPDIR/x.oci" -r "$W/id.pub" --format oci
+	assert_output --regexp "^cryptlayer: export: '.*id.pub': unsupported key type X25519 for OCI"
+	assert_file_not_exist "$BATS_TEST_TMPDIR/x.oci"
+	run ls -A "$BATS_TEST_TMPDIR"
+	refute_output --partial ".x.oci"
 	run_cryptlayer 2 export src -o "$BATS_TEST_TMPDIR/x.clx"
 	assert_line --index 0 "cryptlayer export: at least one -r PUB is required"
 	run_cryptlayer 2 import "$W/src.clx" -i "$W/id"

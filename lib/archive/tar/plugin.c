@@ -12,4 +12,9 @@ __attribute__((visibility("default"))) const struct cl_tar_ops cl_tar_ops_v1 = {
     .zstd_read = cl_tar_zstd_read,
     .zstd_finish = cl_tar_zstd_finish,
     .zstd_free = cl_tar_zstd_free,
+    .gzip_new = cl_tar_gzip_new,
+    .gzip_write = cl_tar_gzip_write,
+    .gzip_read = cl_tar_gzip_read,
+    .gzip_finish = cl_tar_gzip_finish,
+    .gzip_free = cl_tar_gzip_free,
 };
