@@ -21,22 +21,13 @@
 #include <openssl/crypto.h>
 
 #include "cmd/cryptlayer/cli.h"
+#include "cmd/cryptlayer/import.h"
 #include "cmd/cryptlayer/progress.h"
 #include "lib/layer/layer.h"
 #include "lib/archive/clx.h"
 #include "lib/archive/format.h"
 #include "lib/archive/tar.h"
 #include "lib/core/cleanup.h"
-
-struct import_args {
-	const char *in, *base, *id_arg;
-	const char *ids[CL_CLX_MAX_STANZAS];
-	size_t nids;
-	unsigned jobs;
-	enum cl_keymode keymode;
-	unsigned unpack_flags; /* CL_TAR_NO_DEVICES | CL_TAR_NO_SETID, less what is allowed */
-	bool quiet;
-};
 
 /* the populate callback's state: the verified stream and its decoder */
 struct import_src {
@@ -78,7 +69,7 @@ static void import_usage(void)
 	      stdout);
 }
 
-static int import_option(int c, char **argv, struct import_args *a)
+static int import_option(int c, char **argv, struct cl_import_args *a)
 {
 	switch (c) {
 	case 'i':
@@ -121,7 +112,7 @@ static int import_option(int c, char **argv, struct import_args *a)
 	}
 }
 
-static int import_parse(int argc, char **argv, struct import_args *a)
+static int import_parse(int argc, char **argv, struct cl_import_args *a)
 {
 	static const struct option opts[] = {
 	    {"identity", required_argument, NULL, 'i'},
@@ -197,7 +188,7 @@ static int import_populate(void *ctx, int upper_fd, struct cl_error **err)
 	return r;
 }
 
-static int import_open(const struct import_args *a, int *ret_fd, struct import_src *s,
+static int import_open(const struct cl_import_args *a, int *ret_fd, struct import_src *s,
 		       struct cl_clx_opts *o, struct cl_error **err)
 {
 	struct cl_identity *ids[CL_CLX_MAX_STANZAS] = {0};
@@ -228,7 +219,7 @@ static uint64_t input_size(int fd)
 	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
 }
 
-static int do_import(const struct cl_globals *g, const struct import_args *a,
+static int do_import(const struct cl_globals *g, const struct cl_import_args *a,
 		     struct cl_record *ret_rec, struct cl_error **err)
 {
 	struct cl_ctx ctx = cl_cli_ctx(g);
@@ -263,7 +254,7 @@ static int do_import(const struct cl_globals *g, const struct import_args *a,
 
 int cl_cmd_import(const struct cl_globals *g, int argc, char **argv)
 {
-	struct import_args a = {0};
+	struct cl_import_args a = {0};
 	struct cl_error *err = NULL;
 	struct cl_record rec = {};
 	int r;
@@ -276,7 +267,12 @@ int cl_cmd_import(const struct cl_globals *g, int argc, char **argv)
 	if (r)
 		return r;
 	(void)CRYPTO_secure_malloc_init(64 * 1024, 32);
-	if (do_import(g, &a, &rec, &err) < 0)
+	r = cl_import_is_oci(a.in, &err);
+	if (r > 0)
+		r = cl_import_oci(g, &a, &rec, &err);
+	else if (r == 0)
+		r = do_import(g, &a, &rec, &err);
+	if (r < 0)
 		return cl_cli_fail(&err, "import");
 	printf("%s\n", rec.merged);
 	cl_record_clear(&rec);
