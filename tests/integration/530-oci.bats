@@ -1,0 +1,283 @@
+#!/usr/bin/env bats
+# export --format oci / import of OCI image layouts (issue 13, DESIGN §7): interop with
+# the distribution's skopeo (containers/ocicrypt) both ways, verification before use,
+# tampering, and the ocicrypt keyprovider protocol.
+
+load helpers
+
+CLTAR=${CLTAR:-$TOP/build/tests/cltar}
+
+setup_file() {
+	CL_STORE_SIZE=256M setup_store
+	export W=$BATS_FILE_TMPDIR
+	make_base "$W/base"
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$W/rsa.pem" 2>/dev/null
+	for c in 256 384 521; do
+		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-$c -out "$W/ec$c.pem"
+	done
+	for k in rsa ec256 ec384 ec521; do
+		openssl pkey -in "$W/$k.pem" -pubout -out "$W/$k.pub"
+	done
+	export ALLOW="--allow-devices --allow-setid"
+	# the layer every test exports: whiteout, opaque dir, hardlinks, xattrs, odd files
+	local m
+	m=$($CL create --base "$W/base" --id src)
+	mkdir -p "$m/usr/share/doc"
+	cp -a /usr/share/doc/[a-b]* "$m/usr/share/doc/"
+	rm "$m/etc/base-file"
+	rm -rf "$m/data" && mkdir -p "$m/data/new"
+	echo fresh >"$m/data/new/file"
+	add_odd_files "$m"
+	cp "$m/bin/busybox" "$m/capbin"
+	chmod 4755 "$m/capbin"
+	setcap cap_net_raw+ep "$m/capbin"
+	setfattr -n user.note -v v1 "$m/hl1"
+	export SRC_MERGED=$m SRC_UPPER=$STORE/containers/src/crypt/upper
+}
+
+teardown_file() {
+	$CL destroy src >&3 2>&3 || true
+	teardown_store
+}
+
+# rsync -aHAX finds no difference (the roots' own times and xattrs aside)
+assert_same_tree() {
+	run bash -c "rsync -aHAXn --checksum --itemize-changes $3 '$1/' '$2/' \
+		| grep -v '^\.d\.\.[.t]\.\.\.\.\.[.x] \./\$'"
+	assert_output ""
+}
+
+assert_no_layer() {
+	assert_file_not_exist "$STORE/containers/$1"
+	assert_file_not_exist "$CLRUN/$1.json"
+	run grep -c "$STORE/containers/$1" /proc/self/mountinfo
+	assert_output 0
+}
+
+# the manifest of layout DIR, and its one layer's blob path
+manifest_of() { echo "$1/blobs/sha256/$(jq -r '.manifests[0].digest' "$1/index.json" | cut -d: -f2)"; }
+layer_blob() { echo "$1/blobs/sha256/$(jq -r '.layers[0].digest' "$(manifest_of "$1")" | cut -d: -f2)"; }
+
+# plain_tar_check DIR: the plain layout's one layer, decompressed and unpacked by the
+# tar plugin's reader (whiteouts back to overlay form), equals the exported upper
+plain_tar_check() {
+	local blob mt out=$BATS_TEST_TMPDIR/unpacked
+	blob=$(layer_blob "$1")
+	mt=$(jq -r '.layers[0].mediaType' "$(manifest_of "$1")")
+	rm -rf "$out" && mkdir "$out"
+	case $mt in
+	*+gzip) gzip -dc "$blob" ;;
+	*+zstd) zstd -qdc "$blob" ;;
+	*) cat "$blob" ;;
+	esac >"$BATS_TEST_TMPDIR/layer.tar"
+	# GNU tar, independently: the OCI whiteout and opaque marker are there
+	run tar -tf "$BATS_TEST_TMPDIR/layer.tar"
+	assert_line "etc/.wh.base-file"
+	assert_line "data/.wh..wh..opq"
+	"$CLTAR" unpack "$out" <"$BATS_TEST_TMPDIR/layer.tar"
+	assert_same_tree "$SRC_UPPER" "$out" \
+		"--filter='-x trusted.overlay.origin' --filter='-x trusted.overlay.impure'"
+	# diff_id in the config is the uncompressed tar's digest (what runtimes check)
+	local cfg
+	cfg=$1/blobs/sha256/$(jq -r '.config.digest' "$(manifest_of "$1")" | cut -d: -f2)
+	assert_equal "$(jq -r '.rootfs.diff_ids[0]' "$cfg")" \
+		"sha256:$(sha256sum <"$BATS_TEST_TMPDIR/layer.tar" | cut -d' ' -f1)"
+}
+
+@test "export --format oci (RSA, gzip): skopeo decrypts it to exactly the upper" {
+	skip_if_not_root
+	run_cryptlayer export src --format oci -o "$W/rsa.oci" -r "$W/rsa.pub" --quiet
+	assert_output ""
+	run jq -r '.layers[0].mediaType' "$(manifest_of "$W/rsa.oci")"
+	assert_output "application/vnd.oci.image.layer.v1.tar+gzip+encrypted"
+	run jq -r '.layers[0].annotations | keys[]' "$(manifest_of "$W/rsa.oci")"
+	assert_output "org.opencontainers.image.enc.keys.jwe
+org.opencontainers.image.enc.pubopts"
+	# every blob's name is its digest
+	for b in "$W"/rsa.oci/blobs/sha256/*; do
+		assert_equal "$(sha256sum "$b" | cut -d' ' -f1)" "${b##*/}"
+	done
+	run ls -A "$W"
+	refute_output --partial ".rsa.oci"
+	skopeo copy -q --decryption-key "$W/rsa.pem" "oci:$W/rsa.oci" "oci:$W/rsa.plain"
+	run jq -r '.layers[0].mediaType' "$(manifest_of "$W/rsa.plain")"
+	assert_output "application/vnd.oci.image.layer.v1.tar+gzip"
+	plain_tar_check "$W/rsa.plain"
+	# a key it was not encrypted to
+	run skopeo copy -q --decryption-key "$W/ec256.pem" "oci:$W/rsa.oci" "oci:$BATS_TEST_TMPDIR/x"
+	assert_failure
+}
+
+@test "export --format oci: EC P-256/384/521 and RSA in one export, zstd; each key decrypts" {
+	skip_if_not_root
+	run_cryptlayer export src --format oci -o "$W/multi.oci" -r "$W/ec256.pub" \
+		-r "$W/ec384.pub" -r "$W/ec521.pub" -r "$W/rsa.pub" --compress zstd --jobs 2
+	for k in ec256 ec384 ec521 rsa; do
+		rm -rf "$BATS_TEST_TMPDIR/p"
+		skopeo copy -q --decryption-key "$W/$k.pem" "oci:$W/multi.oci" "oci:$BATS_TEST_TMPDIR/p"
+	done
+	run jq -r '.layers[0].mediaType' "$(manifest_of "$BATS_TEST_TMPDIR/p")"
+	assert_output "application/vnd.oci.image.layer.v1.tar+zstd"
+	plain_tar_check "$BATS_TEST_TMPDIR/p"
+	# one EC recipient alone (the flattened JWE), uncompressed, as an oci-archive
+	run_cryptlayer export src --format oci -o "$W/ec.tar" -r "$W/ec384.pub" --compress none
+	skopeo copy -q --decryption-key "$W/ec384.pem" "oci-archive:$W/ec.tar" "oci:$W/ec.plain"
+	plain_tar_check "$W/ec.plain"
+}
+
+@test "import of our own export (dir and oci-archive): same merged view, new key" {
+	skip_if_not_root
+	[ -d "$W/rsa.oci" ] || skip "needs the export of the first test"
+	run $CL import "$W/rsa.oci" -i "$W/rsa.pem" --base "$W/base" --id back1 $ALLOW
+	assert_success
+	assert_same_tree "$SRC_MERGED" "$output"
+	run $CL import "$W/ec.tar" -i "$W/rsa.pem" -i "$W/ec384.pem" --base "$W/base" --id back2 $ALLOW
+	assert_success
+	assert_same_tree "$SRC_MERGED" "$output"
+	[ "$($CL status back1 --json | jq -r .key_id)" != "$($CL status src --json | jq -r .key_id)" ]
+	run ls /var/tmp
+	refute_output --partial cryptlayer-import
+	$CL destroy back1
+	$CL destroy back2
+}
+
+# make_plain_layout DIR: an OCI layout built here (not by cryptlayer's exporter) whose one
+# gzip layer is the src upper as a layer tar
+make_plain_layout() {
+	local d=$1 layer cfg man diff
+	mkdir -p "$d/blobs/sha256"
+	"$CLTAR" pack "$SRC_UPPER" >"$d/layer.tar"
+	diff=$(sha256sum <"$d/layer.tar" | cut -d' ' -f1)
+	gzip -n <"$d/layer.tar" >"$d/layer.tgz" && rm "$d/layer.tar"
+	layer=$(sha256sum <"$d/layer.tgz" | cut -d' ' -f1)
+	mv "$d/layer.tgz" "$d/blobs/sha256/$layer"
+	printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+		"$diff" >"$d/cfg"
+	cfg=$(sha256sum <"$d/cfg" | cut -d' ' -f1)
+	mv "$d/cfg" "$d/blobs/sha256/$cfg"
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%d}]}' \
+		"$cfg" "$(stat -c %s "$d/blobs/sha256/$cfg")" "$layer" "$(stat -c %s "$d/blobs/sha256/$layer")" >"$d/man"
+	man=$(sha256sum <"$d/man" | cut -d' ' -f1)
+	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d}]}' \
+		"$man" "$(stat -c %s "$d/man")" >"$d/index.json"
+	mv "$d/man" "$d/blobs/sha256/$man"
+	echo '{"imageLayoutVersion":"1.0.0"}' >"$d/oci-layout"
+}
+
+@test "skopeo-encrypted layout (jwe RSA, jwe EC): import gives base + layer" {
+	skip_if_not_root
+	make_plain_layout "$W/plain"
+	skopeo copy -q --encryption-key "jwe:$W/rsa.pub" "oci:$W/plain" "oci:$W/senc-rsa"
+	skopeo copy -q --encryption-key "jwe:$W/ec256.pub" --encryption-key "jwe:$W/ec521.pub" \
+		"oci:$W/plain" "oci:$W/senc-ec"
+	run $CL import "$W/senc-rsa" -i "$W/rsa.pem" --base "$W/base" --id sk1 $ALLOW
+	assert_success
+	assert_same_tree "$SRC_MERGED" "$output"
+	run $CL import "$W/senc-ec" -i "$W/ec521.pem" --base "$W/base" --id sk2 $ALLOW
+	assert_success
+	assert_same_tree "$SRC_MERGED" "$output"
+	# the plain layout itself imports too (digests checked, nothing to decrypt)
+	run $CL import "$W/plain" -i "$W/rsa.pem" --base "$W/base" --id sk3 $ALLOW
+	assert_success
+	assert_same_tree "$SRC_MERGED" "$output"
+	# still refused without --allow-setid: the layer's capbin
+	run $CL import "$W/senc-rsa" -i "$W/rsa.pem" --base "$W/base" --id sk4 --allow-devices
+	assert_failure 1
+	assert_output --partial "capbin"
+	assert_no_layer sk4
+	for i in sk1 sk2 sk3; do $CL destroy $i; done
+}
+
+# rewrite LAYOUT JQ: apply JQ to the manifest, store it under its new digest and point
+# index.json at it (an attacker who can write the layout can do exactly this)
+rewrite() {
+	local d=$1 man new
+	man=$(manifest_of "$d")
+	jq -c "$2" "$man" >"$d/man.new"
+	new=$(sha256sum <"$d/man.new" | cut -d' ' -f1)
+	mv "$d/man.new" "$d/blobs/sha256/$new"
+	jq -c ".manifests[0].digest = \"sha256:$new\" | .manifests[0].size = $(stat -c %s "$d/blobs/sha256/$new")" \
+		"$d/index.json" >"$d/index.new" && mv "$d/index.new" "$d/index.json"
+}
+
+# flip_b64 S: S with its first base64 character after position 20 changed
+flip_b64() { local s=$1; local c=${s:20:1}; [ "$c" = A ] && c=B || c=A; echo "${s:0:20}$c${s:21}"; }
+
+# tampered NAME: import it; one error line, exit 1, nothing made, no temporary left
+tampered() {
+	run $CL import "$BATS_TEST_TMPDIR/$1" -i "$W/rsa.pem" --base "$W/base" --id "t-$1" $ALLOW
+	assert_failure 1
+	assert_equal "${#lines[@]}" 1
+	assert_output --regexp "^cryptlayer: import: .*$2"
+	assert_no_layer "t-$1"
+	run ls /var/tmp
+	refute_output --partial cryptlayer-import
+}
+
+@test "tampering: flipped blob byte, JWE, pubopts HMAC, truncated, swapped or missing blob" {
+	skip_if_not_root
+	[ -d "$W/rsa.oci" ] || skip "needs the export of the first test"
+	local t=$BATS_TEST_TMPDIR blob jwe pub n
+	for n in flip jwe hmac trunc swap missing; do cp -a "$W/rsa.oci" "$t/$n"; done
+	# a flipped byte in the layer blob (its name stays: the digest no longer matches)
+	blob=$(layer_blob "$t/flip")
+	printf 'X' | dd of="$blob" bs=1 seek=1000 conv=notrunc status=none
+	tampered flip "digest mismatch"
+	# ... and with the manifest rewritten to the new digest: the HMAC catches it
+	n=$(sha256sum <"$blob" | cut -d' ' -f1)
+	mv "$blob" "$t/flip/blobs/sha256/$n"
+	rewrite "$t/flip" ".layers[0].digest = \"sha256:$n\""
+	tampered flip "HMAC mismatch"
+	# the JWE (manifest rewritten so that only the JWE is wrong)
+	jwe=$(jq -r '.layers[0].annotations["org.opencontainers.image.enc.keys.jwe"]' "$(manifest_of "$t/jwe")")
+	jwe=$(echo "$jwe" | base64 -d | jq -c ".ciphertext |= \"$(flip_b64 "$(echo "$jwe" | base64 -d | jq -r .ciphertext)")\"" | base64 -w0)
+	rewrite "$t/jwe" ".layers[0].annotations[\"org.opencontainers.image.enc.keys.jwe\"] = \"$jwe\""
+	tampered jwe "not wrapped for the given key"
+	# the HMAC in pubopts
+	pub=$(jq -r '.layers[0].annotations["org.opencontainers.image.enc.pubopts"]' "$(manifest_of "$t/hmac")" | base64 -d)
+	pub=$(echo "$pub" | jq -c ".hmac |= \"$(flip_b64 "$(echo "$pub" | jq -r .hmac)")\"" | base64 -w0)
+	rewrite "$t/hmac" ".layers[0].annotations[\"org.opencontainers.image.enc.pubopts\"] = \"$pub\""
+	tampered hmac "HMAC mismatch"
+	# truncated
+	blob=$(layer_blob "$t/trunc")
+	truncate -s -100 "$blob"
+	tampered trunc "size differs"
+	# the layer blob swapped for another export's (its own digest and size, our keys)
+	blob=$(layer_blob "$W/multi.oci")
+	cp "$blob" "$t/swap/blobs/sha256/"
+	rewrite "$t/swap" ".layers[0].digest = \"sha256:${blob##*/}\" | .layers[0].size = $(stat -c %s "$blob")"
+	tampered swap "HMAC mismatch"
+	# the manifest points to a blob that is not there
+	rm "$(layer_blob "$t/missing")"
+	tampered missing "No such file or directory"
+	# a manifest changed without its digest
+	cp -a "$W/rsa.oci" "$t/man"
+	n=$(manifest_of "$t/man")
+	chmod u+w "$n" && sed -i 's/tar+gzip+encrypted/tar+zstd+encrypted/' "$n"
+	tampered man "digest mismatch"
+}
+
+@test "oci errors: wrong key, unsupported keys, existing output, bad layout" {
+	skip_if_not_root
+	[ -d "$W/rsa.oci" ] || skip "needs the export of the first test"
+	run $CL import "$W/rsa.oci" -i "$W/ec256.pem" --base "$W/base" --id w1
+	assert_failure 1
+	assert_output --regexp "^cryptlayer: import: layer sha256:[0-9a-f]+: layer key: not wrapped for the given key"
+	assert_no_layer w1
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$BATS_TEST_TMPDIR/small.pem" 2>/dev/null
+	openssl pkey -in "$BATS_TEST_TMPDIR/small.pem" -pubout -out "$BATS_TEST_TMPDIR/small.pub"
+	run_cryptlayer 1 export src --format oci -o "$BATS_TEST_TMPDIR/o" -r "$BATS_TEST_TMPDIR/small.pub"
+	assert_output --regexp "RSA key of 1024 bits \(need 2048 to 8192\)"
+	assert_file_not_exist "$BATS_TEST_TMPDIR/o"
+	run_cryptlayer 1 export src --format oci -o "$W/rsa.oci" -r "$W/rsa.pub"
+	assert_output --regexp "^cryptlayer: export: output directory '.*rsa.oci': File exists"
+	run_cryptlayer 2 export src --format oci -o - -r "$W/rsa.pub"
+	assert_line --index 0 --partial "not '-'"
+	mkdir "$BATS_TEST_TMPDIR/empty"
+	run $CL import "$BATS_TEST_TMPDIR/empty" -i "$W/rsa.pem" --base "$W/base" --id w2
+	assert_failure 1
+	assert_output --regexp "not an OCI image layout"
+	assert_no_layer w2
+	run ls -A "$BATS_TEST_TMPDIR"
+	refute_output --partial ".o."
+}
