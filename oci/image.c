@@ -47,8 +47,7 @@ static int layer_type_parse(struct cl_oci_desc *d, struct cl_error **err)
 			d->compression = docker[i].c;
 			return 0;
 		}
-	return cl_error_set(err, ENOTSUP, "layer media type '%s' is not supported",
-			    d->media_type);
+	return cl_error_set(err, ENOTSUP, "layer media type '%s' is not supported", d->media_type);
 }
 
 static char *to_string(json_object *o)
@@ -170,8 +169,7 @@ static int desc_parse(json_object *o, const char *what, struct cl_oci_desc *d,
 	return 0;
 }
 
-int cl_oci_index_parse(const char *buf, size_t len, struct cl_oci_desc *ret,
-		       struct cl_error **err)
+int cl_oci_index_parse(const char *buf, size_t len, struct cl_oci_desc *ret, struct cl_error **err)
 {
 	_cleanup_(json_object_putp) json_object *o = cl_json_parse(buf, len, "'index.json'", err);
 	json_object *arr = NULL;

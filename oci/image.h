@@ -68,8 +68,7 @@ int cl_oci_index_json(const struct cl_oci_desc *man, const char *ref, char **ret
  * several is refused: say which image).
  * Return: 0 or -errno (EINVAL with the reason).
  */
-int cl_oci_index_parse(const char *buf, size_t len, struct cl_oci_desc *ret,
-		       struct cl_error **err);
+int cl_oci_index_parse(const char *buf, size_t len, struct cl_oci_desc *ret, struct cl_error **err);
 
 /** cl_oci_manifest_parse() - config and layers; unknown layer media types refused. */
 int cl_oci_manifest_parse(const char *buf, size_t len, struct cl_oci_manifest *ret,

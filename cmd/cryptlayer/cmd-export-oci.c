@@ -159,8 +159,7 @@ static int put_blob(struct oci_build *b, const char *json, struct cl_oci_desc *d
 		return cl_error_set(err, EIO, "sha-256");
 	cl_occ_digest_str(sha, d->digest);
 	d->size = strlen(json);
-	return cl_write_file_atomic_at(b->blobs_fd, d->digest + 7, json, strlen(json), 0644,
-				       err);
+	return cl_write_file_atomic_at(b->blobs_fd, d->digest + 7, json, strlen(json), 0644, err);
 }
 
 static int layer_desc(struct oci_build *b, struct cl_oci_desc *d, struct cl_error **err)

@@ -88,8 +88,8 @@ static int export_option(int c, char **argv, struct cl_export_args *a)
 		else if (!strcmp(optarg, "gzip"))
 			a->compress = CL_EXPORT_GZIP;
 		else
-			return cl_cli_usage("export",
-					    "--compress must be gzip, zstd or none, not '%s'", optarg);
+			return cl_cli_usage(
+			    "export", "--compress must be gzip, zstd or none, not '%s'", optarg);
 		return 0;
 	case 'j':
 		return cl_cli_parse_jobs("export", optarg, &a->jobs);
@@ -141,7 +141,8 @@ static int export_parse(int argc, char **argv, struct cl_export_args *a)
 	if (!a->oci && a->compress == CL_EXPORT_GZIP)
 		return cl_cli_usage("export", "--compress gzip is for --format oci");
 	if (a->oci && !strcmp(a->out, "-"))
-		return cl_cli_usage("export", "--format oci writes a directory or a .tar file, not '-'");
+		return cl_cli_usage("export",
+				    "--format oci writes a directory or a .tar file, not '-'");
 	return 0;
 }
 
@@ -159,7 +160,7 @@ static int export_find(const struct cl_globals *g, const char *id, struct cl_rec
 
 /* the upper directory of an unlocked layer, opened through the store */
 int cl_export_open_upper(const struct cl_globals *g, const char *id, int *ret_fd,
-			     struct cl_error **err)
+			 struct cl_error **err)
 {
 	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
 	_cleanup_(cl_record_clear) struct cl_record rec = {};
@@ -350,7 +351,8 @@ static int export_writer(const struct cl_export_args *a, int out_fd, struct cl_c
 	return r;
 }
 
-static int do_export(const struct cl_globals *g, const struct cl_export_args *a, struct cl_error **err)
+static int do_export(const struct cl_globals *g, const struct cl_export_args *a,
+		     struct cl_error **err)
 {
 	_cleanup_(cl_clx_writer_freep) struct cl_clx_writer *w = NULL;
 	struct cl_export_out out = {.fd = -1, .dir_fd = -1};
@@ -359,7 +361,8 @@ static int do_export(const struct cl_globals *g, const struct cl_export_args *a,
 	struct cl_cli_progress prog;
 	struct cl_clx_opts o = {
 	    .jobs = a->jobs,
-	    .compression = (a->compress == CL_EXPORT_ZSTD) ? CL_CLX_COMPRESS_ZSTD : CL_CLX_COMPRESS_NONE,
+	    .compression =
+		(a->compress == CL_EXPORT_ZSTD) ? CL_CLX_COMPRESS_ZSTD : CL_CLX_COMPRESS_NONE,
 	    .progress = cl_cli_progress_update,
 	    .progress_ctx = &prog,
 	};

@@ -39,7 +39,9 @@
 #include "lib/crypto/recipient.h"
 #include "oci/image.h"
 
-#define CLX_MAGIC "\x89" "CLX"
+#define CLX_MAGIC                                                                                  \
+	"\x89"                                                                                     \
+	"CLX"
 
 CL_DEFINE_CLEANUP(EVP_MD_CTX *, EVP_MD_CTX_free)
 
@@ -151,8 +153,8 @@ static int blob_open(struct oci_import *o, const struct cl_oci_desc *d, struct c
 }
 
 /* a small JSON blob, read whole and checked against its digest */
-static int blob_read(struct oci_import *o, const struct cl_oci_desc *d, char **ret,
-		     size_t *ret_len, struct cl_error **err)
+static int blob_read(struct oci_import *o, const struct cl_oci_desc *d, char **ret, size_t *ret_len,
+		     struct cl_error **err)
 {
 	_cleanup_close_ int fd = -1;
 	unsigned char sha[32];
@@ -239,8 +241,8 @@ static int layer_verify(struct oci_layer *l, struct cl_error **err)
 
 	if (!l->d->encrypted && !(dummy = cl_secret_random(CL_CTR_KEY_LEN, err)))
 		return -EIO;
-	r = cl_ctr_new(CL_CTR_VERIFY, l->priv.key ? l->priv.key : dummy, l->priv.nonce, 1, -1,
-		       &c, err);
+	r = cl_ctr_new(CL_CTR_VERIFY, l->priv.key ? l->priv.key : dummy, l->priv.nonce, 1, -1, &c,
+		       err);
 	if (r == 0)
 		r = cl_ctr_feed_fd(c, l->fd, err);
 	if (r == 0)
@@ -449,7 +451,8 @@ static void oci_close(struct oci_import *o)
 		_cleanup_close_ int parent = -1;
 
 		*slash = '\0';
-		parent = open(slash == o->tmpdir ? "/" : o->tmpdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		parent =
+		    open(slash == o->tmpdir ? "/" : o->tmpdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (parent >= 0)
 			(void)cl_rm_rf_at(parent, slash + 1, NULL);
 		free(o->tmpdir);

@@ -39,7 +39,8 @@ struct cl_export_out {
 /** cl_export_open_upper() - the upper directory of unlocked layer @id. Return: 0 or -errno. */
 int cl_export_open_upper(const struct cl_globals *g, const char *id, int *ret_fd,
 			 struct cl_error **err);
-/** cl_export_out_open() - start writing FILE (temporary) or stdout ('-'); @o = {.fd=-1,.dir_fd=-1}. */
+/** cl_export_out_open() - start writing FILE (temporary) or stdout ('-'); @o = {.fd=-1,.dir_fd=-1}.
+ */
 int cl_export_out_open(const char *path, struct cl_export_out *o, struct cl_error **err);
 /** cl_export_out_commit() - make the complete file appear under its name. */
 int cl_export_out_commit(struct cl_export_out *o, struct cl_error **err);

@@ -177,11 +177,11 @@ static int stage_act(struct stage *st, struct slot *s, struct cl_error **err)
 
 	switch (st->bit) {
 	case ST_HIN:
-		return EVP_DigestUpdate(c->hin, d, s->len) == 1 ? 0
-							       : cl_error_ossl(err, EIO, "sha-256");
+		return EVP_DigestUpdate(c->hin, d, s->len) == 1
+			   ? 0
+			   : cl_error_ossl(err, EIO, "sha-256");
 	case ST_MAC:
-		return EVP_MAC_update(c->mac, d, s->len) == 1 ? 0
-							      : cl_error_ossl(err, EIO, "hmac");
+		return EVP_MAC_update(c->mac, d, s->len) == 1 ? 0 : cl_error_ossl(err, EIO, "hmac");
 	default:
 		if (EVP_DigestUpdate(c->hout, d, s->len) != 1)
 			return cl_error_ossl(err, EIO, "sha-256");
@@ -562,7 +562,9 @@ int cl_ctr_new(enum cl_ctr_mode mode, const struct cl_secret *key,
 	memcpy(c->nonce, nonce, CL_CTR_NONCE_LEN);
 	jobs = jobs ? jobs : cl_pool_default_threads();
 	c->nworkers = mode == CL_CTR_VERIFY ? 0 : jobs < MAX_WORKERS ? jobs : MAX_WORKERS;
-	c->nslots = mode == CL_CTR_VERIFY ? 4 : c->nworkers + 4 < MAX_SLOTS ? c->nworkers + 4 : MAX_SLOTS;
+	c->nslots = mode == CL_CTR_VERIFY	  ? 4
+		    : c->nworkers + 4 < MAX_SLOTS ? c->nworkers + 4
+						  : MAX_SLOTS;
 	c->need = mode == CL_CTR_VERIFY ? ST_HIN | ST_MAC : ST_CTR | ST_HIN | ST_MAC | ST_HOUT;
 	if (mode == CL_CTR_DECRYPT)
 		c->need |= ST_CONS;

@@ -127,7 +127,8 @@ static int priv_fill(json_object *o, struct cl_occ_priv *p, struct cl_error **er
 	r = b64_member(opts, "nonce", p->nonce, sizeof(p->nonce), err);
 	if (r < 0)
 		return r;
-	if (!json_object_object_get_ex(o, "digest", &v) || !json_object_is_type(v, json_type_string) ||
+	if (!json_object_object_get_ex(o, "digest", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
 	    !cl_occ_digest_valid(json_object_get_string(v)))
 		return cl_error_set(err, EINVAL, "privopts: 'digest' is not a sha256 digest");
 	memcpy(p->digest, json_object_get_string(v), CL_OCC_DIGEST_LEN + 1);
@@ -194,7 +195,8 @@ static int pub_fill(json_object *o, unsigned char hmac[32], struct cl_error **er
 	if (json_object_object_get_ex(o, "cipheroptions", &v) && v &&
 	    (!json_object_is_type(v, json_type_object) || json_object_object_length(v) > 0))
 		return cl_error_set(err, EINVAL, "pubopts: public cipheroptions are not accepted");
-	if (!json_object_object_get_ex(o, "hmac", &v) || !json_object_is_type(v, json_type_string) ||
+	if (!json_object_object_get_ex(o, "hmac", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
 	    cl_b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v), false,
 			  &b, &n, "pubopts hmac", err) < 0 ||
 	    n != 32)

@@ -30,8 +30,8 @@
 #define CL_OCC_MAX_ANNOTATION (1U << 20)
 
 struct cl_occ_priv {
-	struct cl_secret *key;	  /* 32 bytes */
-	unsigned char nonce[16];  /* initial counter block */
+	struct cl_secret *key;		    /* 32 bytes */
+	unsigned char nonce[16];	    /* initial counter block */
 	char digest[CL_OCC_DIGEST_LEN + 1]; /* of the plain (compressed) layer blob */
 };
 

@@ -78,8 +78,8 @@ struct cl_tar_ops {
 	/* ABI 4: gzip (zlib, RFC 1952) with the same push/pull shape, for OCI layers
 	 * (export --format oci, import of OCI layouts); the decoder takes concatenated
 	 * members */
-	int (*gzip_new)(bool compress, int level, cl_sink_fn sink, void *ctx,
-			struct cl_gzip **ret, struct cl_error **err);
+	int (*gzip_new)(bool compress, int level, cl_sink_fn sink, void *ctx, struct cl_gzip **ret,
+			struct cl_error **err);
 	int (*gzip_write)(struct cl_gzip *z, const void *buf, size_t len, struct cl_error **err);
 	ssize_t (*gzip_read)(struct cl_gzip *z, cl_source_fn src, void *ctx, const void **ret,
 			     struct cl_error **err);

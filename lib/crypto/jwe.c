@@ -82,8 +82,8 @@ int cl_jwe_key_check(EVP_PKEY *pkey, const char *name, struct cl_error **err)
 
 /* ---- primitives ---------------------------------------------------------------- */
 
-static int rsa_oaep(EVP_PKEY *key, bool enc, const char *md, const unsigned char *in,
-		    size_t inlen, unsigned char *out, size_t *outlen)
+static int rsa_oaep(EVP_PKEY *key, bool enc, const char *md, const unsigned char *in, size_t inlen,
+		    unsigned char *out, size_t *outlen)
 {
 	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
 
@@ -100,7 +100,8 @@ static int rsa_oaep(EVP_PKEY *key, bool enc, const char *md, const unsigned char
 /* Z = the x coordinate of priv·pub, the curve's full size (OpenSSL pads it) */
 static int ecdh(EVP_PKEY *priv, EVP_PKEY *pub, unsigned char *z, size_t *zlen)
 {
-	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *c =
+	    EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
 
 	if (!c || EVP_PKEY_derive_init(c) != 1 || EVP_PKEY_derive_set_peer(c, pub) != 1 ||
 	    EVP_PKEY_derive(c, z, zlen) != 1)
@@ -111,6 +112,15 @@ static int ecdh(EVP_PKEY *priv, EVP_PKEY *pub, unsigned char *z, size_t *zlen)
 static void put_be32(unsigned char *p, uint32_t v)
 {
 	p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = v;
+}
+
+/* a 32-bit big-endian length, then the bytes (none when @len is 0, @b may be NULL) */
+static size_t put_lv(unsigned char *info, size_t n, const unsigned char *b, size_t len)
+{
+	put_be32(info + n, (uint32_t)len);
+	if (len)
+		memcpy(info + n + 4, b, len);
+	return n + 4 + len;
 }
 
 /*
@@ -130,9 +140,9 @@ static int concat_kdf(const unsigned char *z, size_t zlen, const char *alg,
 
 	if (!c || !info)
 		return -EIO;
-	put_be32(info + n, (uint32_t)alen), memcpy(info + n + 4, alg, alen), n += 4 + alen;
-	put_be32(info + n, (uint32_t)apulen), memcpy(info + n + 4, apu, apulen), n += 4 + apulen;
-	put_be32(info + n, (uint32_t)apvlen), memcpy(info + n + 4, apv, apvlen), n += 4 + apvlen;
+	n = put_lv(info, n, (const unsigned char *)alg, alen);
+	n = put_lv(info, n, apu, apulen);
+	n = put_lv(info, n, apv, apvlen);
 	put_be32(info + n, (uint32_t)(keylen * 8)), n += 4;
 	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0);
 	p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)z, zlen);
@@ -227,7 +237,8 @@ static EVP_PKEY *ec_from_jwk(json_object *jwk, const struct curve *cv)
 {
 	_cleanup_(OSSL_PARAM_BLD_freep) OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
 	_cleanup_(OSSL_PARAM_freep) OSSL_PARAM *params = NULL;
-	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *c =
+	    EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
 	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *chk = NULL;
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *pk = NULL;
 	unsigned char pt[1 + 2 * EC_MAX] = {4};
@@ -242,8 +253,8 @@ static EVP_PKEY *ec_from_jwk(json_object *jwk, const struct curve *cv)
 		return NULL;
 	if (!bld || !c ||
 	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, cv->group, 0) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
-					     1 + 2 * cv->size) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * cv->size) !=
+		1 ||
 	    !(params = OSSL_PARAM_BLD_to_param(bld)) || EVP_PKEY_fromdata_init(c) != 1 ||
 	    EVP_PKEY_fromdata(c, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1)
 		return NULL;
@@ -351,8 +362,8 @@ int cl_jwe_encrypt(const unsigned char *pt, size_t len, EVP_PKEY *const *rcpts, 
 	r = wrap_all(rcpts, n, cek->data, jwe, prot, err);
 	if (r < 0)
 		return r;
-	s = json_object_to_json_string_ext(prot, JSON_C_TO_STRING_PLAIN |
-						     JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(prot,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	pb64 = s ? cl_b64_encode(s, strlen(s), true) : NULL;
 	if (!pb64)
 		return cl_error_set(err, ENOMEM, "jwe");
@@ -363,8 +374,8 @@ int cl_jwe_encrypt(const unsigned char *pt, size_t len, EVP_PKEY *const *rcpts, 
 	if (jwk_add_b64(jwe, "iv", iv, sizeof(iv)) || jwk_add_b64(jwe, "ciphertext", ct, len) ||
 	    jwk_add_b64(jwe, "tag", tag, sizeof(tag)))
 		return cl_error_set(err, ENOMEM, "jwe");
-	s = json_object_to_json_string_ext(jwe, JSON_C_TO_STRING_PLAIN |
-						    JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(jwe,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	*ret_json = s ? strdup(s) : NULL;
 	return *ret_json ? 0 : cl_error_set(err, ENOMEM, "jwe");
 }
@@ -432,7 +443,8 @@ static int jwe_parse(const char *json, size_t len, struct jwe_in *j, struct cl_e
 	if (j->root && (size_t)json_tokener_get_parse_end(tok) != len)
 		e = json_tokener_error_parse_unexpected;
 	json_tokener_free(tok);
-	if (!j->root || e != json_tokener_success || !json_object_is_type(j->root, json_type_object))
+	if (!j->root || e != json_tokener_success ||
+	    !json_object_is_type(j->root, json_type_object))
 		return cl_error_set(err, EINVAL, "jwe: not a JSON object");
 	j->prot_b64 = jstr(j->root, "protected");
 	j->aad_b64 = jstr(j->root, "aad");
@@ -495,8 +507,8 @@ static int open_content(const struct jwe_in *j, json_object *rh, const unsigned 
 	if (!enc || strcmp(enc, "A256GCM") || hget(j, rh, "zip"))
 		return cl_error_set(err, EINVAL, "jwe: content encryption '%s' (want A256GCM)",
 				    enc ?: "");
-	if (asprintf(&aad, "%s%s%s", j->prot_b64 ?: "", j->aad_b64 ? "." : "",
-		     j->aad_b64 ?: "") < 0)
+	if (asprintf(&aad, "%s%s%s", j->prot_b64 ?: "", j->aad_b64 ? "." : "", j->aad_b64 ?: "") <
+	    0)
 		return cl_error_set(err, ENOMEM, "jwe");
 	pt = cl_secret_new(j->ctlen ? j->ctlen : 1, err);
 	if (!pt)

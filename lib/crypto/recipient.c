@@ -289,5 +289,6 @@ int cl_pkey_read_private(const char *path, EVP_PKEY **ret, struct cl_error **err
 		return -EIO;
 	bio = BIO_new_mem_buf(pem->data, (int)len);
 	*ret = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
-	return *ret ? 0 : cl_error_ossl(err, EINVAL, "'%s': not an unencrypted PEM private key", path);
+	return *ret ? 0
+		    : cl_error_ossl(err, EINVAL, "'%s': not an unencrypted PEM private key", path);
 }

@@ -63,14 +63,14 @@ static void check(size_t len, const unsigned char nonce[16], unsigned jobs)
 	/* encrypt, pushed in odd pieces */
 	assert_int_equal(cl_ctr_new(CL_CTR_ENCRYPT, key, nonce, jobs, fd, &c, &err), 0);
 	for (size_t off = 0; off < len; off += step)
-		assert_int_equal(cl_ctr_write(c, pt + off, off + step > len ? len - off : step, &err),
-				 0);
+		assert_int_equal(
+		    cl_ctr_write(c, pt + off, off + step > len ? len - off : step, &err), 0);
 	assert_int_equal(cl_ctr_finish(c, &res, &err), 0);
 	cl_ctr_free(c);
 	assert_int_equal(slurp(fd, ct, len + 1), len);
 	assert_memory_equal(ct, want, len);
-	assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key->data, 32, ct, len, mac,
-				  32, &mlen));
+	assert_non_null(
+	    EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key->data, 32, ct, len, mac, 32, &mlen));
 	assert_memory_equal(res.hmac, mac, 32);
 	assert_int_equal(EVP_Digest(pt, len, sha, NULL, EVP_sha256(), NULL), 1);
 	assert_memory_equal(res.sha_in, sha, 32);
@@ -109,8 +109,15 @@ static void check(size_t len, const unsigned char nonce[16], unsigned jobs)
 
 static void test_sizes(void **state)
 {
-	static const size_t sizes[] = {0, 1, 15, 16, CL_CTR_CHUNK - 1, CL_CTR_CHUNK,
-				       CL_CTR_CHUNK + 1, 5 * CL_CTR_CHUNK + 17, 20 * CL_CTR_CHUNK};
+	static const size_t sizes[] = {0,
+				       1,
+				       15,
+				       16,
+				       CL_CTR_CHUNK - 1,
+				       CL_CTR_CHUNK,
+				       CL_CTR_CHUNK + 1,
+				       5 * CL_CTR_CHUNK + 17,
+				       20 * CL_CTR_CHUNK};
 	unsigned char nonce[16];
 
 	(void)state;

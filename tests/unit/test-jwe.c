@@ -62,9 +62,8 @@ static void roundtrip(const char *type)
 	char *json = NULL;
 
 	assert_int_equal(cl_jwe_key_check(k, "k", &err), 0);
-	assert_int_equal(cl_jwe_encrypt((const unsigned char *)msg, strlen(msg), &k, 1, &json,
-					&err),
-			 0);
+	assert_int_equal(
+	    cl_jwe_encrypt((const unsigned char *)msg, strlen(msg), &k, 1, &json, &err), 0);
 	assert_null(strstr(json, "recipients")); /* flattened, like go-jose */
 	open_ok(json, k);
 	open_fails(json, other);
@@ -94,8 +93,7 @@ static void test_multi(void **state)
 	char *json = NULL;
 
 	(void)state;
-	assert_int_equal(cl_jwe_encrypt((const unsigned char *)msg, strlen(msg), k, 3, &json,
-					&err),
+	assert_int_equal(cl_jwe_encrypt((const unsigned char *)msg, strlen(msg), k, 3, &json, &err),
 			 0);
 	assert_non_null(strstr(json, "\"recipients\""));
 	for (int i = 0; i < 3; i++)
@@ -127,12 +125,10 @@ static void test_tamper(void **state)
 	char *json = NULL, *json2 = NULL;
 
 	(void)state;
-	assert_int_equal(cl_jwe_encrypt((const unsigned char *)msg, strlen(msg), &k, 1, &json,
-					&err),
-			 0);
-	assert_int_equal(cl_jwe_encrypt((const unsigned char *)msg, strlen(msg), &r, 1, &json2,
-					&err),
-			 0);
+	assert_int_equal(
+	    cl_jwe_encrypt((const unsigned char *)msg, strlen(msg), &k, 1, &json, &err), 0);
+	assert_int_equal(
+	    cl_jwe_encrypt((const unsigned char *)msg, strlen(msg), &r, 1, &json2, &err), 0);
 	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
 		char *t = tamper(json, members[i]), *t2 = tamper(json2, members[i]);
 
@@ -214,8 +210,8 @@ static void test_b64(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rsa),	   cmocka_unit_test(test_ec),
-	    cmocka_unit_test(test_multi),  cmocka_unit_test(test_tamper),
+	    cmocka_unit_test(test_rsa),	      cmocka_unit_test(test_ec),
+	    cmocka_unit_test(test_multi),     cmocka_unit_test(test_tamper),
 	    cmocka_unit_test(test_key_check), cmocka_unit_test(test_b64),
 	};
 
