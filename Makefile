@@ -84,7 +84,8 @@ PLUGIN_HOST_SRCS := cmd/cryptlayer/plugin-host.c
 CRYPTO_PLUGIN_OBJS := $(CRYPTO_CMD_SRCS:%.c=$(B)/%.o) $(B)/cmd/cryptlayer/cli.o \
         $(B)/cmd/cryptlayer/plugin-host.o $(B)/lib/crypto/keyfile-plugin.o
 CRYPTO_PLUGIN_LIB_SRCS := $(CRYPTO_LIB_SRCS) $(filter-out lib/core/log.c,$(wildcard lib/core/*.c)) \
-        lib/crypto/secret.c lib/fscrypt/fscrypt.c oci/json-util.c oci/image.c
+        lib/crypto/secret.c lib/crypto/machine-key.c lib/fscrypt/fscrypt.c oci/json-util.c \
+        oci/image.c
 PLUGIN_OBJS := $(PLUGIN_SRCS:%.c=$(B)/%.o)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))

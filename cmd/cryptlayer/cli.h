@@ -96,6 +96,7 @@ int cl_cmd_encrypt(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_decrypt(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_export(const struct cl_globals *g, int argc, char **argv);
 int cl_cmd_import(const struct cl_globals *g, int argc, char **argv);
+int cl_cmd_keyprovider(const struct cl_globals *g, int argc, char **argv);
 
 /*
  * cmd/cryptlayer/user.c: a caller that is not root of the initial user namespace (a user,

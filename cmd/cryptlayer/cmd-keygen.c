@@ -16,17 +16,22 @@
 static void keygen_usage(void)
 {
 	fputs("Usage:\n"
-	      " cryptlayer keygen -o KEY\n"
+	      " cryptlayer keygen -o KEY [--type x25519|rsa|ec]\n"
 	      "\n"
-	      "Generate an X25519 identity for 'cryptlayer decrypt -i KEY' and 'import -i KEY'\n"
-	      "(PEM, mode 0600, never overwritten) and its recipient KEY.pub (PEM) for\n"
+	      "Generate an identity for 'cryptlayer decrypt -i KEY' and 'import -i KEY'\n"
+	      "(PKCS#8 PEM, mode 0600, never overwritten) and its recipient KEY.pub (PEM) for\n"
 	      "'cryptlayer encrypt -r KEY.pub' and 'export -r KEY.pub'.\n"
 	      "\n"
 	      "Options:\n"
 	      " -o, --output KEY     where to write the identity; KEY.pub gets the recipient\n"
+	      " -t, --type TYPE      x25519 (default; the .clx format), rsa (RSA-3072: .clx\n"
+	      "                        and OCI) or ec (EC P-256: OCI, what 'skopeo copy\n"
+	      "                        --encryption-key jwe:KEY.pub' and 'export --format oci'\n"
+	      "                        use)\n"
 	      " -h, --help           display this help\n"
 	      "\n"
-	      "RSA public keys of at least 3072 bits (PEM) also work as recipients.\n"
+	      "RSA public keys of at least 3072 bits (PEM) also work as .clx recipients; for\n"
+	      "--format oci, RSA of at least 2048 bits and EC P-256, P-384 and P-521.\n"
 	      "Exit status: 0 ok, 1 failure, 2 usage error.\n",
 	      stdout);
 }
@@ -59,7 +64,7 @@ static int write_synced(int fd, const void *buf, size_t len, const char *path,
 	return 0;
 }
 
-static int keygen_write(const char *key, const char *pub, struct cl_error **err)
+static int keygen_write(const char *key, const char *pub, const char *type, struct cl_error **err)
 {
 	_cleanup_(cl_identity_freep) struct cl_identity *id = NULL;
 	_cleanup_secret_ struct cl_secret *priv = NULL;
@@ -68,7 +73,7 @@ static int keygen_write(const char *key, const char *pub, struct cl_error **err)
 	size_t priv_len = 0;
 	int r;
 
-	if (cl_identity_generate(&id, err) < 0 ||
+	if (cl_identity_generate_type(type, &id, err) < 0 ||
 	    cl_identity_to_pem(id, &priv, &priv_len, &pub_pem, err) < 0)
 		return -EIO;
 	kfd = create_excl(key, 0600, err);
@@ -93,12 +98,13 @@ int cl_cmd_keygen(const struct cl_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
+	    {"type", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
 	_cleanup_free_ char *pub = NULL;
 	struct cl_error *err = NULL;
-	const char *key = NULL;
+	const char *key = NULL, *type = "x25519";
 	int c;
 
 	(void)g;
@@ -107,13 +113,20 @@ int cl_cmd_keygen(const struct cl_globals *g, int argc, char **argv)
 		return CL_EXIT_OK;
 	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:t:h", opts, NULL)) != -1) {
 		if (c == ':')
 			return cl_cli_usage("keygen", "option '%s' requires an argument",
 					    argv[optind - 1]);
-		if (c != 'o')
+		if (c == 't' && strcmp(optarg, "x25519") && strcmp(optarg, "rsa") &&
+		    strcmp(optarg, "ec"))
+			return cl_cli_usage("keygen", "--type must be x25519, rsa or ec, not '%s'",
+					    optarg);
+		if (c != 'o' && c != 't')
 			return cl_cli_usage("keygen", "unknown option '%s'", argv[optind - 1]);
-		key = optarg;
+		if (c == 'o')
+			key = optarg;
+		else
+			type = optarg;
 	}
 	if (optind < argc)
 		return cl_cli_usage("keygen", "unexpected argument '%s'", argv[optind]);
@@ -121,7 +134,7 @@ int cl_cmd_keygen(const struct cl_globals *g, int argc, char **argv)
 		return cl_cli_usage("keygen", "-o KEY is required (a file, not stdout)");
 	if (asprintf(&pub, "%s.pub", key) < 0)
 		return CL_EXIT_FAIL;
-	if (keygen_write(key, pub, &err) < 0)
+	if (keygen_write(key, pub, type, &err) < 0)
 		return cl_cli_fail(&err, "keygen");
 	return CL_EXIT_OK;
 }

@@ -40,6 +40,7 @@ static const struct {
     {"decrypt", cl_cmd_via_plugin},
     {"export", cl_cmd_via_plugin},
     {"import", cl_cmd_via_plugin},
+    {"keyprovider", cl_cmd_via_plugin},
 };
 
 static void usage(void)
@@ -70,6 +71,7 @@ static void usage(void)
 	      " export ID -o FILE -r PUB   encrypt a layer for one or more recipients\n"
 	      " import FILE -i KEY --base DIR  decrypt into a new layer with a new key\n"
 	      " encrypt -r PUB / decrypt -i KEY  the same engine, stdin to stdout\n"
+	      " keyprovider                containers/ocicrypt keyprovider (machine key)\n"
 	      "\n"
 	      "Options:\n"
 	      "     --root DIR             store root (default " CL_DEFAULT_ROOT ")\n"
@@ -114,8 +116,8 @@ static void harden_process(void)
  */
 static bool user_store_checked(const char *cmd)
 {
-	static const char *const skip[] = {"hook",   "store",	"doctor",
-					   "keygen", "encrypt", "decrypt"};
+	static const char *const skip[] = {"hook",    "store",	 "doctor",     "keygen",
+					   "encrypt", "decrypt", "keyprovider"};
 
 	for (size_t i = 0; i < CL_ARRAY_SIZE(skip); i++)
 		if (!strcmp(cmd, skip[i]))

@@ -10,8 +10,9 @@ static int run(const struct cl_globals *g, const struct cl_host_ops *host, int a
 		const char *name;
 		cl_cmd_fn fn;
 	} commands[] = {
-	    {"keygen", cl_cmd_keygen}, {"encrypt", cl_cmd_encrypt}, {"decrypt", cl_cmd_decrypt},
-	    {"export", cl_cmd_export}, {"import", cl_cmd_import},
+	    {"keygen", cl_cmd_keygen},	 {"encrypt", cl_cmd_encrypt},
+	    {"decrypt", cl_cmd_decrypt}, {"export", cl_cmd_export},
+	    {"import", cl_cmd_import},	 {"keyprovider", cl_cmd_keyprovider},
 	};
 
 	if (cl_plugin_host_set(host) < 0)

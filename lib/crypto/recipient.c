@@ -206,6 +206,31 @@ int cl_identity_generate(struct cl_identity **ret, struct cl_error **err)
 	return 0;
 }
 
+int cl_identity_generate_type(const char *type, struct cl_identity **ret, struct cl_error **err)
+{
+	EVP_PKEY *pkey = NULL;
+	struct cl_identity *id;
+
+	if (!strcmp(type, "x25519"))
+		return cl_identity_generate(ret, err);
+	/* RSA-3072: the smallest that both .clx and OCI take; EC P-256: go-jose's default */
+	pkey = !strcmp(type, "rsa")  ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)CL_RSA_MIN_BITS)
+	       : !strcmp(type, "ec") ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+				     : NULL;
+	if (!pkey)
+		return cl_error_ossl(err, EIO, "generate %s key", type);
+	id = calloc(1, sizeof(*id));
+	if (!id || !(id->name = strdup("(new)"))) {
+		free(id);
+		EVP_PKEY_free(pkey);
+		return cl_error_set(err, ENOMEM, "generate %s key", type);
+	}
+	id->type = !strcmp(type, "rsa") ? CL_KEY_RSA : CL_KEY_X25519;
+	id->pkey = pkey;
+	*ret = id;
+	return 0;
+}
+
 static int bio_to_secret(BIO *bio, struct cl_secret **ret, size_t *ret_len, struct cl_error **err)
 {
 	char *data = NULL;

@@ -82,6 +82,13 @@ int cl_identity_load(const char *path, struct cl_identity **ret, struct cl_error
 int cl_identity_generate(struct cl_identity **ret, struct cl_error **err);
 
 /**
+ * cl_identity_generate_type() - a new identity: "x25519", "rsa" (3072 bits) or "ec"
+ * (P-256, for OCI only: its type field is not meaningful for .clx).
+ * Return: 0 or -errno.
+ */
+int cl_identity_generate_type(const char *type, struct cl_identity **ret, struct cl_error **err);
+
+/**
  * cl_identity_to_pem() - PKCS#8 PEM of the private key and SPKI PEM of the public key.
  * @id: the identity
  * @ret_priv: secret memory holding the private PEM in its first @ret_priv_len bytes

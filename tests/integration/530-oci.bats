@@ -281,3 +281,59 @@ tampered() {
 	run ls -A "$BATS_TEST_TMPDIR"
 	refute_output --partial ".o."
 }
+
+# kp MACHINEKEY JSON: one keyprovider exchange, as ocicrypt's command runner makes it
+kp() { printf '%s' "$2" | $CL --machine-key "file:$1" keyprovider; }
+
+@test "keyprovider: ocicrypt's keywrap/keyunwrap round trip with the machine key" {
+	skip_if_not_root
+	local opts ann t=$BATS_TEST_TMPDIR
+	opts=$(printf '{"symkey":"%s","digest":"sha256:%064d","cipheroptions":{"nonce":"%s"}}' \
+		"$(head -c 32 /dev/urandom | base64 -w0)" 0 "$(head -c 16 /dev/urandom | base64 -w0)" | base64 -w0)
+	run kp "$t/mk" "{\"op\":\"keywrap\",\"keywrapparams\":{\"ec\":{\"Parameters\":{\"cryptlayer\":[\"\"]},\"DecryptConfig\":{\"Parameters\":{}}},\"optsdata\":\"$opts\"}}"
+	assert_success
+	ann=$(echo "$output" | jq -r .keywrapresults.annotation)
+	[ -n "$ann" ] && [ "$ann" != null ]
+	# the machine key file was made on first use, 0600
+	assert_equal "$(stat -c '%a %s' "$t/mk")" "600 32"
+	run kp "$t/mk" "{\"op\":\"keyunwrap\",\"keyunwrapparams\":{\"dc\":{\"Parameters\":{}},\"annotation\":\"$ann\"}}"
+	assert_success
+	assert_equal "$(echo "$output" | jq -r .keyunwrapresults.optsdata)" "$opts"
+	# another machine key: one clear line, exit 1, nothing on stdout
+	head -c 32 /dev/urandom >"$t/mk2" && chmod 600 "$t/mk2"
+	run kp "$t/mk2" "{\"op\":\"keyunwrap\",\"keyunwrapparams\":{\"dc\":{\"Parameters\":{}},\"annotation\":\"$ann\"}}"
+	assert_failure 1
+	assert_output "cryptlayer: keyprovider: layer key not wrapped with this machine key (or damaged): Bad message"
+	# a missing machine key is not created for an unwrap
+	run kp "$t/none" "{\"op\":\"keyunwrap\",\"keyunwrapparams\":{\"dc\":{\"Parameters\":{}},\"annotation\":\"$ann\"}}"
+	assert_failure 1
+	assert_file_not_exist "$t/none"
+	# a flipped byte in the annotation
+	run kp "$t/mk" "{\"op\":\"keyunwrap\",\"keyunwrapparams\":{\"dc\":{\"Parameters\":{}},\"annotation\":\"$(flip_b64 "$ann")\"}}"
+	assert_failure 1
+	assert_equal "${#lines[@]}" 1
+	run kp "$t/mk" '{"op":"frobnicate"}'
+	assert_failure 1
+	assert_output "cryptlayer: keyprovider: request: op 'frobnicate' (keywrap or keyunwrap): Invalid argument"
+	run kp "$t/mk" 'not json'
+	assert_failure 1
+	assert_equal "${#lines[@]}" 1
+}
+
+@test "keygen --type ec|rsa: keys that export --format oci and skopeo use" {
+	skip_if_not_root
+	local t=$BATS_TEST_TMPDIR
+	run_cryptlayer keygen -o "$t/ec" --type ec
+	run_cryptlayer keygen -o "$t/rsa" --type rsa
+	assert_equal "$(stat -c %a "$t/ec") $(stat -c %a "$t/ec.pub")" "600 644"
+	run openssl pkey -in "$t/rsa" -noout -text
+	assert_line --index 0 --partial "3072 bit"
+	run_cryptlayer export src --format oci -o "$t/k.oci" -r "$t/ec.pub" -r "$t/rsa.pub"
+	skopeo copy -q --decryption-key "$t/ec" "oci:$t/k.oci" "oci:$t/p1"
+	skopeo copy -q --decryption-key "$t/rsa" "oci:$t/k.oci" "oci:$t/p2"
+	run $CL import "$t/k.oci" -i "$t/ec" --base "$W/base" --id kg $ALLOW
+	assert_success
+	$CL destroy kg
+	run_cryptlayer 2 keygen -o "$t/x" --type dsa
+	assert_line --index 0 "cryptlayer keygen: --type must be x25519, rsa or ec, not 'dsa'"
+}

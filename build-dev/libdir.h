@@ -1,0 +1,1 @@
+#define CL_LIBDIR "/usr/local/lib"

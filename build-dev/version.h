@@ -1,0 +1,1 @@
+#define CL_VERSION "7ab89fe-dirty"
