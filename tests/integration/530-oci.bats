@@ -36,7 +36,7 @@ setup_file() {
 }
 
 teardown_file() {
-	$CL destroy src >&3 2>&3 || true
+	destroy_layer src || true
 	teardown_store
 }
 
@@ -45,6 +45,19 @@ assert_same_tree() {
 	run bash -c "rsync -aHAXn --checksum --itemize-changes $3 '$1/' '$2/' \
 		| grep -v '^\.d\.\.[.t]\.\.\.\.\.[.x] \./\$'"
 	assert_output ""
+}
+
+# destroy_layer ID: destroy; while a short-lived mount namespace of a parallel job
+# (unshare -m in another suite) still holds a copy of the mount, wait for it to go
+destroy_layer() {
+	local i out
+	for i in $(seq 60); do
+		out=$($CL destroy "$1" 2>&1) && return 0
+		[[ $out == *"another mount namespace holds"* ]] || break
+		sleep 1
+	done
+	echo "$out" >&2
+	return 1
 }
 
 assert_no_layer() {
@@ -137,8 +150,8 @@ org.opencontainers.image.enc.pubopts"
 	[ "$($CL status back1 --json | jq -r .key_id)" != "$($CL status src --json | jq -r .key_id)" ]
 	run ls /var/tmp
 	refute_output --partial cryptlayer-import
-	$CL destroy back1
-	$CL destroy back2
+	destroy_layer back1
+	destroy_layer back2
 }
 
 # make_plain_layout DIR: an OCI layout built here (not by cryptlayer's exporter) whose one
@@ -185,7 +198,7 @@ make_plain_layout() {
 	assert_failure 1
 	assert_output --partial "capbin"
 	assert_no_layer sk4
-	for i in sk1 sk2 sk3; do $CL destroy $i; done
+	for i in sk1 sk2 sk3; do destroy_layer $i; done
 }
 
 # rewrite LAYOUT JQ: apply JQ to the manifest, store it under its new digest and point
@@ -333,7 +346,7 @@ kp() { printf '%s' "$2" | $CL --machine-key "file:$1" keyprovider; }
 	skopeo copy -q --decryption-key "$t/rsa" "oci:$t/k.oci" "oci:$t/p2"
 	run $CL import "$t/k.oci" -i "$t/ec" --base "$W/base" --id kg $ALLOW
 	assert_success
-	$CL destroy kg
+	destroy_layer kg
 	run_cryptlayer 2 keygen -o "$t/x" --type dsa
 	assert_line --index 0 "cryptlayer keygen: --type must be x25519, rsa or ec, not 'dsa'"
 }
