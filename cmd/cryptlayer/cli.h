@@ -125,6 +125,12 @@ void cl_cli_user_defaults(struct cl_globals *g);
  * Return: 0 or -errno.
  */
 int cl_cli_user_check(const struct cl_globals *g, struct cl_error **err);
+/**
+ * cl_cli_user_ns_check() - a user (not in a user namespace) may not run @cmd when it
+ * mounts, unmounts or erases layers: the user's layers are mounted in podman's user
+ * namespace, where only 'podman unshare cryptlayer ...' sees them. Return: 0 or -EPERM.
+ */
+int cl_cli_user_ns_check(const char *cmd, struct cl_error **err);
 /** cl_cmd_store_init_user() - 'store init --user'. Return: the exit code. */
 int cl_cmd_store_init_user(const struct cl_globals *g);
 

@@ -209,7 +209,7 @@ int main(int argc, char **argv)
 	if (user_store_checked(argv[optind])) {
 		struct cl_error *err = NULL;
 
-		if (cl_cli_user_check(&g, &err) < 0)
+		if (cl_cli_user_check(&g, &err) < 0 || cl_cli_user_ns_check(argv[optind], &err) < 0)
 			return cl_cli_fail(&err, argv[optind]);
 	}
 	for (size_t i = 0; i < CL_ARRAY_SIZE(commands); i++) {

@@ -133,3 +133,21 @@ int cl_cli_user_check(const struct cl_globals *g, struct cl_error **err)
 		r = cl_store_user_check_dir(g->run_dir, "run dir", err);
 	return r;
 }
+
+int cl_cli_user_ns_check(const char *cmd, struct cl_error **err)
+{
+	/* these mount, unmount, add or remove keys, or delete a layer's files */
+	static const char *const acting[] = {"create", "destroy", "lock",   "unlock",
+					     "gc",     "import",  "prepare"};
+
+	if (geteuid() == 0 || cl_userns_nested())
+		return 0;
+	for (size_t i = 0; i < CL_ARRAY_SIZE(acting); i++)
+		if (!strcmp(cmd, acting[i]))
+			return cl_error_set(
+			    err, EPERM,
+			    "a user's layers are mounted in podman's user namespace, "
+			    "not here: run 'podman unshare cryptlayer %s ...'",
+			    cmd);
+	return 0;
+}

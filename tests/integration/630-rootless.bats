@@ -368,6 +368,12 @@ for _ in range(2):
 	as_user podman unshare sh -c "echo round-trip > $m/rt-file && mkdir $m/d && echo x > $m/d/y"
 	run ucl list --json
 	assert_equal "$(jq -r '.[0].id + " " + .[0].key_status' <<<"$output")" "rt1 present"
+	# outside podman's namespace the layer is not mounted: acting there is refused
+	run as_user "$CRYPTLAYER" destroy rt1
+	assert_failure 1
+	assert_output --partial "run 'podman unshare cryptlayer destroy ...'"
+	run ucl status rt1 --json
+	assert_equal "$(jq -r '.key_status + " " + (.mounted | tostring)' <<<"$output")" "present true"
 	as_user podman unshare "$CRYPTLAYER" export rt1 -o "$W/home/rt1.clx" -r "$W/home/id.pub"
 	key=$(key_of rt1)
 	ucl destroy rt1
