@@ -144,6 +144,10 @@ assert_nothing_listed() {
 	assert_output --partial "tune2fs -O encrypt"
 	run ls -A "$W/plain/$U"
 	assert_output ""
+	# root has its own store: --user is for users
+	run "$CRYPTLAYER" store init --user --root "$W/plain/$U/cryptlayer"
+	assert_failure 1
+	assert_output --partial "not as root"
 	assert_not_exist "$W/home/.config/cryptlayer"
 	assert_not_exist "$W/home/.config/containers/containers.conf.d"
 }
