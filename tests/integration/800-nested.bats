@@ -471,3 +471,30 @@ PY
 	assert_not_exist "$STORE/containers/$o"
 	assert_not_exist "$CLRUN/$o.json"
 }
+
+@test "build-farm load: 20 inner containers started at once in one outer, 20 keys, all erased" {
+	skip_if_no_runtime runc
+	local o=n8-$(safename) i names=() keys
+	start_outer "$o"
+	for i in $(seq 1 20); do
+		names+=("$o-f$i")
+		make_inner "$o-f$i"
+	done
+	# all at once, inside the outer; each reports its own outcome
+	in_outer "$o" sh -c 'for n in "$@"; do
+		(runc create --bundle /shared/$n $n >/shared/$n.log 2>&1 && runc start $n &&
+			echo ok >/shared/$n.rc || echo fail >/shared/$n.rc) &
+		done; wait' sh "${names[@]}"
+	for i in "${names[@]}"; do
+		run cat "$T/shared/$i.rc"
+		assert_output ok
+		wait_for_file "$STORE/nest/$o/store/containers/$i/crypt/upper/ready"
+	done
+	keys=$(in_outer "$o" "$CRYPTLAYER" list --json | jq -r '.[].key_id' | sort -u)
+	assert_equal "$(wc -w <<<"$keys")" 20
+	run_cryptlayer status "$o" --json
+	assert_equal "$(jq -r .inner_keys <<<"$output")" 20
+	stop_outer "$o" KILL
+	# shellcheck disable=SC2086 # one key per word
+	assert_tree_erased "$o" "$OKEY" $keys
+}
