@@ -432,13 +432,19 @@ static int other_layers_keys(struct cl_store *store, const char *id, const char 
 
 /* ---- erase --------------------------------------------------------------------------- */
 
-/* remove for all users, then ABSENT (with the backoff of a layer's own key removal) */
+/*
+ * Remove for all users, then ABSENT, with a backoff like a layer's own key removal but
+ * longer (1 ms doubling, about 2 s in all): the outer container's mount namespace, which
+ * held the inner overlays and the graph's, is torn down by the kernel after its last
+ * process is gone, and under load that was seen to take longer than half a second
+ * (podman-in-podman, 810-nested-podman).
+ */
 static int remove_one(struct cl_store *store, const struct cl_key_id *k, struct cl_error **err)
 {
 	enum cl_key_status st = CL_KEY_PRESENT;
 	int r;
 
-	for (unsigned wait_us = 1000; wait_us <= 256000; wait_us *= 2) {
+	for (unsigned wait_us = 1000; wait_us <= 1024000; wait_us *= 2) {
 		struct cl_error *e = NULL;
 
 		r = cl_fscrypt_remove_key_all_users(store->dir_fd, k, NULL, &e);

@@ -38,6 +38,17 @@ teardown_file() {
 	teardown_store
 }
 
+# wait_absent KEY: podman runs poststop from its cleanup process, after 'stop' returned
+wait_absent() {
+	local _
+	for _ in $(seq 1 100); do
+		[ "$("$PROBE" key-status "$1" "$STORE")" = absent ] && return 0
+		sleep 0.05
+	done
+	echo "key $1 is $("$PROBE" key-status "$1" "$STORE")" >&2
+	return 1
+}
+
 # ipod OUTER ARGS...: the inner podman, in OUTER
 ipod() {
 	local o=$1
@@ -83,8 +94,7 @@ start_ipod() {
 
 	# the inner stop erases the inner key; the outer runs on
 	ipod "$o" stop -t 0 "$a" >/dev/null
-	run "$PROBE" key-status "$ka" "$STORE"
-	assert_output absent
+	wait_absent "$ka"
 	run "$PROBE" key-status "$okey" "$STORE"
 	assert_output present
 	assert_not_exist "$STORE/nest/$o/store/containers/$a"
@@ -92,8 +102,7 @@ start_ipod() {
 	# the outer stop erases the other inner key and the inner graph (outer key)
 	pod stop -t 0 "$o" >/dev/null
 	for k in "$okey" "$ka" "$kb"; do
-		run "$PROBE" key-status "$k" "$STORE"
-		assert_output absent
+		wait_absent "$k"
 	done
 	assert_not_exist "$STORE/nest/$o"
 	assert_not_exist "$STORE/containers/$o"
