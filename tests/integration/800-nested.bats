@@ -498,3 +498,106 @@ PY
 	# shellcheck disable=SC2086 # one key per word
 	assert_tree_erased "$o" "$OKEY" $keys
 }
+
+@test "crun as the outer runtime (createRuntime hook): an inner runc container, all erased" {
+	skip_if_no_runtime crun
+	local o=n8-$(safename) b ki
+	b=$BATS_TEST_TMPDIR/$o
+	make_outer "$b"
+	jq '.hooks.createRuntime = .hooks.prestart | del(.hooks.prestart)' "$b/config.json" \
+		>"$b/c" && mv "$b/c" "$b/config.json"
+	crun_wrapped create --bundle "$b" "$o" </dev/null >/dev/null 2>&1 || {
+		tail -3 "$CLRUN/cryptlayer.log" >&2
+		return 1
+	}
+	crun_wrapped start "$o"
+	OKEY=$($CL status "$o" --json | jq -r .key_id)
+	make_inner "$o-i"
+	crun_wrapped exec "$o" sh -c "runc create --bundle /shared/$o-i $o-i >/shared/$o-i.log 2>&1 &&
+		runc start $o-i" </dev/null || {
+		cat "$T/shared/$o-i.log" >&2
+		return 1
+	}
+	wait_for_file "$STORE/nest/$o/store/containers/$o-i/crypt/upper/ready"
+	ki=$(crun_wrapped exec "$o" "$CRYPTLAYER" status "$o-i" --json </dev/null | jq -r .key_id)
+	[[ $ki =~ ^[0-9a-f]{32}$ ]] && [ "$ki" != "$OKEY" ]
+	crun_wrapped kill "$o" KILL
+	for _ in $(seq 1 100); do
+		crun_wrapped state "$o" 2>/dev/null | grep -q '"status": "stopped"' && break
+		sleep 0.05
+	done
+	crun_wrapped delete "$o"
+	assert_tree_erased "$o" "$OKEY" "$ki"
+}
+
+@test "prepare --bundle with nested=true, then plain runc run: the inner layer erased with it" {
+	skip_if_no_runtime runc
+	local o=n8-$(safename) b ki
+	b=$BATS_TEST_TMPDIR/$o
+	make_outer "$b"
+	jq 'del(.hooks)' "$b/config.json" >"$b/c" && mv "$b/c" "$b/config.json"
+	run_cryptlayer prepare --bundle "$b"
+	OKEY=$($CL status "$o" --json | jq -r .key_id)
+	run_cryptlayer status "$o" --json
+	assert_equal "$(jq -r .nested <<<"$output")" true
+	# the binds sit on the merged dir in the host namespace; runc's rbind carries them
+	run grep -c -e "$STORE/containers/$o/merged/var/lib/cryptlayer " /proc/self/mountinfo
+	assert_output 1
+	runc run -d --bundle "$b" "$o" </dev/null >/dev/null 2>&1
+	make_inner "$o-i"
+	start_inner "$o" "$o-i" runc
+	ki=$(inner_key "$o" "$o-i")
+	[[ $ki =~ ^[0-9a-f]{32}$ ]] && [ "$ki" != "$OKEY" ]
+	stop_outer "$o" KILL
+	assert_tree_erased "$o" "$OKEY" "$ki"
+	run grep -c -F "$STORE/containers/$o/" /proc/self/mountinfo
+	assert_output 0
+}
+
+@test "create --nested: an inner cryptlayer on MERGED/var/lib/cryptlayer; destroy erases both" {
+	local o=n8-$(safename) m im ki inner
+	run_cryptlayer create --nested --base "$T/ibase" --id "$o"
+	m=$output
+	OKEY=$($CL status "$o" --json | jq -r .key_id)
+	run grep -F "$m/var/lib/cryptlayer " /proc/self/mountinfo
+	assert_output --partial "rw,nosuid,nodev"
+	inner="$CRYPTLAYER --root $m/var/lib/cryptlayer --run-dir $BATS_TEST_TMPDIR/irun"
+	im=$($inner create --base "$T/ibase" --id "$o-i")
+	m2=PLAIN
+	echo "${m2}TEXT-$o-cli" >"$im/marker"
+	ki=$($inner status "$o-i" --json | jq -r .key_id)
+	run "$PROBE" policy "$STORE/nest/$o/store/containers/$o-i/crypt"
+	assert_output --partial "v2 $ki"
+	run_cryptlayer status "$o" --json
+	assert_equal "$(jq -r .inner_keys <<<"$output")" 1
+	assert_not_in_image "PLAINTEXT-$o-cli"
+	# the inner layer is still mounted (below the outer's merged dir): destroy takes it too
+	run_cryptlayer destroy "$o"
+	assert_tree_erased "$o" "$OKEY" "$ki"
+	assert_not_in_image "PLAINTEXT-$o-cli"
+}
+
+@test "gc of a dead outer whose record vanished (a reboot): layer and nest erased after the grace time" {
+	skip_if_no_runtime runc
+	local o=n8-$(safename) b ki
+	b=$BATS_TEST_TMPDIR/$o
+	make_outer "$b"
+	jq 'del(.hooks.poststop)' "$b/config.json" >"$b/c" && mv "$b/c" "$b/config.json"
+	runc create --bundle "$b" "$o" </dev/null >/dev/null 2>&1
+	runc start "$o"
+	OKEY=$($CL status "$o" --json | jq -r .key_id)
+	make_inner "$o-i"
+	start_inner "$o" "$o-i" runc
+	ki=$(inner_key "$o" "$o-i")
+	stop_outer "$o" KILL
+	# no poststop ran. A reboot: the kernel forgets the keys, the run dir is emptied
+	run key_status "$ki"
+	assert_output present
+	"$PROBE" remove-key "$OKEY" "$STORE"
+	"$PROBE" remove-key "$ki" "$STORE"
+	rm "$CLRUN/$o.json"
+	touch -h -d '-2 hours' "$STORE/containers/$o" "$STORE/nest/$o"
+	run_cryptlayer gc
+	assert_dir_exists "$STORE/nest" # only $o's nest goes
+	assert_tree_erased "$o" "$OKEY" "$ki"
+}
