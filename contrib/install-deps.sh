@@ -9,4 +9,5 @@ apt-get install -y -q --no-install-recommends \
 	libarchive-dev libzstd-dev zlib1g-dev libcmocka-dev \
 	bats bats-support bats-assert bats-file \
 	runc crun podman containerd uidmap busybox-static e2fsprogs util-linux jq \
-	age skopeo gnupg openssl rsync time xxd procps python3 attr btrfs-progs
+	age skopeo gnupg openssl rsync time xxd procps python3 attr btrfs-progs \
+	python3-yaml python3-grpcio python3-grpc-tools

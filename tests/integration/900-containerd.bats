@@ -12,15 +12,16 @@ ctr_() {
 }
 
 # ctd_files DIR: the shipped drop-in and base spec as 'make install' substitutes them, for
-# this build tree and this suite's store. Machine quirk (DESIGN §7b): containerd runs
-# here without CAP_SYS_RESOURCE, so the test's copy sets restrict_oom_score_adj.
+# this build tree and this suite's store. Test-only lines: containerd runs here without
+# CAP_SYS_RESOURCE (DESIGN §7b: restrict_oom_score_adj), and there is no registry (the
+# sandbox image is one imported here).
 ctd_files() {
 	local dir=$1 src=$TOP/contrib/containerd
 	mkdir -p "$dir"
 	sed -e "s|@BINDIR@/cryptlayer|$CRYPTLAYER|" -e "s|@ROOT@|$CLROOT|" -e "s|@RUNDIR@|$CLRUN|" \
 		"$src/base-runtime-spec.json" >"$dir/base-runtime-spec.json"
 	sed -e "s|@DATADIR@/cryptlayer/containerd|$dir|" \
-		-e '/^\[plugins."io.containerd.grpc.v1.cri"\]$/a\  restrict_oom_score_adj = true' \
+		-e '/^\[plugins."io.containerd.grpc.v1.cri"\]$/a\  restrict_oom_score_adj = true\n  sandbox_image = "cryptlayer.test/pause:1"' \
 		"$src/cryptlayer.toml" >"$dir/cryptlayer.toml"
 }
 
@@ -31,8 +32,16 @@ ctd_start() {
 	mkdir -p "$dir"
 	printf 'version = 2\nimports = ["%s"]\n[plugins."io.containerd.internal.v1.opt"]\n  path = "%s"\n' \
 		"$2" "$dir/opt" >"$dir/config.toml"
-	containerd --config "$dir/config.toml" --root "$dir/root" --state "$dir/state" \
-		--address "$dir/c.sock" </dev/null >"$dir/log" 2>&1 3>&- &
+	# with no descriptor of bats' beyond stdio: its shims would inherit them and hold
+	# the TAP stream open after the suite ends
+	(
+		for fd in "/proc/$BASHPID/fd"/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+		done 2>/dev/null
+		exec containerd --config "$dir/config.toml" --root "$dir/root" --state "$dir/state" \
+			--address "$dir/c.sock"
+	) </dev/null >"$dir/log" 2>&1 &
 	echo $! >"$dir/pid"
 	for _ in $(seq 1 300); do
 		ctr -a "$dir/c.sock" version >/dev/null 2>&1 && return 0
@@ -54,8 +63,10 @@ ctd_stop() {
 }
 
 # import_busybox: a docker-archive tar of the busybox rootfs, written offline (one layer,
-# a hand-written manifest and config), imported as cryptlayer.test/busybox; CHAIN is its
-# one layer's chain id (= its diff id), the parent of every container snapshot here
+# hand-written manifest and configs), imported as cryptlayer.test/busybox and, with a
+# 'sleep' entrypoint, as the pod sandbox image cryptlayer.test/pause:1, into ctr's
+# namespace and the CRI's (k8s.io); CHAIN is the layer's chain id (= its diff id), the
+# parent of every 'ctr run' snapshot here
 import_busybox() {
 	local d=$BATS_FILE_TMPDIR/image diff
 	make_base "$BATS_FILE_TMPDIR/base"
@@ -64,10 +75,21 @@ import_busybox() {
 	diff=sha256:$(sha256sum "$d/layer.tar" | cut -d' ' -f1)
 	jq -n --arg d "$diff" '{architecture: "amd64", os: "linux", config: {Cmd: ["/bin/sh"]},
 		rootfs: {type: "layers", diff_ids: [$d]}}' >"$d/config.json"
+	jq '.config = {Entrypoint: ["/bin/sleep", "100000"]}' "$d/config.json" >"$d/pause.json"
+	# a scratch image: one empty layer (root.path then holds only runc's mount points)
+	mkdir -p "$d/empty"
+	tar -C "$d/empty" -cf "$d/empty.tar" .
+	jq -n --arg d "sha256:$(sha256sum "$d/empty.tar" | cut -d' ' -f1)" '{architecture: "amd64",
+		os: "linux", config: {Cmd: ["/bin/sh"]}, rootfs: {type: "layers", diff_ids: [$d]}}' \
+		>"$d/scratch.json"
 	jq -n '[{Config: "config.json", RepoTags: ["cryptlayer.test/busybox:latest"],
-		Layers: ["layer.tar"]}]' >"$d/manifest.json"
-	tar -C "$d" -cf "$BATS_FILE_TMPDIR/busybox.tar" manifest.json config.json layer.tar
+		Layers: ["layer.tar"]}, {Config: "pause.json", RepoTags: ["cryptlayer.test/pause:1"],
+		Layers: ["layer.tar"]}, {Config: "scratch.json", RepoTags: ["cryptlayer.test/scratch:1"],
+		Layers: ["empty.tar"]}]' >"$d/manifest.json"
+	tar -C "$d" -cf "$BATS_FILE_TMPDIR/busybox.tar" manifest.json config.json pause.json \
+		scratch.json layer.tar empty.tar
 	ctr_ images import "$BATS_FILE_TMPDIR/busybox.tar" >/dev/null
+	ctr -a "$CTD/c.sock" -n k8s.io images import "$BATS_FILE_TMPDIR/busybox.tar" >/dev/null
 	export CHAIN=$diff
 }
 
@@ -128,12 +150,14 @@ setup_file() {
 }
 
 teardown_file() {
-	local id m
+	local ns id m
 	if [ -n "${CTD:-}" ]; then
-		for id in $(ctr_ container ls -q 2>/dev/null); do
-			ctr_ task kill -s SIGKILL "$id" 2>/dev/null
-			ctd_kill "$id" 2>/dev/null
-			ctr_ container rm "$id" 2>/dev/null
+		for ns in cltest k8s.io; do
+			for id in $(ctr -a "$CTD/c.sock" -n $ns container ls -q 2>/dev/null); do
+				ctr -a "$CTD/c.sock" -n $ns task kill -s SIGKILL "$id" 2>/dev/null
+				ctr -a "$CTD/c.sock" -n $ns task delete -f "$id" 2>/dev/null
+				ctr -a "$CTD/c.sock" -n $ns container rm "$id" 2>/dev/null
+			done
 		done
 		ctd_stop "$CTD"
 		awk -v d="$CTD/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r |
@@ -313,5 +337,86 @@ ctd_cycle() {
 	assert_output absent
 	assert_store_empty
 	ctd_rm "$id" # poststop of an erased layer: exit 0, nothing to do
+	assert_store_empty
+}
+
+# ---- the CRI API, driven the way a kubelet drives it (tests/tools/cri.py) ----------------
+
+cri() {
+	/usr/bin/python3 "$TOP/tests/tools/cri.py" "$CTD/c.sock" "$CTD/cri-gen" "$@"
+}
+
+# cri_pod NAME N [KEY=VALUE...]: a pod under RuntimeClass handler 'cryptlayer', N
+# containers of image $CRI_IMAGE (default busybox); sets SID and CIDS
+cri_pod() {
+	local out
+	/usr/bin/python3 -c 'import grpc, grpc_tools' 2>/dev/null ||
+		skip "python3-grpcio and python3-grpc-tools are not installed"
+	[ -e "$CTD/cri-gen/cri_v1_pb2.py" ] || cri compile
+	out=$(cri run-pod "$1" cryptlayer "${CRI_IMAGE:-cryptlayer.test/busybox:latest}" "$2" "${@:3}") ||
+		return 1
+	SID=$(head -1 <<<"$out")
+	mapfile -t CIDS < <(tail -n +2 <<<"$out")
+}
+
+@test "CRI: a pod under the cryptlayer handler: one layer per container over its snapshot, none for the sandbox; deleting the pod erases them" {
+	local cid keys=() key
+	# io.cryptlayer.enable=false from the pod author does not reach the spec: no opt-out
+	cri_pod "p$(safename)" 3 io.cryptlayer.enable=false
+	assert_equal "${#CIDS[@]}" 3
+	run_cryptlayer list --json
+	assert_equal "$(jq -r '[.[].id] | sort | join(" ")' <<<"$output")" \
+		"$(printf '%s\n' "${CIDS[@]}" | sort | paste -sd' ')"
+	# the lower is the image snapshot containerd mounted at the bundle's rootfs
+	assert_equal "$(jq -r --arg c "${CIDS[0]}" '.[] | select(.id == $c) | .base' <<<"$output")" \
+		"$CTD/state/io.containerd.runtime.v2.task/k8s.io/${CIDS[0]}/rootfs"
+	for cid in "${CIDS[@]}"; do
+		[[ $cid =~ ^[0-9a-f]{64}$ ]]
+		# shellcheck disable=SC2016 # expanded by the container's sh
+		run cri exec "$cid" sh -c 'm=PLAIN; echo "${m}TEXT-$0-cri" > /marker && cat /marker' "$cid"
+		assert_output "PLAINTEXT-$cid-cri"
+		assert_file_exists "$STORE/containers/$cid/crypt/upper/marker"
+		keys+=("$($CL status "$cid" --json | jq -r .key_id)")
+	done
+	run_cryptlayer 1 status "$SID"
+	run grep -rlF "PLAINTEXT-${CIDS[0]}-cri" "$CTD/root" "$CTD/state"
+	assert_output ""
+	assert_not_in_image "PLAINTEXT-${CIDS[0]}-cri"
+
+	cri delete-pod "$SID" "${CIDS[@]}"
+	for key in "${keys[@]}"; do
+		run "$PROBE" key-status "$key" "$STORE"
+		assert_output absent
+	done
+	assert_store_empty
+}
+
+@test "CRI: a pod removed without stopping its containers (RemovePodSandbox only): every layer erased" {
+	local key keys=()
+	cri_pod "p$(safename)" 2
+	for cid in "${CIDS[@]}"; do
+		keys+=("$($CL status "$cid" --json | jq -r .key_id)")
+	done
+	cri delete-pod "$SID"
+	for key in "${keys[@]}"; do
+		run "$PROBE" key-status "$key" "$STORE"
+		assert_output absent
+	done
+	assert_store_empty
+}
+
+@test "CRI: a pod author's io.cryptlayer.base is refused, the container does not start, nothing left" {
+	local t=$BATS_TEST_TMPDIR rc=0
+	cri_pod "p$(safename)" 0 # compiles the proto; an empty pod
+	cri delete-pod "$SID"
+	cri run-pod "p$(safename)" cryptlayer cryptlayer.test/scratch:1 1 \
+		"io.cryptlayer.base=$BATS_FILE_TMPDIR/base" >"$t/out" 2>"$t/err" || rc=$?
+	assert_equal "$rc" 1
+	run cat "$t/err"
+	assert_output --partial "cryptlayer: createRuntime: base '$BATS_FILE_TMPDIR/base' refused"
+	# what a kubelet does next: the pod is deleted (the sandbox id is the first line)
+	cri delete-pod "$(head -1 "$t/out")"
+	run tail -1 "$CLRUN/cryptlayer.log"
+	assert_output --partial "refused: this hook takes no named base"
 	assert_store_empty
 }

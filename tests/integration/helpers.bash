@@ -140,12 +140,12 @@ make_hooks_dir() {
 # assert_store_empty: no layer directory, key file, lock file, record (or record.tmp) or
 # layer mount is left
 assert_store_empty() {
-	run ls -A "$STORE/containers"
-	assert_output ""
-	if [ -d "$STORE/keys" ]; then # made with the first persistent layer
-		run ls -A "$STORE/keys"
+	local d
+	for d in containers keys; do # made with the first layer (keys: persistent layer)
+		[ -d "$STORE/$d" ] || continue
+		run ls -A "$STORE/$d"
 		assert_output ""
-	fi
+	done
 	run ls -A "$CLROOT/locks"
 	assert_output ""
 	run bash -c "ls -A '$CLRUN' | grep -vx cryptlayer.log"
