@@ -420,3 +420,38 @@ cri_pod() {
 	assert_output --partial "refused: this hook takes no named base"
 	assert_store_empty
 }
+
+@test "CRI: 4 pods of 5 containers started and deleted concurrently: 20 layers, every key ABSENT, 0 leaks" {
+	local p pids=() keys=() key f cid
+	cri_pod "p$(safename)" 0 # compiles the proto; an empty pod
+	cri delete-pod "$SID"
+	mkdir -p "$CTD/pods"
+	for p in 1 2 3 4; do
+		cri run-pod "pod$p-$(safename)" cryptlayer cryptlayer.test/busybox:latest 5 \
+			>"$CTD/pods/$p" 2>&1 3>&- &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	run_cryptlayer list --json
+	assert_equal "$(jq length <<<"$output")" 20
+	for f in "$CTD"/pods/*; do
+		for cid in $(tail -n +2 "$f"); do
+			keys+=("$(jq -r --arg c "$cid" '.[] | select(.id == $c and .key_status == "present") | .key_id' <<<"$output")")
+		done
+	done
+	assert_equal "$(printf '%s\n' "${keys[@]}" | grep -c '^[0-9a-f]\{32\}$')" 20
+	pids=()
+	for f in "$CTD"/pods/*; do
+		# shellcheck disable=SC2046 # one id a line
+		cri delete-pod $(cat "$f") 3>&- &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for key in "${keys[@]}"; do
+		run "$PROBE" key-status "$key" "$STORE"
+		assert_output absent
+	done
+	assert_store_empty
+	run ctr -a "$CTD/c.sock" -n k8s.io container ls -q
+	assert_output ""
+}
