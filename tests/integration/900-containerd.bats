@@ -163,6 +163,11 @@ teardown_file() {
 		awk -v d="$CTD/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r |
 			while read -r m; do umount "$m"; done
 		rm -rf "$CTD"
+		# the parents runc made for cgroupsPath /cltest/ID and the CRI's /k8s.io/ID (a
+		# busy one, of a suite running in parallel, stays)
+		for m in /sys/fs/cgroup/*/cltest /sys/fs/cgroup/*/k8s.io; do
+			rmdir "$m" 2>/dev/null || true
+		done
 	fi
 	teardown_store
 }
