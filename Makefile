@@ -139,9 +139,9 @@ $(B)/cryptlayer-crypto.so: $(CRYPTO_PLUGIN_OBJS) $(B)/libcryptlayer-plugin.a cmd
 
 # the plugin exports only its ops table (plugin.sym); err.o gives it cl_error_*
 $(PLUGIN_OBJS): override CFLAGS += -fvisibility=hidden
-$(B)/cryptlayer-tar.so: $(PLUGIN_OBJS) $(B)/lib/core/err.o $(B)/lib/archive/pool.o lib/archive/tar/plugin.sym
+$(B)/cryptlayer-tar.so: $(PLUGIN_OBJS) $(B)/lib/core/err.o $(B)/lib/core/fd-util.o $(B)/lib/archive/pool.o lib/archive/tar/plugin.sym
 	$(CC) $(CFLAGS) -shared $(LDFLAGS) -Wl,--version-script=lib/archive/tar/plugin.sym \
-		-o $@ $(PLUGIN_OBJS) $(B)/lib/core/err.o $(B)/lib/archive/pool.o \
+		-o $@ $(PLUGIN_OBJS) $(B)/lib/core/err.o $(B)/lib/core/fd-util.o $(B)/lib/archive/pool.o \
 		$(shell pkg-config --libs $(PLUGIN_PKGS)) -lpthread
 
 # ---- tests ---------------------------------------------------------------------------

@@ -265,10 +265,6 @@ static int verify_all(struct oci_import *o, struct cl_error **err)
 {
 	int r = 0;
 
-	if (o->m.nlayers > 1)
-		return cl_error_set(err, ENOTSUP,
-				    "a layout with %zu layers: only one layer is supported yet",
-				    o->m.nlayers);
 	for (size_t i = 0; i < o->m.nlayers && r == 0; i++) {
 		struct oci_layer *l = &o->layers[i];
 
@@ -359,7 +355,7 @@ static int layer_recheck(struct pass2 *p, struct oci_layer *l, struct cl_error *
 	return 0;
 }
 
-static int layer_apply(struct oci_import *o, struct oci_layer *l, int upper_fd,
+static int layer_apply(struct oci_import *o, struct oci_layer *l, int upper_fd, unsigned flags,
 		       struct cl_error **err)
 {
 	_cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -381,7 +377,7 @@ static int layer_apply(struct oci_import *o, struct oci_layer *l, int upper_fd,
 	if (r == 0 && l->d->compression == CL_OCI_ZSTD)
 		r = o->ops->zstd_new(false, 0, 1, NULL, NULL, &o->z, err);
 	if (r == 0)
-		r = o->ops->unpack(upper_fd, o->a->unpack_flags, src_payload, &p, err);
+		r = o->ops->unpack(upper_fd, o->a->unpack_flags | flags, src_payload, &p, err);
 	/* the tar ends before the blob does: read on to the end, then check it all */
 	while (r == 0 && (n = src_payload(&p, &buf, err)) != 0)
 		r = n < 0 ? (int)n : 0;
@@ -398,7 +394,8 @@ static int populate(void *ctx, int upper_fd, struct cl_error **err)
 	struct oci_import *o = ctx;
 
 	for (size_t i = 0; i < o->m.nlayers; i++) {
-		int r = layer_apply(o, &o->layers[i], upper_fd, err);
+		/* the first layer goes into the empty upper, the others over it */
+		int r = layer_apply(o, &o->layers[i], upper_fd, i ? CL_TAR_LAYERED : 0, err);
 
 		if (r < 0)
 			return r;

@@ -16,7 +16,7 @@
  */
 
 #define CL_TAR_OPS_SYMBOL "cl_tar_ops_v1"
-#define CL_TAR_ABI 4
+#define CL_TAR_ABI 5
 #define CL_TAR_PLUGIN_NAME "cryptlayer-tar.so"
 
 /* consume @len bytes; 0 or -errno */
@@ -36,6 +36,9 @@ typedef ssize_t (*cl_source_fn)(void *ctx, const void **ret_buf, struct cl_error
 /* ... and setuid/setgid modes and file capabilities (security.capability). ABI 3: a
  * plugin that predates these flags would ignore them, so the loader refuses it. */
 #define CL_TAR_NO_SETID (1U << 2)
+/* ABI 5: the tar is one more layer over what the directory holds (import of an image's
+ * layers in order, OCI whiteout rules; see unpack.c) */
+#define CL_TAR_LAYERED (1U << 3)
 
 struct cl_zstd;
 struct cl_gzip;

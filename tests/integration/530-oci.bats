@@ -154,28 +154,35 @@ org.opencontainers.image.enc.pubopts"
 	destroy_layer back2
 }
 
-# make_plain_layout DIR: an OCI layout built here (not by cryptlayer's exporter) whose one
-# gzip layer is the src upper as a layer tar
-make_plain_layout() {
-	local d=$1 layer cfg man diff
+# make_layout DIR UPPER...: an OCI layout built here (not by cryptlayer's exporter), one
+# gzip layer per overlay upper directory given, in order (whiteouts as char 0/0, opaque
+# directories by xattr, packed by the tar plugin's writer)
+make_layout() {
+	local d=$1 up layer cfg man diffs="" layers=""
+	shift
 	mkdir -p "$d/blobs/sha256"
-	"$CLTAR" pack "$SRC_UPPER" >"$d/layer.tar"
-	diff=$(sha256sum <"$d/layer.tar" | cut -d' ' -f1)
-	gzip -n <"$d/layer.tar" >"$d/layer.tgz" && rm "$d/layer.tar"
-	layer=$(sha256sum <"$d/layer.tgz" | cut -d' ' -f1)
-	mv "$d/layer.tgz" "$d/blobs/sha256/$layer"
-	printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-		"$diff" >"$d/cfg"
+	for up in "$@"; do
+		"$CLTAR" pack "$up" >"$d/layer.tar"
+		diffs="$diffs${diffs:+,}\"sha256:$(sha256sum <"$d/layer.tar" | cut -d' ' -f1)\""
+		gzip -n <"$d/layer.tar" >"$d/layer.tgz" && rm "$d/layer.tar"
+		layer=$(sha256sum <"$d/layer.tgz" | cut -d' ' -f1)
+		layers="$layers${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$layer\",\"size\":$(stat -c %s "$d/layer.tgz")}"
+		mv "$d/layer.tgz" "$d/blobs/sha256/$layer"
+	done
+	printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
+		"$diffs" >"$d/cfg"
 	cfg=$(sha256sum <"$d/cfg" | cut -d' ' -f1)
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[%s]}' \
+		"$cfg" "$(stat -c %s "$d/cfg")" "$layers" >"$d/man"
 	mv "$d/cfg" "$d/blobs/sha256/$cfg"
-	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%d}]}' \
-		"$cfg" "$(stat -c %s "$d/blobs/sha256/$cfg")" "$layer" "$(stat -c %s "$d/blobs/sha256/$layer")" >"$d/man"
 	man=$(sha256sum <"$d/man" | cut -d' ' -f1)
 	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d}]}' \
 		"$man" "$(stat -c %s "$d/man")" >"$d/index.json"
 	mv "$d/man" "$d/blobs/sha256/$man"
 	echo '{"imageLayoutVersion":"1.0.0"}' >"$d/oci-layout"
 }
+
+make_plain_layout() { make_layout "$1" "$SRC_UPPER"; }
 
 @test "skopeo-encrypted layout (jwe RSA, jwe EC): import gives base + layer" {
 	skip_if_not_root
@@ -349,4 +356,35 @@ kp() { printf '%s' "$2" | $CL --machine-key "file:$1" keyprovider; }
 	destroy_layer kg
 	run_cryptlayer 2 keygen -o "$t/x" --type dsa
 	assert_line --index 0 "cryptlayer keygen: --type must be x25519, rsa or ec, not 'dsa'"
+}
+
+@test "a layout with several layers: applied in order with the OCI whiteout rules" {
+	skip_if_not_root
+	local t=$BATS_TEST_TMPDIR m
+	# layer 1: files, a hardlink pair, a directory, and a whiteout of the base's data/
+	mkdir -p "$t/l1/d" "$t/l1/e"
+	echo 1 >"$t/l1/a" && echo x >"$t/l1/d/x" && echo y >"$t/l1/d/y" && echo f >"$t/l1/e/f"
+	echo hl >"$t/l1/h1" && ln "$t/l1/h1" "$t/l1/h2" && echo w >"$t/l1/w"
+	mknod "$t/l1/data" c 0 0
+	# layer 2: a whited out, d opaque with only z, e now a file, h1 rewritten, data/ anew
+	mkdir -p "$t/l2/d" "$t/l2/data"
+	mknod "$t/l2/a" c 0 0
+	setfattr -n trusted.overlay.opaque -v y "$t/l2/d"
+	echo z >"$t/l2/d/z" && echo now-a-file >"$t/l2/e" && echo new >"$t/l2/h1"
+	echo n >"$t/l2/data/n"
+	make_layout "$t/two" "$t/l1" "$t/l2"
+	skopeo copy -q --encryption-key "jwe:$W/ec256.pub" "oci:$t/two" "oci:$t/two-enc"
+	for src in two two-enc; do
+		run $CL import "$t/$src" -i "$W/ec256.pem" --base "$W/base" --id "ml-$src"
+		assert_success
+		m=$output
+		assert_file_not_exist "$m/a"
+		assert_equal "$(ls "$m/d")" "z"
+		assert_equal "$(cat "$m/e")" "now-a-file"
+		assert_equal "$(cat "$m/h1") $(cat "$m/h2") $(cat "$m/w")" "new hl w"
+		# layer 1 removed the base's data/, layer 2 made a new one: no base content
+		assert_equal "$(ls -A "$m/data")" "n"
+		assert_file_exist "$m/etc/base-file"
+		destroy_layer "ml-$src"
+	done
 }

@@ -6,14 +6,25 @@
  * made on the way: ".wh.NAME" → char 0/0 NAME, "DIR/.wh..wh..opq" → DIR's opaque xattr
  * (set through openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)).
  *
+ * With CL_TAR_LAYERED the tar is one more layer over what the directory already holds
+ * (import of a multi-layer image into one upper), with the OCI whiteout rules
+ * (image-spec layer.md): ".wh.NAME" removes whatever the earlier layers left at NAME
+ * before the whiteout goes there, "DIR/.wh..wh..opq" removes DIR's children that this
+ * layer did not write (earlier layers' and, through the xattr, the base's), an entry
+ * replacing a directory of an earlier layer with a non-directory removes that
+ * directory, and a directory made where an earlier layer left a whiteout is opaque
+ * (else the base's directory would show through again).
+ *
  * An imported archive can be made by anyone who holds a recipient's public key, so with
  * CL_TAR_NO_DEVICES / CL_TAR_NO_SETID nothing privileged is taken from it: each entry is
  * checked as the archive gives it, before the conversions (a whiteout is made here, never
  * copied from a device entry).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +38,7 @@
 
 #include "lib/archive/tar/internal.h"
 #include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
 
 struct unpack {
 	struct archive *in, *out;
@@ -35,6 +47,7 @@ struct unpack {
 	struct cl_error *src_err;
 	int dirfd;
 	unsigned flags;
+	void *seen; /* CL_TAR_LAYERED: tsearch tree of the paths this layer wrote */
 };
 
 static la_ssize_t unpack_read_cb(struct archive *a, void *ud, const void **buf)
@@ -159,6 +172,125 @@ static int open_beneath(int dirfd, const char *rel, const char *path, struct cl_
 	return fd;
 }
 
+/* an entry's name as a key: no leading "./", no trailing '/' */
+static char *norm_path(const char *p)
+{
+	size_t n;
+
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	n = strlen(p);
+	while (n > 0 && p[n - 1] == '/')
+		n--;
+	return strndup(p, n);
+}
+
+static int seen_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static bool seen_has(const struct unpack *u, const char *key)
+{
+	return tfind(key, &u->seen, seen_cmp) != NULL;
+}
+
+/* CL_TAR_LAYERED: remember that this layer wrote @path */
+static int seen_add(struct unpack *u, const char *path, struct cl_error **err)
+{
+	char *k = norm_path(path);
+	char **found = k ? tsearch(k, &u->seen, seen_cmp) : NULL;
+
+	if (!found) {
+		free(k);
+		return cl_error_set(err, ENOMEM, "'%s'", path);
+	}
+	if (*found != k)
+		free(k);
+	return 0;
+}
+
+/* CL_TAR_LAYERED opaque marker: DIR's children that this layer did not write go */
+static int clear_dir(struct unpack *u, const char *dir, const char *path, struct cl_error **err)
+{
+	_cleanup_close_ int fd = open_beneath(u->dirfd, dir, path, err);
+	_cleanup_free_ char *norm = norm_path(dir);
+	_cleanup_free_ char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	if (fd < 0 || !norm)
+		return fd < 0 ? fd : cl_error_set(err, ENOMEM, "'%s'", path);
+	d = fdopendir(dup(fd));
+	if (!d)
+		return cl_error_set(err, errno, "'%s': read '%s'", path, dir);
+	while (r == 0 && (de = readdir(d))) {
+		_cleanup_free_ char *full = NULL;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (asprintf(&full, "%s%s%s", norm, norm[0] ? "/" : "", de->d_name) < 0)
+			r = -ENOMEM;
+		else if (!seen_has(u, full) && n == cap) {
+			char **nn = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof(*names));
+
+			r = nn ? 0 : -ENOMEM;
+			names = nn ? nn : names;
+		}
+		if (r == 0 && !seen_has(u, full) && !(names[n++] = strdup(de->d_name)))
+			r = -ENOMEM;
+	}
+	closedir(d);
+	if (r < 0)
+		cl_error_set(err, ENOMEM, "'%s'", path);
+	for (size_t i = 0; i < n; i++) {
+		if (r == 0)
+			r = cl_rm_rf_at(fd, names[i], err);
+		free(names[i]);
+	}
+	return r;
+}
+
+/*
+ * CL_TAR_LAYERED: what an earlier layer left at @e's name goes (a directory that @e
+ * keeps as a directory stays, to be merged); *@ret_opaque: a directory replaces an
+ * earlier whiteout, so it must hide the base's directory of that name
+ */
+static int layer_prepare(struct unpack *u, struct archive_entry *e, bool whiteout, bool *ret_opaque,
+			 struct cl_error **err)
+{
+	_cleanup_free_ char *t = norm_path(archive_entry_pathname(e)), *dir = NULL;
+	bool is_dir = archive_entry_filetype(e) == AE_IFDIR;
+	struct cl_error *e2 = NULL;
+	_cleanup_close_ int pfd = -1;
+	const char *slash, *base;
+	struct stat st;
+
+	*ret_opaque = false;
+	if (!t)
+		return cl_error_set(err, ENOMEM, "unpack");
+	if (!t[0] || seen_has(u, t))
+		return 0; /* the root, or this layer's own: libarchive's usual rules */
+	slash = strrchr(t, '/');
+	base = slash ? slash + 1 : t;
+	dir = slash ? strndup(t, (size_t)(slash - t + 1)) : strdup("");
+	if (!dir)
+		return cl_error_set(err, ENOMEM, "unpack");
+	pfd = open_beneath(u->dirfd, dir, t, &e2);
+	if (pfd < 0) { /* no parent yet: nothing of an earlier layer is there */
+		cl_error_free(&e2);
+		return 0;
+	}
+	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : cl_error_set(err, errno, "'%s': stat", t);
+	if (S_ISDIR(st.st_mode) && is_dir && !whiteout)
+		return 0;
+	*ret_opaque = is_dir && S_ISCHR(st.st_mode) && st.st_rdev == 0;
+	return cl_rm_rf_at(pfd, base, err);
+}
+
 static int set_opaque(struct unpack *u, const char *dir, const char *path, struct cl_error **err)
 {
 	_cleanup_close_ int fd = open_beneath(u->dirfd, dir, path, err);
@@ -230,8 +362,11 @@ static int convert_entry(struct unpack *u, struct archive_entry *e, struct cl_er
 	dir = strndup(path, off); /* the parent: "" or "a/b/" */
 	if (!dir)
 		return cl_error_set(err, ENOMEM, "'%s'", path);
-	if (len - off == strlen(CL_TAR_WH_OPAQUE) && !strncmp(base, CL_TAR_WH_OPAQUE, len - off))
+	if (len - off == strlen(CL_TAR_WH_OPAQUE) && !strncmp(base, CL_TAR_WH_OPAQUE, len - off)) {
+		if ((u->flags & CL_TAR_LAYERED) && clear_dir(u, dir, path, err) < 0)
+			return -EIO;
 		return set_opaque(u, dir, path, err) < 0 ? -EIO : 1;
+	}
 	base += sizeof(CL_TAR_WH_PREFIX) - 1;
 	len -= off + sizeof(CL_TAR_WH_PREFIX) - 1;
 	if (len == 0 || (len == 1 && base[0] == '.') || (len == 2 && !strncmp(base, "..", 2)))
@@ -276,9 +411,16 @@ static int unpack_entry(struct unpack *u, struct archive_entry *e, struct cl_err
 
 	if (!path)
 		return cl_error_set(err, ENOMEM, "unpack");
+	bool opaque = false, whiteout;
+	const char *last;
+
 	r = convert_entry(u, e, err);
 	if (r != 0)
 		return r < 0 ? r : 0;
+	last = strrchr(path, '/') && strrchr(path, '/')[1] ? strrchr(path, '/') + 1 : path;
+	whiteout = !strncmp(last, CL_TAR_WH_PREFIX, sizeof(CL_TAR_WH_PREFIX) - 1);
+	if ((u->flags & CL_TAR_LAYERED) && layer_prepare(u, e, whiteout, &opaque, err) < 0)
+		return -EIO;
 	/* strict: a warning here means metadata (owner, xattr, time) was not restored */
 	if (archive_write_header(u->out, e) != ARCHIVE_OK)
 		return unpack_fail(u, u->out, path, err);
@@ -286,7 +428,11 @@ static int unpack_entry(struct unpack *u, struct archive_entry *e, struct cl_err
 		return -EIO;
 	if (archive_write_finish_entry(u->out) != ARCHIVE_OK)
 		return unpack_fail(u, u->out, path, err);
-	return 0;
+	if (!(u->flags & CL_TAR_LAYERED))
+		return 0;
+	if (opaque && set_opaque(u, archive_entry_pathname(e), path, err) < 0)
+		return -EIO;
+	return seen_add(u, archive_entry_pathname(e), err);
 }
 
 static int unpack_open(struct unpack *u, struct cl_error **err)
@@ -349,5 +495,6 @@ int cl_tar_unpack(int dirfd, unsigned flags, cl_source_fn src, void *ctx, struct
 	archive_read_free(u.in);
 	archive_write_free(u.out);
 	cl_error_free(&u.src_err);
+	tdestroy(u.seen, free);
 	return r;
 }
