@@ -173,6 +173,11 @@ $(B)/tests/cltar: tests/tools/cltar.c $(B)/libcryptlayer.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -pie $(LDFLAGS) -o $@ $< $(B)/libcryptlayer.a $(LDLIBS_MAIN)
 
+# raw throughput of the ocicrypt-mode cipher pipeline, for bench/oci.sh (not installed)
+$(B)/tests/ctr-speed: tests/tools/ctr-speed.c $(B)/libcryptlayer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -pie $(LDFLAGS) -o $@ $< $(B)/libcryptlayer.a $(LDLIBS_MAIN)
+
 check-integration: all $(B)/tests/fscrypt-probe $(B)/tests/cltar
 	tests/tools/tap-gate.sh bats --tap tests/integration
 
