@@ -29,6 +29,7 @@ RESULTS=$HERE/results-oci.txt
 NPROC=$(nproc)
 T=
 CLS=
+BASE=
 
 die() {
 	echo "bench/oci: $*" >&2
@@ -43,6 +44,7 @@ cleanup() {
 		umount "$T/root/store" 2>/dev/null || true
 	fi
 	rm -rf "$T"
+	[ -z "$BASE" ] || rmdir "$BASE"
 }
 trap cleanup EXIT
 
@@ -55,11 +57,12 @@ TREE_MIB=$(du -sm "$TREE" | cut -f1)
 
 T=$(mktemp -d /dev/shm/cloci.XXXXXX)
 CLS="$CRYPTLAYER --root $T/root --run-dir $T/run"
-mkdir -p "$T/base"
+# the (empty) base may not be on the filesystem of /dev (the base checks of issue 15)
+BASE=$(mktemp -d /var/tmp/cloci-base.XXXXXX)
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/rsa.pem" 2>/dev/null
 openssl pkey -in "$T/rsa.pem" -pubout -out "$T/rsa.pub"
 $CLS store init --size "$((4 * TREE_MIB + 128))M" >/dev/null
-M=$($CLS create --base "$T/base" --id bench)
+M=$($CLS create --base "$BASE" --id bench)
 cp -a "$TREE" "$M/tree"
 sync -f "$M/tree"
 "$CRYPTLAYER" --root "$T/root" --run-dir "$T/run" export bench --format oci --compress none \
@@ -71,7 +74,7 @@ CASES=(cl-export skopeo-enc cl-import skopeo-dec)
 declare -A CMD=(
 	[cl-export]="rm -rf '$T/e.oci' && $CLS export bench --format oci --compress none -o '$T/e.oci' -r '$T/rsa.pub' -q"
 	[skopeo-enc]="rm -rf '$T/s.oci' && skopeo copy -q --dest-oci-accept-uncompressed-layers --encryption-key jwe:'$T/rsa.pub' oci:'$T/plain' oci:'$T/s.oci'"
-	[cl-import]="$CLS import '$T/ref.oci' -i '$T/rsa.pem' --base '$T/base' --id imp -q >/dev/null"
+	[cl-import]="$CLS import '$T/ref.oci' -i '$T/rsa.pem' --base '$BASE' --id imp -q >/dev/null"
 	[skopeo-dec]="rm -rf '$T/d.oci' && skopeo copy -q --dest-oci-accept-uncompressed-layers --decryption-key '$T/rsa.pem' oci:'$T/ref.oci' oci:'$T/d.oci'"
 )
 for r in $(seq "$ROUNDS"); do
