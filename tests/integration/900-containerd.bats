@@ -43,6 +43,7 @@ ctd_start() {
 			--address "$dir/c.sock"
 	) </dev/null >"$dir/log" 2>&1 &
 	echo $! >"$dir/pid"
+	disown # no job report when a test kills it
 	for _ in $(seq 1 300); do
 		ctr -a "$dir/c.sock" version >/dev/null 2>&1 && return 0
 		kill -0 "$(cat "$dir/pid")" 2>/dev/null || break
@@ -459,4 +460,40 @@ cri_pod() {
 	assert_store_empty
 	run ctr -a "$CTD/c.sock" -n k8s.io container ls -q
 	assert_output ""
+}
+
+@test "CRI: containerd, its shims and the containers killed (-9): no poststop ever runs, gc erases every layer; the restarted containerd's cleanup and the pod's deletion are clean" {
+	local keys=() key cid shim pids
+	cri_pod "p$(safename)" 3
+	for cid in "${CIDS[@]}"; do
+		keys+=("$($CL status "$cid" --json | jq -r .key_id)")
+	done
+	# a node crash short of a reboot: containerd first (nobody deletes tasks), then the
+	# pod's shim (containerd 1.6 runs one per pod) and every process it started
+	shim=$(pgrep -f -- "-id $SID -address $CTD/c.sock")
+	mapfile -t pids < <(pgrep -P "$shim")
+	assert_equal "${#pids[@]}" 4 # pause and 3 containers
+	kill -9 "$(cat "$CTD/pid")"
+	kill -9 "$shim" "${pids[@]}"
+	for cid in "${CIDS[@]}"; do # the layers' processes are gone, the keys still present
+		run_cryptlayer status "$cid" --json
+		assert_equal "$(jq -r .key_status <<<"$output")" present
+	done
+	run_cryptlayer gc
+	for key in "${keys[@]}"; do
+		run "$PROBE" key-status "$key" "$STORE"
+		assert_output absent
+	done
+	assert_store_empty
+	# containerd comes back, cleans up its dead shims (runc delete: poststop again), the
+	# kubelet deletes the pod
+	ctd_start "$CTD" "$CTD/share/cryptlayer.toml"
+	cri delete-pod "$SID" "${CIDS[@]}"
+	assert_store_empty
+	run ctr -a "$CTD/c.sock" -n k8s.io container ls -q
+	assert_output ""
+	# containerd's cleanup of a dead shim leaves the containers' (empty) cgroups
+	for cid in "$SID" "${CIDS[@]}"; do
+		rmdir /sys/fs/cgroup/*/k8s.io/"$cid" 2>/dev/null || true
+	done
 }
