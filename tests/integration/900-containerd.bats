@@ -255,6 +255,11 @@ CAP_CHOWN"
 	refute_output --partial "$id"
 }
 
+# elapsed T0: seconds since $EPOCHREALTIME was T0
+elapsed() {
+	awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'
+}
+
 # one container's whole life in the background: result line in $CTD/res/ID
 ctd_cycle() {
 	local id=$1 key i
@@ -276,13 +281,14 @@ ctd_cycle() {
 }
 
 @test "20 containers at once: 0 failures, 0 leaks" {
-	local i pids=() key
+	local i pids=() key t0=$EPOCHREALTIME
 	mkdir -p "$CTD/res"
 	for i in $(seq 1 20); do
 		ctd_cycle "c20-$i" 3>&- &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
+	echo "# 20 x (ctr run, exec, kill, rm) at once: $(elapsed "$t0") s" >&3
 	run grep -L '^ok [0-9a-f]\{32\}$' "$CTD"/res/*
 	assert_output "" # every file is one 'ok KEY' line
 	run cat "$CTD"/res/*
@@ -428,16 +434,18 @@ cri_pod() {
 }
 
 @test "CRI: 4 pods of 5 containers started and deleted concurrently: 20 layers, every key ABSENT, 0 leaks" {
-	local p pids=() keys=() key f cid
+	local p pids=() keys=() key f cid t0
 	cri_pod "p$(safename)" 0 # compiles the proto; an empty pod
 	cri delete-pod "$SID"
 	mkdir -p "$CTD/pods"
+	t0=$EPOCHREALTIME
 	for p in 1 2 3 4; do
 		cri run-pod "pod$p-$(safename)" cryptlayer cryptlayer.test/busybox:latest 5 \
 			>"$CTD/pods/$p" 2>&1 3>&- &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
+	echo "# 4 pods x 5 containers started at once (CRI): $(elapsed "$t0") s" >&3
 	run_cryptlayer list --json
 	assert_equal "$(jq length <<<"$output")" 20
 	for f in "$CTD"/pods/*; do
@@ -446,13 +454,14 @@ cri_pod() {
 		done
 	done
 	assert_equal "$(printf '%s\n' "${keys[@]}" | grep -c '^[0-9a-f]\{32\}$')" 20
-	pids=()
+	pids=() t0=$EPOCHREALTIME
 	for f in "$CTD"/pods/*; do
 		# shellcheck disable=SC2046 # one id a line
 		cri delete-pod $(cat "$f") 3>&- &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
+	echo "# the 4 pods deleted at once (CRI): $(elapsed "$t0") s" >&3
 	for key in "${keys[@]}"; do
 		run "$PROBE" key-status "$key" "$STORE"
 		assert_output absent
