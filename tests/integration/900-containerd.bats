@@ -106,10 +106,10 @@ ctd_run() {
 	ctr_ snapshots prepare "$id" $parent >/dev/null
 	mkdir -p "$mnt"
 	ctr_ snapshots mounts "$mnt" "$id" | sh
-	jq --arg id "$id" --arg root "$mnt" --argjson ann "$ann" '
-		.process.args = ["sh", "-c", "m=PLAIN; echo \"${m}TEXT-$0-marker\" > /marker && touch /ready && exec sleep 600", $id]
+	jq --arg id "$id" --arg root "$mnt" --argjson ann "$ann" --arg ro "${CTD_READONLY:-0}" '
+		.process.args = ["sh", "-c", "m=PLAIN; echo \"${m}TEXT-$0-marker\" > /marker && touch /ready; exec sleep 600", $id]
 		| .process.env = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
-		| .root = {path: $root} | .linux.cgroupsPath = "/cltest/" + $id
+		| .root = {path: $root, readonly: ($ro == "1")} | .linux.cgroupsPath = "/cltest/" + $id
 		| .annotations += $ann
 		| .hooks.createRuntime[0].args |= .[0:5] + $globals + .[5:]' \
 		--argjson globals "$globals" "$CTD/share/base-runtime-spec.json" >"$CTD/$id.spec"
@@ -302,6 +302,22 @@ ctd_cycle() {
 	assert_output ""
 	run grep -c "$CTD/mnt" /proc/self/mountinfo
 	assert_output 0
+}
+
+@test "root.readonly (a pod's readOnlyRootFilesystem) stays read-only over the encrypted layer" {
+	local id
+	id=$(safename)
+	CTD_READONLY=1 ctd_run "$id" # its own write of /marker fails too
+	run_cryptlayer status "$id" --json
+	assert_equal "$(jq -r '.key_status, .mounted' <<<"$output")" $'present\ntrue'
+	run ctr_ task exec --exec-id w1 "$id" sh -c 'echo x > /written'
+	assert_failure
+	assert_output --partial "Read-only file system"
+	run ls -A "$STORE/containers/$id/crypt/upper"
+	assert_output ""
+	ctd_kill "$id"
+	ctd_rm "$id"
+	assert_store_empty
 }
 
 @test "a pod author's io.cryptlayer.base is refused by the handler's allowlist: nothing left" {
