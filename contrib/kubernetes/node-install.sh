@@ -13,14 +13,20 @@
 #              crio: a crio.conf.d drop-in with hooks_dir and the 'cryptlayer' handler;
 #              auto (default): crio if the node has /etc/crio, else containerd
 # --systemd-cgroup  SystemdCgroup for the drop-in's runc and cryptlayer runtimes (kubelet
-#              cgroupDriver=systemd needs true; default false, containerd's own default)
+#              cgroupDriver=systemd needs true); default auto: true if the node's
+#              config.toml sets SystemdCgroup = true, else false
+#
+# The drop-in replaces config.toml's whole CRI table (containerd 1.6/1.7 imports), so the
+# settings nodes most often change there are carried over into the installed drop-in:
+# sandbox_image, cni bin_dir and conf_dir (else /opt/cni/bin when the node has it),
+# SystemdCgroup. Anything else in config.toml's CRI table must be copied by hand.
 # --oci-runtime  CRI-O only: the runc/crun binary of the 'cryptlayer' handler
 #              (default /usr/bin/runc)
 # --no-restart do not restart the runtime (done with systemctl in the node's namespaces,
 #              and only when this run changed its configuration)
 set -euo pipefail
 
-host=/host dist=/opt/cryptlayer/dist runtime=auto systemd_cgroup=false restart=1
+host=/host dist=/opt/cryptlayer/dist runtime=auto systemd_cgroup=auto restart=1
 oci_runtime=/usr/bin/runc
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -36,8 +42,8 @@ done
 case $runtime in auto | containerd | crio) ;; *)
 	echo "node-install: --runtime must be auto, containerd or crio" >&2; exit 2 ;;
 esac
-case $systemd_cgroup in true | false) ;; *)
-	echo "node-install: --systemd-cgroup must be true or false" >&2; exit 2 ;;
+case $systemd_cgroup in auto | true | false) ;; *)
+	echo "node-install: --systemd-cgroup must be auto, true or false" >&2; exit 2 ;;
 esac
 
 share=/usr/local/share/cryptlayer
@@ -57,11 +63,37 @@ install_tree() {
 
 # containerd: import the drop-in from config.toml (version 2); the drop-in replaces the
 # whole CRI table (containerd 1.6/1.7), see its header
+# node_value KEY: the value (TOML, as written) of the first KEY = … line of config.toml
+node_value() {
+	{ grep -m1 -E "^[[:space:]]*$1[[:space:]]*=" "$host/etc/containerd/config.toml" || true; } |
+		sed -E 's/^[^=]*=[[:space:]]*//; s/[[:space:]]*(#.*)?$//'
+}
+
+# carry_over DROPIN: the node's sandbox image, CNI directories and cgroup driver
+carry_over() {
+	local f=$1 v
+	v=$(node_value sandbox_image)
+	if [ -n "$v" ]; then
+		sed -i "s|^\[plugins.\"io.containerd.grpc.v1.cri\"\]\$|&\n  sandbox_image = $v|" "$f"
+	fi
+	v=$(node_value bin_dir)
+	if [ -z "$v" ] && [ -d "$host/opt/cni/bin" ]; then v='"/opt/cni/bin"'; fi
+	if [ -n "$v" ]; then sed -i -E "s|^([[:space:]]*bin_dir = ).*|\1$v|" "$f"; fi
+	v=$(node_value conf_dir)
+	if [ -n "$v" ]; then sed -i -E "s|^([[:space:]]*conf_dir = ).*|\1$v|" "$f"; fi
+	v=$systemd_cgroup
+	if [ "$v" = auto ]; then
+		v=false
+		if [ "$(node_value SystemdCgroup)" = true ]; then v=true; fi
+	fi
+	sed -i "s/SystemdCgroup = .*/SystemdCgroup = $v/" "$f"
+}
+
 wire_containerd() {
 	local cfg=$host/etc/containerd/config.toml dropin=$share/containerd/cryptlayer.toml
-	sed -i "s/SystemdCgroup = .*/SystemdCgroup = $systemd_cgroup/" "$host$dropin"
 	install -d -m 0755 "$(dirname "$cfg")"
 	[ -e "$cfg" ] || printf 'version = 2\n' >"$cfg"
+	carry_over "$host$dropin"
 	grep -qF "\"$dropin\"" "$cfg" && return 0
 	if grep -qE '^imports *= *\[ *\]' "$cfg"; then
 		sed -i -E "s|^imports *= *\[ *\]|imports = [\"$dropin\"]|" "$cfg"
@@ -118,4 +150,4 @@ else
 	wire_containerd
 	restart_runtime containerd
 fi
-echo "node-install: cryptlayer $("$dist/usr/local/bin/cryptlayer" --version | head -1) installed for $runtime"
+echo "node-install: installed $("$dist/usr/local/bin/cryptlayer" --version | head -1) for $runtime"

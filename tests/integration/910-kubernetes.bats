@@ -82,7 +82,7 @@ node_root() {
 	node_root
 	run "$K8S/node-install.sh" --host-root "$N" --dist "$D" --runtime auto --systemd-cgroup true --no-restart
 	assert_success
-	assert_output --regexp "^node-install: cryptlayer .* installed for containerd$"
+	assert_output --regexp "^node-install: installed cryptlayer .* for containerd$"
 	cmp "$D/usr/local/bin/cryptlayer" "$N/usr/local/bin/cryptlayer"
 	assert_file_exists "$N/usr/local/lib/cryptlayer/cryptlayer-crypto.so"
 	assert_file_exists "$N/usr/local/share/cryptlayer/crio-hooks.d/cryptlayer-createRuntime.json"
@@ -119,4 +119,31 @@ node_root() {
 	run "$K8S/node-install.sh" --host-root "$N" --dist "$BATS_TEST_TMPDIR/none" --no-restart
 	assert_failure 1
 	assert_output "node-install: no cryptlayer in '$BATS_TEST_TMPDIR/none'"
+}
+
+@test "node-install.sh carries the node's sandbox_image, CNI directories and SystemdCgroup into the drop-in" {
+	node_root
+	cat >"$N/etc/containerd/config.toml" <<-'EOF'
+		version = 2
+		[plugins."io.containerd.grpc.v1.cri"]
+		  sandbox_image = "registry.k8s.io/pause:3.9" # kubeadm's
+		  [plugins."io.containerd.grpc.v1.cri".cni]
+		    bin_dir = "/opt/cni/bin"
+		    conf_dir = "/etc/cni/net.d"
+		  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+		    SystemdCgroup = true
+	EOF
+	"$K8S/node-install.sh" --host-root "$N" --dist "$D" --no-restart
+	run /usr/bin/python3 -c 'import sys, tomllib
+c = tomllib.load(open(sys.argv[1], "rb"))["plugins"]["io.containerd.grpc.v1.cri"]
+r = c["containerd"]["runtimes"]
+print(c["sandbox_image"], c["cni"]["bin_dir"], c["cni"]["conf_dir"], r["runc"]["options"]["SystemdCgroup"],
+      r["cryptlayer"]["options"]["SystemdCgroup"], c["containerd"]["default_runtime_name"])' \
+		"$N/usr/local/share/cryptlayer/containerd/cryptlayer.toml"
+	assert_output "registry.k8s.io/pause:3.9 /opt/cni/bin /etc/cni/net.d True True runc"
+	# a node without them: Debian's defaults stay, cgroupfs
+	node_root
+	"$K8S/node-install.sh" --host-root "$N" --dist "$D" --no-restart
+	run grep -cE '^[^#]*(sandbox_image|SystemdCgroup = true|/opt/cni)' "$N/usr/local/share/cryptlayer/containerd/cryptlayer.toml"
+	assert_output 0
 }
