@@ -40,7 +40,8 @@ struct import_src {
 static void import_usage(void)
 {
 	fputs("Usage:\n"
-	      " cryptlayer import FILE|- -i KEY --base DIR [--id ID] [--key ephemeral|persistent]\n"
+	      " cryptlayer import FILE|DIR|- -i KEY --base DIR [--id ID] [--key "
+	      "ephemeral|persistent]\n"
 	      "                   [--allow-devices] [--allow-setid]\n"
 	      "\n"
 	      "Decrypt and verify a layer made by 'cryptlayer export', unpack it into a new\n"
@@ -48,6 +49,13 @@ static void import_usage(void)
 	      "the absolute merged path as the only line on stdout, like 'create'. On any\n"
 	      "failure (damaged or forged input, wrong key, no space, unsafe entries) nothing\n"
 	      "of the new layer is left.\n"
+	      "\n"
+	      "The input is a .clx stream (a file, or '-' for stdin), or an OCI image layout:\n"
+	      "a directory, or an oci-archive tar file, as 'export --format oci', skopeo,\n"
+	      "podman or buildah write them, its layers plain or encrypted by ocicrypt\n"
+	      "(KEY: the RSA or EC private key of a JWE recipient). Every blob's digest and\n"
+	      "each encrypted layer's HMAC are checked before the layer is made; the layers\n"
+	      "are then applied in order (OCI whiteouts) into the one new layer.\n"
 	      "\n"
 	      "Anyone who holds one of the recipients' PUBLIC keys can make an archive that\n"
 	      "decrypts with KEY, so its content is not trusted: entries outside the layer\n"
