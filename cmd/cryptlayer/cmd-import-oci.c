@@ -11,8 +11,9 @@
  *      before any layer exists (no plaintext is made yet);
  *   3. only then the new layer is created; its populate step decrypts the same open
  *      blobs (parallel CTR), decompresses and unpacks them in order, re-checking the
- *      digest and HMAC and the plaintext digest of the wrapped options on the way: a
- *      blob changed between the two passes fails the import and the layer is erased.
+ *      digest (the same bytes as verified: their HMAC need not be computed again) and
+ *      the plaintext digest of the wrapped options on the way: a blob changed between
+ *      the two passes fails the import and the layer is erased.
  *
  * An oci-archive is first unpacked (ciphertext or plain blobs, nothing decrypted) into
  * a private temporary directory that is removed on every path.
@@ -346,7 +347,8 @@ static int layer_recheck(struct pass2 *p, struct oci_layer *l, struct cl_error *
 		return r;
 	cl_occ_digest_str(res.sha_in, hex);
 	cl_occ_digest_str(res.sha_out, plain);
-	if (strcmp(hex, l->d->digest) || CRYPTO_memcmp(res.hmac, l->hmac, 32))
+	/* the digest verified with the HMAC in pass 1: the same bytes, so the same HMAC */
+	if (strcmp(hex, l->d->digest))
 		return cl_error_set(err, EBADMSG, "layer %s changed while importing", l->d->digest);
 	if (strcmp(plain, l->priv.digest))
 		return cl_error_set(err, EBADMSG,
@@ -370,7 +372,7 @@ static int layer_apply(struct oci_import *o, struct oci_layer *l, int upper_fd, 
 	if (lseek(l->fd, 0, SEEK_SET) < 0)
 		return cl_error_set(err, errno, "layer %s", l->d->digest);
 	if (l->d->encrypted)
-		r = cl_ctr_new(CL_CTR_DECRYPT, l->priv.key, l->priv.nonce, o->a->jobs, l->fd,
+		r = cl_ctr_new(CL_CTR_DECRYPT_NOMAC, l->priv.key, l->priv.nonce, o->a->jobs, l->fd,
 			       &o->ctr, err);
 	if (r == 0 && l->d->compression == CL_OCI_GZIP)
 		r = o->ops->gzip_new(false, 0, NULL, NULL, &o->gz, err);

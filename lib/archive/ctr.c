@@ -431,7 +431,7 @@ int cl_ctr_finish(struct cl_ctr *c, struct cl_ctr_result *ret, struct cl_error *
 	ssize_t got;
 	int r = 0;
 
-	if (c->mode == CL_CTR_DECRYPT) {
+	if (c->mode == CL_CTR_DECRYPT || c->mode == CL_CTR_DECRYPT_NOMAC) {
 		while ((got = cl_ctr_read(c, &buf, err)) > 0)
 			;
 		if (got < 0)
@@ -446,7 +446,9 @@ int cl_ctr_finish(struct cl_ctr *c, struct cl_ctr_result *ret, struct cl_error *
 	join_all(c);
 	if (c->error)
 		return take_error(c, err);
-	if (EVP_MAC_final(c->mac, ret->hmac, &n, sizeof(ret->hmac)) != 1 || n != 32 ||
+	memset(ret->hmac, 0, sizeof(ret->hmac));
+	if (((c->need & ST_MAC) &&
+	     (EVP_MAC_final(c->mac, ret->hmac, &n, sizeof(ret->hmac)) != 1 || n != 32)) ||
 	    EVP_DigestFinal_ex(c->hin, ret->sha_in, &n1) != 1 ||
 	    (c->hout && EVP_DigestFinal_ex(c->hout, ret->sha_out, &n2) != 1))
 		r = cl_error_ossl(err, EIO, "layer cipher digests");
@@ -531,7 +533,9 @@ static int ctr_start(struct cl_ctr *c, struct cl_error **err)
 	stage_set(c, 0, ST_HIN, 0, false);
 	stage_set(c, 1, ST_MAC, enc ? ST_CTR : 0, enc);
 	stage_set(c, 2, ST_HOUT, ST_CTR, true);
-	for (unsigned i = 0; i < (c->mode == CL_CTR_VERIFY ? 2U : 3U); i++) {
+	for (unsigned i = 0; i < CL_ARRAY_SIZE(c->stages); i++) {
+		if (!(c->need & c->stages[i].bit))
+			continue;
 		e = pthread_create(&c->stages[i].tid, NULL, stage_main, &c->stages[i]);
 		if (e)
 			return cl_error_set(err, e, "start layer cipher thread");
@@ -566,8 +570,10 @@ int cl_ctr_new(enum cl_ctr_mode mode, const struct cl_secret *key,
 		    : c->nworkers + 4 < MAX_SLOTS ? c->nworkers + 4
 						  : MAX_SLOTS;
 	c->need = mode == CL_CTR_VERIFY ? ST_HIN | ST_MAC : ST_CTR | ST_HIN | ST_MAC | ST_HOUT;
-	if (mode == CL_CTR_DECRYPT)
+	if (mode == CL_CTR_DECRYPT || mode == CL_CTR_DECRYPT_NOMAC)
 		c->need |= ST_CONS;
+	if (mode == CL_CTR_DECRYPT_NOMAC)
+		c->need &= ~ST_MAC;
 	c->key = cl_secret_new(CL_CTR_KEY_LEN, err);
 	if (!c->key)
 		return -ENOMEM;

@@ -29,11 +29,15 @@ enum cl_ctr_mode {
 	CL_CTR_ENCRYPT, /* push plaintext (cl_ctr_write); ciphertext goes to out_fd */
 	CL_CTR_VERIFY,	/* push ciphertext (cl_ctr_feed_fd): digest and HMAC only */
 	CL_CTR_DECRYPT, /* pull plaintext (cl_ctr_read) from ciphertext read from in_fd */
+	/* DECRYPT without the HMAC: for a second read of a blob whose HMAC was verified in a
+	 * first pass; its SHA-256 (sha_in), checked against the first pass's, is what
+	 * proves it is the same blob */
+	CL_CTR_DECRYPT_NOMAC,
 	_CL_CTR_MODE_MAX,
 };
 
 struct cl_ctr_result {
-	unsigned char hmac[32];	   /* HMAC-SHA256 of the ciphertext */
+	unsigned char hmac[32];	   /* HMAC-SHA256 of the ciphertext (zero: DECRYPT_NOMAC) */
 	unsigned char sha_in[32];  /* SHA-256 of the input (plaintext / ciphertext) */
 	unsigned char sha_out[32]; /* SHA-256 of the output (ciphertext / plaintext) */
 	uint64_t bytes;
