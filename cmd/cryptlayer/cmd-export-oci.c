@@ -123,7 +123,7 @@ static int build_layer(struct oci_build *b, int upper, struct cl_cli_progress *p
 		s.diff = diff;
 	}
 	if (a->compress == CL_EXPORT_GZIP)
-		r = s.ops->gzip_new(true, GZIP_LEVEL, sink_ctr, &s, &s.gz, err);
+		r = s.ops->gzip_new(true, GZIP_LEVEL, jobs, sink_ctr, &s, &s.gz, err);
 	else if (a->compress == CL_EXPORT_ZSTD)
 		r = s.ops->zstd_new(true, ZSTD_LEVEL, jobs, sink_ctr, &s, &s.z, err);
 	if (r == 0)

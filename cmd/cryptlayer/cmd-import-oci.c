@@ -375,7 +375,7 @@ static int layer_apply(struct oci_import *o, struct oci_layer *l, int upper_fd, 
 		r = cl_ctr_new(CL_CTR_DECRYPT_NOMAC, l->priv.key, l->priv.nonce, o->a->jobs, l->fd,
 			       &o->ctr, err);
 	if (r == 0 && l->d->compression == CL_OCI_GZIP)
-		r = o->ops->gzip_new(false, 0, NULL, NULL, &o->gz, err);
+		r = o->ops->gzip_new(false, 0, 1, NULL, NULL, &o->gz, err);
 	if (r == 0 && l->d->compression == CL_OCI_ZSTD)
 		r = o->ops->zstd_new(false, 0, 1, NULL, NULL, &o->z, err);
 	if (r == 0)

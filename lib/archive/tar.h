@@ -16,7 +16,7 @@
  */
 
 #define CL_TAR_OPS_SYMBOL "cl_tar_ops_v1"
-#define CL_TAR_ABI 5
+#define CL_TAR_ABI 6
 #define CL_TAR_PLUGIN_NAME "cryptlayer-tar.so"
 
 /* consume @len bytes; 0 or -errno */
@@ -80,9 +80,10 @@ struct cl_tar_ops {
 	void (*zstd_free)(struct cl_zstd *z);
 	/* ABI 4: gzip (zlib, RFC 1952) with the same push/pull shape, for OCI layers
 	 * (export --format oci, import of OCI layouts); the decoder takes concatenated
-	 * members */
-	int (*gzip_new)(bool compress, int level, cl_sink_fn sink, void *ctx, struct cl_gzip **ret,
-			struct cl_error **err);
+	 * members. ABI 6: @threads > 1 compresses 1 MiB blocks in parallel, one member
+	 * each (pigz-style) */
+	int (*gzip_new)(bool compress, int level, unsigned threads, cl_sink_fn sink, void *ctx,
+			struct cl_gzip **ret, struct cl_error **err);
 	int (*gzip_write)(struct cl_gzip *z, const void *buf, size_t len, struct cl_error **err);
 	ssize_t (*gzip_read)(struct cl_gzip *z, cl_source_fn src, void *ctx, const void **ret,
 			     struct cl_error **err);

@@ -27,8 +27,8 @@ ssize_t cl_tar_zstd_read(struct cl_zstd *z, cl_source_fn src, void *ctx, const v
 int cl_tar_zstd_finish(struct cl_zstd *z, struct cl_error **err);
 void cl_tar_zstd_free(struct cl_zstd *z);
 
-int cl_tar_gzip_new(bool compress, int level, cl_sink_fn sink, void *ctx, struct cl_gzip **ret,
-		    struct cl_error **err);
+int cl_tar_gzip_new(bool compress, int level, unsigned threads, cl_sink_fn sink, void *ctx,
+		    struct cl_gzip **ret, struct cl_error **err);
 int cl_tar_gzip_write(struct cl_gzip *z, const void *buf, size_t len, struct cl_error **err);
 ssize_t cl_tar_gzip_read(struct cl_gzip *z, cl_source_fn src, void *ctx, const void **ret,
 			 struct cl_error **err);
