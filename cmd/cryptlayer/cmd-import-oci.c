@@ -16,7 +16,7 @@
  *      the two passes fails the import and the layer is erased.
  *
  * An oci-archive is first unpacked (ciphertext or plain blobs, nothing decrypted) into
- * a private temporary directory that is removed on every path.
+ * a private temporary directory under /var/tmp that is removed on every path.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -113,11 +113,13 @@ static ssize_t src_fd(void *ctx, const void **ret, struct cl_error **err)
 /* an oci-archive: unpacked into a private directory (blobs only, nothing decrypted) */
 static int open_archive(struct oci_import *o, struct cl_error **err)
 {
-	const char *tmp = secure_getenv("TMPDIR");
 	struct oci_layer arch = {.fd = -1};
 	int r;
 
-	if (asprintf(&o->tmpdir, "%s/cryptlayer-import.XXXXXX", tmp && *tmp ? tmp : "/var/tmp") < 0)
+	/* a fixed place: nothing is read from the environment (DESIGN §5); /var/tmp is on
+	 * disk, where /tmp and the run dir may be tmpfs (memory) */
+	o->tmpdir = strdup("/var/tmp/cryptlayer-import.XXXXXX");
+	if (!o->tmpdir)
 		return cl_error_set(err, ENOMEM, "import");
 	if (!mkdtemp(o->tmpdir)) {
 		r = cl_error_set(err, errno, "temporary directory '%s'", o->tmpdir);
