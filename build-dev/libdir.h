@@ -1,1 +1,0 @@
-#define CL_LIBDIR "/usr/local/lib"

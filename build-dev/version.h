@@ -1,1 +1,0 @@
-#define CL_VERSION "7ab89fe-dirty"
