@@ -106,10 +106,12 @@ int cl_exec_nest_keys(struct cl_store *store, const char *id, struct cl_key_id *
 /**
  * cl_exec_nest_erase() - erase nest/<@id> (no nest: nothing to do): unmount what is
  * mounted beneath it (here and in the host namespace), find its keys
- * (cl_exec_nest_keys()), leave out any that a record in @run_dir or another layer's
- * policy in the store names (a forged policy cannot reach outside the nest), remove the
- * others for all users and verify each ABSENT, then delete the nest. The nest stays
- * when a key is not ABSENT, so a retry or gc finds the keys again.
+ * (cl_exec_nest_keys(), plus those an earlier cut-short erase listed in nest/<id>/keys),
+ * leave out any that a record in @run_dir or another layer's policy in the store names
+ * (a forged policy cannot reach outside the nest), list the others in nest/<id>/keys,
+ * delete the nest's store and graph while the keys are present (DESIGN §2: no forced
+ * sync), remove each key for all users and verify it ABSENT, then delete the nest. The
+ * nest and its keys file stay when a key is not ABSENT, so a retry or gc finds them.
  * Return: 0 or -errno (-EBUSY: a key not ABSENT, or a mount that would not go).
  */
 int cl_exec_nest_erase(struct cl_store *store, const char *id, const char *run_dir,

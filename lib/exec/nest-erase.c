@@ -490,13 +490,72 @@ static int remove_keys(struct cl_store *store, const struct key_set *keys,
 	return first;
 }
 
+/*
+ * nest/<id>/keys: the keys found, written before anything under the nest is deleted, so
+ * that an erase cut short (a kill, a key still busy) finds them again once their
+ * directories are gone. nest/<id> itself is never bound into the container: only the
+ * host writes there. Not synced: after a crash the kernel has forgotten the keys anyway.
+ */
+#define KEYS_FILE "keys"
+#define KEYS_MAX (1U << 20)
+
+static int keys_file_read(int nfd, struct key_set *keys)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *save = NULL, *line;
+	size_t len = 0;
+	int r = cl_read_file_at(nfd, KEYS_FILE, KEYS_MAX, &buf, &len, NULL);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct cl_key_id k;
+
+		if (cl_key_id_from_hex(line, &k) == 0 && key_set_add(keys, &k) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int keys_file_write(int nfd, const struct key_set *keys, const struct key_set *others,
+			   struct cl_error **err)
+{
+	_cleanup_free_ char *buf = malloc(keys->n * 33 + 1);
+	size_t len = 0;
+
+	if (!buf)
+		return cl_error_set(err, ENOMEM, "nest keys");
+	for (size_t i = 0; i < keys->n; i++) {
+		if (key_set_has(others, &keys->v[i]))
+			continue;
+		memcpy(buf + len, keys->v[i].hex, 32);
+		buf[len + 32] = '\n';
+		len += 33;
+	}
+	return cl_write_file_replace_at(nfd, KEYS_FILE, buf, len, 0600, CL_WRITE_NO_SYNC, err);
+}
+
+/* the nest's contents (the keys file stays): with the keys present, no forced sync later */
+static int delete_contents(int nfd, const char *abs, struct cl_error **err)
+{
+	static const char *const dirs[] = {"store", "graph"};
+	int r = 0;
+
+	for (size_t i = 0; i < CL_ARRAY_SIZE(dirs) && r == 0; i++)
+		r = cl_rm_rf_at(nfd, dirs[i], err);
+	return r < 0 ? cl_error_wrap(err, "nest '%s'", abs) : 0;
+}
+
 int cl_exec_nest_erase(struct cl_store *store, const char *id, const char *run_dir,
 		       struct cl_teardown_report *rep, struct cl_error **err)
 {
 	struct key_set keys = {}, others = {};
 	_cleanup_free_ char *rel = NULL, *abs = NULL;
 	_cleanup_close_ int fd = -1;
-	int r;
+	struct cl_error *e = NULL;
+	int r, k;
 
 	if (asprintf(&rel, "nest/%s", id) < 0 || asprintf(&abs, "%s/%s", store->dir, rel) < 0)
 		return cl_error_set(err, ENOMEM, "nest");
@@ -509,22 +568,29 @@ int cl_exec_nest_erase(struct cl_store *store, const char *id, const char *run_d
 	r = unmount_nest(abs, err);
 	if (r == 0)
 		r = walk_keys(fd, rel, &keys, err);
-	/* whatever the walk found is removed, even when it could not see everything */
+	/* the keys an earlier erase found, before it deleted their directories */
+	if (keys_file_read(fd, &keys) < 0 && r == 0)
+		r = cl_error_set(err, EIO, "read '%s/%s'", abs, KEYS_FILE);
 	if (other_layers_keys(store, id, run_dir, &others) < 0 && r == 0)
 		r = cl_error_set(err, ENOMEM, "keys of the other layers");
-	if (r == 0 || keys.n) {
-		struct cl_error *e = NULL;
-		int k = remove_keys(store, &keys, &others, rep, r < 0 ? &e : err);
-
-		cl_error_free(&e);
-		if (r == 0)
-			r = k;
-	}
+	/*
+	 * DESIGN §2 order: delete while the keys are present (removing a key whose inodes are
+	 * cached forces a filesystem sync, one per key), then remove the keys. A walk that
+	 * could not see everything deletes nothing: what it found is removed, the rest waits.
+	 */
+	if (r == 0)
+		r = keys_file_write(fd, &keys, &others, err);
+	if (r == 0)
+		r = delete_contents(fd, abs, err);
+	k = remove_keys(store, &keys, &others, rep, r < 0 ? &e : err);
+	cl_error_free(&e);
+	if (r == 0)
+		r = k;
 	free(keys.v);
 	free(others.v);
 	if (r < 0)
 		return r;
-	/* every key ABSENT: the nest's files go (their names are ciphertext now) */
+	/* every key ABSENT: the keys file and the nest go */
 	r = cl_rm_rf_at(store->dir_fd, rel, err);
 	return r < 0 ? cl_error_wrap(err, "nest '%s'", abs) : 0;
 }
