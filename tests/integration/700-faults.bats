@@ -164,7 +164,7 @@ outcome() {
 gc_old() {
 	local d
 	find "$CLRUN" -maxdepth 1 -name '*.json' -exec touch -d '-2 minutes' {} +
-	for d in "$STORE/containers" "$STORE/keys"; do
+	for d in "$STORE/containers" "$STORE/keys" "$STORE/nest"; do
 		[ ! -d "$d" ] || find "$d" -mindepth 1 -maxdepth 1 -exec touch -d '-2 minutes' {} +
 	done
 	$CL gc >"$W/gc.out" 2>&1 || problem "gc: exit $?: $(cat "$W/gc.out")"
@@ -189,7 +189,7 @@ leftovers() {
 		s=$("$PROBE" key-status "$k" "$STORE")
 		[ "$s" = absent ] || echo "key $k $s"
 	done
-	for d in "$STORE/containers" "$STORE/keys" "$CLROOT/locks" "$CLRUN"; do
+	for d in "$STORE/containers" "$STORE/keys" "$STORE/nest" "$CLROOT/locks" "$CLRUN"; do
 		[ -d "$d" ] || continue
 		find "$d" -mindepth 1 -maxdepth 1 ! -name cryptlayer.log -printf '%f\n' |
 			grep -Ev "$keep" | sed "s|^|path $d/|" || true
@@ -355,6 +355,48 @@ step_create() {
 		again $CL destroy "$id" || problem "destroy after create: $(cat "$W/again")"
 	fi
 	clean "after gc"
+}
+
+# create --nested (issue 11): the nest and its binds under merged, undone at any fault
+step_create_nested() {
+	local id=fc-nested
+	fault_cli "$1" "$W/out" $CL create --base "$BASE" --id "$id" --nested
+	if outcome create; then
+		clean "by the failed create (before gc)"
+		gc_old
+	else
+		layer_ok "$id"
+		[ -d "$STORE/nest/$id/store" ] || problem "no nest"
+		again $CL destroy "$id" || problem "destroy after create: $(cat "$W/again")"
+	fi
+	clean "after gc"
+}
+
+# destroy of a nested layer holding a mounted inner layer (its key made by an inner
+# cryptlayer on MERGED/var/lib/cryptlayer): a failure is retried, then nothing is left
+step_destroy_nested() {
+	local id=fc-destroyn m inner
+	again $CL create --base "$BASE" --id "$id" --nested || {
+		setup_failed "create --nested $id"
+		return 0
+	}
+	m=$STORE/containers/$id/merged
+	key_of "$id" >/dev/null
+	inner="$CRYPTLAYER --root $m/var/lib/cryptlayer --run-dir $W/irun"
+	$inner create --base "$BASE" --id "$id-in" >/dev/null 2>"$W/again" || {
+		setup_failed "create the inner layer"
+		return 0
+	}
+	echo "marker-$id" >"$m/var/lib/cryptlayer/containers/$id-in/merged/marker"
+	$inner status "$id-in" --json | jq -r .key_id >>"$W/keys"
+	fault_cli "$1" /dev/null $CL destroy "$id"
+	outcome destroy || true
+	if again $CL destroy "$id"; then
+		clean "after destroy and its retry (which exited 0)"
+	else
+		problem "destroy again: $(cat "$W/again")"
+	fi
+	rm -rf "$W/irun"
 }
 
 # a new machine key for each N: its creation is walked too
@@ -606,6 +648,14 @@ step_precreate() {
 
 @test "destroy (ephemeral, mounted): a failure is retried, then nothing is left" {
 	walk "destroy (ephemeral)" step_destroy
+}
+
+@test "create --nested: every fault point leaves nothing (nest and binds undone)" {
+	walk "create (nested)" step_create_nested
+}
+
+@test "destroy (nested, an inner layer mounted): a failure is retried, then nothing is left" {
+	walk "destroy (nested)" step_destroy_nested
 }
 
 @test "destroy (persistent, locked): a failure is retried, then nothing is left" {
