@@ -12,6 +12,7 @@
 
 #include "cmd/cryptlayer/cli.h"
 #include "cmd/cryptlayer/doctor-user.h"
+#include "lib/btrfs/snapshot.h"
 #include "lib/core/cleanup.h"
 #include "lib/fscrypt/fscrypt.h"
 #include "lib/mount/overlay.h"
@@ -67,7 +68,8 @@ struct doctor {
 	struct cl_dmcrypt_info dmcrypt; /* the store's block device stack (issue 10) */
 	bool dmcrypt_probed;
 	char *dmcrypt_error;
-	struct cl_doctor_user *user; /* a user's rootless podman needs (DESIGN §7c) */
+	struct cl_doctor_user *user;	     /* a user's rootless podman needs (DESIGN §7c) */
+	struct cl_btrfs_fscrypt_probe btrfs; /* btrfs encryption, on a mounted btrfs */
 };
 
 static void init_modes(struct cl_fscrypt_mode_probe *m)
@@ -112,11 +114,31 @@ static const char *mode_error(const struct cl_fscrypt_mode_probe *m)
 	return buf;
 }
 
+/* btrfs encryption is probed on a mounted btrfs: mainline kernels answer ENOTTY */
+static void print_btrfs(const struct doctor *d)
+{
+	const struct cl_btrfs_fscrypt_probe *b = &d->btrfs;
+
+	if (!d->host.fs_btrfs)
+		printf("btrfs        no\n");
+	else if (b->result == -ENOENT)
+		printf("btrfs        yes, encryption: not probed (no btrfs mounted)\n");
+	else if (b->result < 0)
+		printf("btrfs        yes, encryption: unknown on '%s' (%s)\n", b->path,
+		       strerror(-b->result));
+	else
+		printf("btrfs        yes, encryption: %s (probed on '%s')\n",
+		       b->result ? "yes" : "no", b->path);
+}
+
 static void gather(const struct cl_globals *g, struct doctor *d)
 {
 	struct cl_error *err = NULL;
 
 	cl_host_probe(&d->host);
+	d->btrfs.result = -ENOENT;
+	if (d->host.fs_btrfs)
+		cl_btrfs_fscrypt_probe_host(&d->btrfs);
 	uname(&d->uts);
 	d->statmount = cl_mount_have_statmount();
 	cl_host_tool_version("runc", d->runc, sizeof(d->runc));
@@ -190,8 +212,15 @@ static json_object *fallbacks(const struct doctor *d)
 		add_fallback(a, "inline encryption: no blk-crypto hardware, fscrypt encrypts in "
 				"the kernel's software (the inlinecrypt mount option would be "
 				"ignored)");
-	add_fallback(a, "btrfs backend: not supported yet (mainline btrfs has no fscrypt), the "
-			"overlay backend on ext4 is used");
+	if (h->fs_btrfs) {
+		bool subvol = false;
+		const char *why = cl_layer_btrfs_upper(d->btrfs.result, &subvol);
+
+		add_fallback(
+		    a, "btrfs backend: each layer pins a read-only snapshot of its base; %s", why);
+	} else {
+		add_fallback(a, "btrfs backend: the kernel has no btrfs, use the overlay backend");
+	}
 	if (!d->statmount)
 		add_fallback(a, "mount table: no statmount(2) (Linux < 6.8), libmount parses "
 				"mountinfo instead (about 0.5 ms more per hook)");
@@ -266,7 +295,9 @@ static json_object *json_kernel(const struct doctor *d)
 	json_object_object_add(o, "overlay", json_object_new_boolean(h->fs_overlay));
 	json_object_object_add(o, "overlay_parameters", jstr(h->overlay_params));
 	json_object_object_add(o, "btrfs", json_object_new_boolean(h->fs_btrfs));
-	json_object_object_add(o, "btrfs_encryption", json_object_new_boolean(false));
+	json_object_object_add(o, "btrfs_encryption",
+			       d->btrfs.result < 0 ? NULL
+						   : json_object_new_boolean(d->btrfs.result > 0));
 	json_object_object_add(o, "mount_table", jstr(d->statmount ? "statmount" : "libmount"));
 	return o;
 }
@@ -382,7 +413,7 @@ static void print_text(const struct doctor *d)
 	printf("inline enc.  %s\n", or_none(h->inline_crypt));
 	printf("overlayfs    %s%s%s\n", h->fs_overlay ? "yes" : "no",
 	       h->overlay_params[0] ? ", " : "", h->overlay_params);
-	printf("btrfs        %s, encryption: no\n", h->fs_btrfs ? "yes" : "no");
+	print_btrfs(d);
 	printf("mount table  %s\n", d->statmount ? "statmount/listmount" : "libmount (mountinfo)");
 	printf("CPU          %s\n", or_none(h->cpu_flags));
 	printf("runtimes     runc: %s; crun: %s; podman: %s\n", d->runc[0] ? d->runc : "not found",

@@ -4,6 +4,8 @@
 #include <linux/btrfs.h>
 #include <linux/fscrypt.h>
 #include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -173,5 +175,50 @@ int cl_btrfs_fscrypt_probe_fd(int fd)
 		return 0;
 	default:
 		return -errno;
+	}
+}
+
+/* "... - btrfs ..." in a mountinfo line: the mount point is field 5 (octal escapes kept) */
+static bool btrfs_mount_point(char *line, char **ret)
+{
+	char *sep = strstr(line, " - "), *f[5] = {NULL};
+	char *save = NULL, *tok = line;
+
+	if (!sep || strncmp(sep + 3, "btrfs ", 6))
+		return false;
+	*sep = '\0';
+	for (int i = 0; i < 5; i++, tok = NULL) {
+		f[i] = strtok_r(tok, " ", &save);
+		if (!f[i])
+			return false;
+	}
+	/* an escaped name (\040 for a space) is not worth unescaping here: skip it */
+	if (strchr(f[4], '\\'))
+		return false;
+	*ret = f[4];
+	return true;
+}
+
+void cl_btrfs_fscrypt_probe_host(struct cl_btrfs_fscrypt_probe *ret)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	char *mp = NULL;
+
+	ret->result = -ENOENT;
+	ret->path[0] = '\0';
+	while (f && getline(&line, &cap, f) > 0) {
+		_cleanup_close_ int fd = -1;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (!btrfs_mount_point(line, &mp))
+			continue;
+		fd = open(mp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		snprintf(ret->path, sizeof(ret->path), "%s", mp);
+		ret->result = cl_btrfs_fscrypt_probe_fd(fd);
+		return;
 	}
 }

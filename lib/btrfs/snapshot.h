@@ -55,3 +55,15 @@ int cl_btrfs_delete_snapshot_fd(int dir_fd, const char *name, const char *path,
  * Return: 1 supported, 0 not supported, -errno (cannot tell).
  */
 int cl_btrfs_fscrypt_probe_fd(int fd);
+
+/* what the btrfs encryption probe found, for doctor */
+struct cl_btrfs_fscrypt_probe {
+	int result;	/* 1 the kernel's btrfs answers fscrypt, 0 it does not, -errno unknown */
+	char path[256]; /* the btrfs mount probed, or "" (-ENOENT: no btrfs mounted) */
+};
+
+/**
+ * cl_btrfs_fscrypt_probe_host() - cl_btrfs_fscrypt_probe_fd() on the root of the first
+ * btrfs in /proc/self/mountinfo (read only, nothing changed).
+ */
+void cl_btrfs_fscrypt_probe_host(struct cl_btrfs_fscrypt_probe *ret);

@@ -218,5 +218,13 @@ int cl_layer_list(const struct cl_ctx *ctx, struct cl_layer_info **ret, struct c
 
 void cl_layer_info_free(struct cl_layer_info *v, int n);
 
+/**
+ * cl_layer_btrfs_upper() - where this build and kernel put a btrfs layer's upper
+ * (DESIGN §6b), from the probe result @kernel_fscrypt (cl_btrfs_fscrypt_probe_host()):
+ * *ret_subvolume true for a re-keyed btrfs subvolume, false for the fscrypt store.
+ * Return: the reason (static string).
+ */
+const char *cl_layer_btrfs_upper(int kernel_fscrypt, bool *ret_subvolume);
+
 /** cl_layer_new_id() - a fresh random id "cl-<16 hex>". Return: 0 or -errno. */
 int cl_layer_new_id(char **ret);

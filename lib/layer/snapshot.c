@@ -53,6 +53,21 @@ int cl_layer_btrfs_facts(const struct cl_ctx *ctx, const char *lower, const char
 	return 0;
 }
 
+const char *cl_layer_btrfs_upper(int kernel_fscrypt, bool *ret_subvolume)
+{
+	const char *why = NULL;
+
+	if (kernel_fscrypt < 0) {
+		*ret_subvolume = false;
+		return "btrfs encryption not probed (no btrfs mounted): upper and work on the "
+		       "fscrypt store";
+	}
+	*ret_subvolume =
+	    cl_plan_btrfs_upper(kernel_fscrypt > 0, CL_PLAN_BTRFS_SUBVOLUME_UPPER_BUILT, &why) ==
+	    CL_BTRFS_UPPER_SUBVOLUME;
+	return why;
+}
+
 bool cl_layer_snapshot_noted(struct cl_store *store, const char *id)
 {
 	char note[512];
