@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -537,14 +539,80 @@ static int keys_file_write(int nfd, const struct key_set *keys, const struct key
 	return cl_write_file_replace_at(nfd, KEYS_FILE, buf, len, 0600, CL_WRITE_NO_SYNC, err);
 }
 
+/*
+ * An inner root with CAP_LINUX_IMMUTABLE can make files immutable or append-only, which
+ * nobody may delete: clear those flags in the tree under @fd (depth-first, no symlink
+ * followed, no mount crossed; bounded depth: a deeper tree keeps its flags and the
+ * deletion reports it). Best effort: the deletion that follows says what is left.
+ */
+#define UNFLAG_MAX_DEPTH 256
+
+static void unflag_tree(int fd, dev_t dev, int depth)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	struct dirent *de;
+	int flags = 0, dfd;
+
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL))) {
+		flags &= ~(FS_IMMUTABLE_FL | FS_APPEND_FL);
+		(void)ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
+	if (depth >= UNFLAG_MAX_DEPTH)
+		return;
+	dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		_cleanup_close_ int cfd = -1;
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev ||
+		    !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+			continue;
+		cfd =
+		    openat(fd, de->d_name,
+			   (S_ISDIR(st.st_mode) ? O_RDONLY | O_DIRECTORY : O_RDONLY | O_NONBLOCK) |
+			       O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			unflag_tree(cfd, dev, depth + 1);
+		else if (ioctl(cfd, FS_IOC_GETFLAGS, &flags) == 0 &&
+			 (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL))) {
+			flags &= ~(FS_IMMUTABLE_FL | FS_APPEND_FL);
+			(void)ioctl(cfd, FS_IOC_SETFLAGS, &flags);
+		}
+	}
+}
+
 /* the nest's contents (the keys file stays): with the keys present, no forced sync later */
 static int delete_contents(int nfd, const char *abs, struct cl_error **err)
 {
 	static const char *const dirs[] = {"store", "graph"};
 	int r = 0;
 
-	for (size_t i = 0; i < CL_ARRAY_SIZE(dirs) && r == 0; i++)
+	for (size_t i = 0; i < CL_ARRAY_SIZE(dirs) && r == 0; i++) {
+		struct cl_error *e = NULL;
+		_cleanup_close_ int fd = -1;
+		struct stat st;
+
+		r = cl_rm_rf_at(nfd, dirs[i], &e);
+		if (r != -EPERM) {
+			if (r < 0)
+				cl_error_move(err, &e);
+			continue;
+		}
+		cl_error_free(&e);
+		fd = openat(nfd, dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && fstat(fd, &st) == 0)
+			unflag_tree(fd, st.st_dev, 0);
 		r = cl_rm_rf_at(nfd, dirs[i], err);
+	}
 	return r < 0 ? cl_error_wrap(err, "nest '%s'", abs) : 0;
 }
 

@@ -389,7 +389,7 @@ elif sys.argv[1] == "deep":  # deep DIR DEPTH: a key of its own, hidden DEPTH le
 PY
 }
 
-@test "a hostile inner root: forged policy and records, planted symlinks, a deep hidden key" {
+@test "a hostile inner root: forged policy and records, planted symlinks, a deep hidden key, immutable files" {
 	skip_if_no_runtime runc
 	command -v python3 >/dev/null || skip "python3 is not installed"
 	local o=n8-$(safename) v vm kv kd
@@ -412,6 +412,10 @@ PY
 		ln -s $STORE /var/lib/cryptlayer/nest && ln -s / /var/lib/cryptlayer/root &&
 		ln -s $STORE/containers/$v /var/lib/cryptlayer/containers/$v &&
 		ln -s $STORE/containers/$v /var/lib/containers/victim"
+	# files nobody may delete (CAP_LINUX_IMMUTABLE): the outer clears the flags first
+	in_outer "$o" sh -c "echo x >/var/lib/cryptlayer/imm && chattr +i /var/lib/cryptlayer/imm &&
+		mkdir /var/lib/containers/app && echo y >/var/lib/containers/app/f &&
+		chattr +a /var/lib/containers/app"
 	kd=$(in_outer "$o" python3 /shared/forge.py deep /var/lib/cryptlayer 600)
 	[[ $kd =~ ^[0-9a-f]{32}$ ]]
 	run key_status "$kd"
