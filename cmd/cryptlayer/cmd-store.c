@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd/cryptlayer/cli.h"
+#include "lib/btrfs/snapshot.h"
 #include "lib/core/cleanup.h"
 #include "lib/probe/dmcrypt.h"
 #include "lib/probe/host.h"
@@ -64,6 +65,12 @@ static void print_allocation(const struct cl_store *s)
 	       alloc < size / 100 * CL_STORE_MIN_ALLOCATED_PCT ? " (SPARSE: a full host "
 								 "filesystem would corrupt it)"
 							       : "");
+	/* a store root on btrfs: the image must be NOCOW (DESIGN §6b) */
+	if (cl_btrfs_on_btrfs_fd(fd))
+		printf("nocow       %s\n", cl_btrfs_is_nocow_fd(fd)
+					       ? "yes (the image is on btrfs, FS_NOCOW_FL)"
+					       : "NO: the image is on btrfs but copy-on-write "
+						 "(made before NOCOW was set?)");
 }
 
 /* seed 000: a store on dm-crypt encrypts every block twice (doctor says the same) */

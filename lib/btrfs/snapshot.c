@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/btrfs.h>
+#include <linux/fs.h>
 #include <linux/fscrypt.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -221,4 +222,26 @@ void cl_btrfs_fscrypt_probe_host(struct cl_btrfs_fscrypt_probe *ret)
 		ret->result = cl_btrfs_fscrypt_probe_fd(fd);
 		return;
 	}
+}
+
+int cl_btrfs_nocow_fd(int fd)
+{
+	int flags = 0;
+
+	if (!cl_btrfs_on_btrfs_fd(fd))
+		return 0;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+		return -errno;
+	flags |= FS_NOCOW_FL;
+	if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
+		return -errno;
+	return 1;
+}
+
+bool cl_btrfs_is_nocow_fd(int fd)
+{
+	int flags = 0;
+
+	return cl_btrfs_on_btrfs_fd(fd) && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 &&
+	       (flags & FS_NOCOW_FL);
 }

@@ -67,3 +67,13 @@ struct cl_btrfs_fscrypt_probe {
  * btrfs in /proc/self/mountinfo (read only, nothing changed).
  */
 void cl_btrfs_fscrypt_probe_host(struct cl_btrfs_fscrypt_probe *ret);
+
+/**
+ * cl_btrfs_nocow_fd() - for a file @fd on btrfs: set FS_NOCOW_FL (chattr +C), which
+ * btrfs honours only while the file is empty, so call it before allocating. A file on
+ * another filesystem is left alone. Return: 1 set, 0 not on btrfs, -errno.
+ */
+int cl_btrfs_nocow_fd(int fd);
+
+/** cl_btrfs_is_nocow_fd() - whether file @fd is on btrfs and has FS_NOCOW_FL. */
+bool cl_btrfs_is_nocow_fd(int fd);

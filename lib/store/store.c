@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/btrfs/snapshot.h"
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
 #include "lib/core/userns.h"
@@ -153,6 +154,16 @@ static int create_image(const char *image, uint64_t size, struct cl_error **err)
 	fd = open(image, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return cl_error_set(err, errno, "create '%s'", image);
+	/*
+	 * on btrfs (Fedora's /var/lib): NOCOW while still empty (btrfs ignores it later), or
+	 * every write of the ext4 inside is copied on write, and fragments the image
+	 */
+	r = cl_btrfs_nocow_fd(fd);
+	if (r < 0) {
+		r = cl_error_set(err, -r, "set NOCOW on '%s' (btrfs)", image);
+		(void)unlink(image);
+		return r;
+	}
 	/* allocated, not sparse: a sparse image on a full host fs turns ENOSPC into EIO */
 	r = posix_fallocate(fd, 0, (off_t)size);
 	if (r != 0)

@@ -352,3 +352,29 @@ $IMAGE:0"
 	assert_nothing_left
 	base_restore
 }
+
+@test "a store root on btrfs: the image is NOCOW, layers work, store status says so" {
+	local cl="$CRYPTLAYER --root $BTR/clroot --run-dir $W/run2" merged id
+	id=$(safename)
+	$cl store init --size 128M >/dev/null
+	run lsattr "$BTR/clroot/store.img"
+	assert_output --regexp '^[-a-zA-Z]*C[-a-zA-Z]* '
+	run $cl store status
+	assert_success
+	assert_output --partial "nocow       yes"
+	# an overlay layer and a btrfs one on this store
+	make_base "$W/ovbase"
+	merged=$($cl create --base "$W/ovbase" --id "$id-ov")
+	echo "PLAIN""TEXT-$id-ov" >"$merged/secret"
+	merged=$($cl create --base "$BTR/base" --backend btrfs --id "$id")
+	echo "PLAIN""TEXT-$id-bt" >"$merged/secret"
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	run grep -c -a -e "PLAINTEXT-$id-ov" -e "PLAINTEXT-$id-bt" "$BTRIMG"
+	assert_output 0
+	$cl destroy "$id-ov"
+	$cl destroy "$id"
+	assert_not_exist "$SNAPS/$id"
+	umount "$BTR/clroot/store"
+	assert_equal "$(snapshots_left)" 0
+}
