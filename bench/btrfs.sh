@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# bench/btrfs.sh ('bench/run btrfs', issue 12): what the btrfs backend costs (DESIGN §6b).
+#
+#   O(1) in base size: 'cryptlayer create --backend btrfs' + 'destroy' over a 10 MB and a
+#               1 GiB base subvolume (busybox plus an allocated file), interleaved, on a
+#               btrfs loop filesystem; goal: 1 GiB <= 1.2x 10 MB.
+#   vs overlay: the same create + destroy with the overlay backend over the 10 MB base,
+#               interleaved with the above; goal: btrfs <= 1.5x overlay.
+#   hook cost:  'runc run' of /bin/true with no-op prestart/poststop hooks (/bin/true)
+#               against cryptlayer's (io.cryptlayer.backend=btrfs over the 10 MB base),
+#               interleaved; cryptlayer - noop (paired medians); goal: <= 5 ms.
+#
+# Writes bench/results-btrfs.txt. Environment: BENCH_BTRFS_RUNS (rounds, >= 11, default
+# 31), CRYPTLAYER (default build/cryptlayer). Needs root, runc and mkfs.btrfs.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/.." && pwd)
+CRYPTLAYER=$(realpath "${CRYPTLAYER:-$TOP/build/cryptlayer}")
+RUNS=${BENCH_BTRFS_RUNS:-31}
+RESULTS=$HERE/results-btrfs.txt
+PREFIX=clbtrfs$$
+T=
+
+die() {
+	echo "bench btrfs: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "needs root"
+command -v runc >/dev/null || die "runc is not installed"
+command -v mkfs.btrfs >/dev/null || die "mkfs.btrfs is not installed (btrfs-progs)"
+{ [[ $RUNS =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 11 ]; } || die "BENCH_BTRFS_RUNS must be >= 11"
+
+cleanup() {
+	local name id
+	[ -n "$T" ] || return 0
+	for name in $(runc list -q 2>/dev/null | grep "^$PREFIX-" || true); do
+		runc delete --force "$name" >/dev/null 2>&1 || true
+	done
+	for id in $("${CL[@]}" list --json 2>/dev/null | jq -r '.[].id' 2>/dev/null || true); do
+		"${CL[@]}" destroy "$id" >/dev/null 2>&1 || echo "bench btrfs: destroy $id failed" >&2
+	done
+	umount "$T/run" 2>/dev/null || true
+	umount "$T/root/store" 2>/dev/null || true
+	umount "$T/btr" 2>/dev/null || true
+	if grep -qF "$T/" /proc/self/mountinfo; then
+		echo "bench btrfs: something is still mounted under $T; left it in place" >&2
+	else
+		rm -rf "$T"
+	fi
+	T=
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/cryptlayer-btrfs.XXXXXX")
+CL=("$CRYPTLAYER" --root "$T/root" --run-dir "$T/run")
+mkdir -p "$T/res" "$T/run" "$T/btr"
+mount -t tmpfs -o size=16m,mode=0700 cl-btrfs "$T/run" || die "cannot mount a tmpfs run dir"
+cc -O2 -o "$T/timeit" "$HERE/timeit.c" || die "cannot build bench/timeit.c"
+"${CL[@]}" store init --size 256M >/dev/null
+
+# ---- fixtures -----------------------------------------------------------------------------
+truncate -s 3G "$T/btrfs.img"
+mkfs.btrfs -q -f "$T/btrfs.img" >/dev/null
+mount -o loop "$T/btrfs.img" "$T/btr"
+busybox_tree() {
+	mkdir -p "$1"/{bin,dev,etc,proc,sys,tmp,usr,var}
+	cp /bin/busybox "$1/bin/busybox"
+	chroot "$1" /bin/busybox --install -s /bin
+}
+for b in small big; do
+	btrfs subvolume create "$T/btr/$b" >/dev/null
+	busybox_tree "$T/btr/$b"
+done
+# 10 MB and 1 GiB bases: allocated data (a snapshot's cost does not read it)
+fallocate -l 9M "$T/btr/small/data"
+fallocate -l 1G "$T/btr/big/data"
+sync
+(cd "$T" && runc spec && mv config.json spec.json)
+
+# make_bundle DIR HOOKS ANNOTATIONS: a bundle running /bin/true, root.path an empty stub
+make_bundle() {
+	mkdir -p "$1/rootfs"
+	jq --argjson hooks "$2" --argjson ann "$3" '
+		.process.terminal = false | .process.args = ["/bin/true"]
+		| .root = {path: "rootfs", readonly: false} | .annotations = $ann | .hooks = $hooks
+		' "$T/spec.json" >"$1/config.json"
+}
+busybox_tree "$T/noop/rootfs"
+make_bundle "$T/noop" '{"prestart": [{"path": "/bin/true", "args": ["true"]}],
+	"poststop": [{"path": "/bin/true", "args": ["true"]}]}' '{}'
+make_bundle "$T/cl" "$(jq -n --arg b "$CRYPTLAYER" --arg r "$T/root" --arg d "$T/run" '
+	[$b, "--root", $r, "--run-dir", $d, "hook"] as $a
+	| {prestart: [{path: $b, args: ($a + ["prestart"])}],
+	   poststop: [{path: $b, args: ($a + ["poststop"])}]}')" \
+	"$(jq -n --arg b "$T/btr/small" '{"io.cryptlayer.base": $b, "io.cryptlayer.backend": "btrfs"}')"
+
+# ---- measuring ----------------------------------------------------------------------------
+# create_destroy NAME BASE BACKEND: ns of create + destroy, appended to res/NAME
+create_destroy() {
+	local id=$PREFIX-$1-$i c d
+	c=$("$T/timeit" -o "$T/log" "${CL[@]}" create --base "$2" --backend "$3" --id "$id")
+	d=$("$T/timeit" -o "$T/log" "${CL[@]}" destroy "$id")
+	echo $((c + d)) >>"$T/res/$1"
+}
+
+# run_one VARIANT: ns of 'runc run' of that bundle, appended to res/run.VARIANT
+run_one() {
+	"$T/timeit" -o "$T/log" runc run --bundle "$T/$1" "$PREFIX-$1-$i" >>"$T/res/run.$1" ||
+		{ cat "$T/log" >&2; die "runc run ($1) failed"; }
+}
+
+for i in $(seq 0 "$RUNS"); do
+	create_destroy small "$T/btr/small" btrfs
+	create_destroy big "$T/btr/big" btrfs
+	create_destroy overlay "$T/btr/small" overlay
+	run_one noop
+	run_one cl
+	if [ "$i" = 0 ]; then # warm-up round
+		rm -f "$T"/res/*
+	fi
+done
+[ "$(find "$T/btr/.cryptlayer-snapshots" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" = 0 ] || die "snapshots left behind"
+
+# ---- report -------------------------------------------------------------------------------
+med() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) / 1e6 }'; }
+paired() { paste "$1" "$2" | awk '{ print $2 - $1 }' >"$T/d" && med "$T/d"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+{
+	echo "cryptlayer btrfs backend ($(date -u +%Y-%m-%dT%H:%MZ), $(uname -r), runc $(runc --version | head -n1 | awk '{ print $NF }'))"
+	echo "ms, medians of $RUNS interleaved rounds; store: ext4 loop image; bases: btrfs loop subvolumes"
+	small=$(med "$T/res/small")
+	big=$(med "$T/res/big")
+	ov=$(med "$T/res/overlay")
+	printf '%-40s %8s\n' "create+destroy, btrfs, 10 MB base" "$small"
+	printf '%-40s %8s\n' "create+destroy, btrfs, 1 GiB base" "$big"
+	printf '%-40s %8s\n' "create+destroy, overlay, 10 MB base" "$ov"
+	printf '%-40s %8s   (goal <= 1.20)\n' "1 GiB / 10 MB" "$(ratio "$big" "$small")"
+	printf '%-40s %8s   (goal <= 1.50)\n' "btrfs / overlay" "$(ratio "$small" "$ov")"
+	printf '%-40s %8s\n' "runc run /bin/true, no-op hooks" "$(med "$T/res/run.noop")"
+	printf '%-40s %8s\n' "runc run /bin/true, cryptlayer btrfs" "$(med "$T/res/run.cl")"
+	printf '%-40s %8s   (goal <= 5)\n' "hook cost (cryptlayer - noop, paired)" \
+		"$(paired "$T/res/run.noop" "$T/res/run.cl")"
+} | tee "$RESULTS"
