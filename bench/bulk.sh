@@ -51,8 +51,8 @@ cleanup() {
 		$CLS destroy bench >/dev/null 2>&1 || true
 		umount "$T/root/store" 2>/dev/null || true
 	fi
-	rm -rf "$T"
 	[ -z "${BASE:-}" ] || rmdir "$BASE" 2>/dev/null || true
+	rm -rf "$T"
 }
 trap cleanup EXIT
 
