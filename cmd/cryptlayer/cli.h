@@ -115,10 +115,11 @@ int cl_cli_user_dirs(struct cl_user_dirs *ret, struct cl_error **err);
 void cl_cli_user_dirs_clear(struct cl_user_dirs *d);
 /**
  * cl_cli_user_defaults() - in user mode, the --root, --run-dir and --machine-key that
- * @g was not given: <data>/cryptlayer, $XDG_RUNTIME_DIR/cryptlayer (else <root>/run),
- * file:<config>/cryptlayer/machine.key. Left as they are when the dirs are unknown.
+ * @g was not given: with @use_descriptor those in the user's precreate descriptor (what
+ * 'store init --user' set up), else <data>/cryptlayer, $XDG_RUNTIME_DIR/cryptlayer (else
+ * <root>/run), file:<config>/cryptlayer/machine.key. Unchanged when the dirs are unknown.
  */
-void cl_cli_user_defaults(struct cl_globals *g);
+void cl_cli_user_defaults(struct cl_globals *g, bool use_descriptor);
 /**
  * cl_cli_user_check() - in user mode, the store root and run dir (where they exist) are
  * canonical directories owned by this user and writable by no one else.

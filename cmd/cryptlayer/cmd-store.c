@@ -172,10 +172,14 @@ int cl_cmd_store(const struct cl_globals *g, int argc, char **argv)
 	if (user && size)
 		return cl_cli_usage("store", "--size is for an image store, not --user");
 	if (user) {
-		/* the run dir follows a new root when it defaulted to <root>/run */
-		if (!(g->given & CL_GIVEN_RUN_DIR))
+		/* from scratch: what argv gave, else the XDG defaults (never the old descriptor) */
+		if (!(ug.given & CL_GIVEN_ROOT))
+			ug.root = CL_DEFAULT_ROOT;
+		if (!(ug.given & CL_GIVEN_RUN_DIR))
 			ug.run_dir = CL_DEFAULT_RUN_DIR;
-		cl_cli_user_defaults(&ug);
+		if (!(ug.given & CL_GIVEN_MACHINE_KEY))
+			ug.machine_key = NULL;
+		cl_cli_user_defaults(&ug, false);
 		return cl_cmd_store_init_user(&ug);
 	}
 	if (cl_store_open(g->root, size, true, &s, &err) < 0)

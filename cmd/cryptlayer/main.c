@@ -203,7 +203,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cl_cli_usage(NULL, "no command given");
-	cl_cli_user_defaults(&g); /* a user's own store (DESIGN §7c) */
+	cl_cli_user_defaults(&g, true); /* a user's own store (DESIGN §7c) */
 	if (g.root[0] != '/' || g.run_dir[0] != '/')
 		return cl_cli_usage(NULL, "--root and --run-dir must be absolute paths");
 	if (user_store_checked(argv[optind])) {

@@ -8,6 +8,8 @@
  * all three.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 
 #include "cmd/cryptlayer/cli.h"
 #include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
 #include "lib/core/userns.h"
 #include "lib/store/user.h"
 
@@ -90,29 +93,84 @@ int cl_cli_user_dirs(struct cl_user_dirs *ret, struct cl_error **err)
 	return 0;
 }
 
-void cl_cli_user_defaults(struct cl_globals *g)
+/* the value after @opt in the argv of the user's precreate descriptor, or NULL */
+static const char *descriptor_arg(json_object *args, const char *opt)
+{
+	size_t n = json_object_array_length(args);
+
+	for (size_t i = 0; i + 1 < n; i++) {
+		const char *a = json_object_get_string(json_object_array_get_idx(args, i));
+
+		if (a && !strcmp(a, "hook"))
+			break; /* global options come before the command */
+		if (a && !strcmp(a, opt))
+			return json_object_get_string(json_object_array_get_idx(args, i + 1));
+	}
+	return NULL;
+}
+
+/*
+ * What 'store init --user' wrote into the user's precreate descriptor is what the hook
+ * uses: the same store for 'podman unshare cryptlayer ...' whatever --root init was given
+ */
+static unsigned from_descriptor(struct cl_globals *g, unsigned have, const char *config)
+{
+	static char *root, *run_dir, *machine_key;
+	_cleanup_free_ char *path = NULL, *buf = NULL;
+	json_object *o = NULL, *hook, *args;
+	struct cl_error *err = NULL;
+	const char *v;
+	size_t len = 0;
+
+	if (asprintf(&path, "%s/cryptlayer/hooks.d/cryptlayer-precreate.json", config) < 0 ||
+	    cl_read_file_at(AT_FDCWD, path, 64 * 1024, &buf, &len, &err) < 0) {
+		cl_error_free(&err);
+		return have;
+	}
+	o = json_tokener_parse(buf);
+	if (o && json_object_object_get_ex(o, "hook", &hook) &&
+	    json_object_object_get_ex(hook, "args", &args) &&
+	    json_object_is_type(args, json_type_array)) {
+		if (!(have & CL_GIVEN_ROOT) && (v = descriptor_arg(args, "--root")) &&
+		    v[0] == '/' && (root = strdup(v)))
+			g->root = root, have |= CL_GIVEN_ROOT;
+		if (!(have & CL_GIVEN_RUN_DIR) && (v = descriptor_arg(args, "--run-dir")) &&
+		    v[0] == '/' && (run_dir = strdup(v)))
+			g->run_dir = run_dir, have |= CL_GIVEN_RUN_DIR;
+		if (!(have & CL_GIVEN_MACHINE_KEY) && (v = descriptor_arg(args, "--machine-key")) &&
+		    (machine_key = strdup(v)))
+			g->machine_key = machine_key, have |= CL_GIVEN_MACHINE_KEY;
+	}
+	json_object_put(o);
+	return have;
+}
+
+void cl_cli_user_defaults(struct cl_globals *g, bool use_descriptor)
 {
 	/* globals point here for the life of the process */
 	static char *root, *run_dir, *machine_key;
+	const unsigned all = CL_GIVEN_ROOT | CL_GIVEN_RUN_DIR | CL_GIVEN_MACHINE_KEY;
 	struct cl_user_dirs d = {};
 	struct cl_error *err = NULL;
+	unsigned have = g->given;
 
-	if (!cl_cli_user_mode() ||
-	    (g->given & (CL_GIVEN_ROOT | CL_GIVEN_RUN_DIR | CL_GIVEN_MACHINE_KEY)) ==
-		(CL_GIVEN_ROOT | CL_GIVEN_RUN_DIR | CL_GIVEN_MACHINE_KEY))
+	if (!cl_cli_user_mode() || (have & all) == all)
 		return;
 	if (cl_cli_user_dirs(&d, &err) < 0) {
 		cl_log(CL_LOG_DEBUG, "per-user defaults: %s", err->msg);
 		cl_error_free(&err);
 		return;
 	}
-	if (!(g->given & CL_GIVEN_ROOT) && asprintf(&root, "%s/cryptlayer", d.data) >= 0)
+	/* no --root: the store the user's descriptors name, if any */
+	if (use_descriptor && !(have & CL_GIVEN_ROOT))
+		have = from_descriptor(g, have, d.config);
+	if (!(have & CL_GIVEN_ROOT) && asprintf(&root, "%s/cryptlayer", d.data) >= 0)
 		g->root = root;
-	if (!(g->given & CL_GIVEN_RUN_DIR) &&
+	if (!(have & CL_GIVEN_RUN_DIR) &&
 	    (d.runtime ? asprintf(&run_dir, "%s/cryptlayer", d.runtime)
 		       : asprintf(&run_dir, "%s/run", g->root)) >= 0)
 		g->run_dir = run_dir;
-	if (!(g->given & CL_GIVEN_MACHINE_KEY) &&
+	if (!(have & CL_GIVEN_MACHINE_KEY) &&
 	    asprintf(&machine_key, "file:%s/cryptlayer/machine.key", d.config) >= 0)
 		g->machine_key = machine_key;
 	cl_cli_user_dirs_clear(&d);

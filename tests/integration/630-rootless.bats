@@ -451,3 +451,31 @@ if libc.syscall(248, b"user", sys.argv[1].encode(), os.urandom(32), 32, -4) < 0:
 	run ls -A "$STORE"
 	refute_output --partial overlay-probe
 }
+
+@test "store init --user --root elsewhere, no XDG_RUNTIME_DIR: run dir in the store, later commands use the descriptors' store" {
+	local other=$W/enc/$U/second name id
+	run runuser -u "$U" -- env -i HOME="$W/home" PATH=/usr/bin:/bin \
+		"$CRYPTLAYER" store init --user --root "$other"
+	assert_success
+	assert_line "run dir     $other/run"
+	run stat -c '%a %U' "$other/run"
+	assert_output "700 $U"
+	# no --root: the store of the user's descriptors, not $XDG_DATA_HOME/cryptlayer
+	run as_user "$CRYPTLAYER" store status
+	assert_line "root        $other"
+	name=$(safename)
+	id=$(upod run -d --name "$name" --runtime=runc "${RUN_U[@]}" clbase sh -c "$MARK" "$name")
+	for _ in $(seq 1 100); do
+		as_user podman unshare test -e "$other/containers/$id/merged/ready" && break
+		sleep 0.1
+	done
+	run ucl status "$id" --json
+	assert_equal "$(jq -r .upper <<<"$output")" "$other/containers/$id/crypt/upper"
+	assert_file_exists "$other/run/$id.json"
+	upod rm -f -t 0 "$name" >/dev/null
+	run ucl list --json
+	assert_output "[]"
+	# back to the default store
+	run as_user "$CRYPTLAYER" store init --user
+	assert_line "store       $STORE (fscrypt v2, in place)"
+}
