@@ -76,14 +76,15 @@ as_user() {
 		sh -c 'cd "$HOME" && exec "$@"' sh "$@"
 }
 
-# upod ARGS...: the user's rootless podman (its own storage, no --hooks-dir)
+# upod ARGS...: the user's rootless podman (its own storage, no --hooks-dir); a hook that
+# hangs fails the test instead of holding everyone's podman lock
 upod() {
-	as_user podman --cgroup-manager=cgroupfs --events-backend=file "$@"
+	as_user timeout -k 10 300 podman --cgroup-manager=cgroupfs --events-backend=file "$@"
 }
 
 # ucl ARGS...: cryptlayer in the user's podman namespace, on the user's default store
 ucl() {
-	as_user podman unshare "$CRYPTLAYER" "$@"
+	as_user timeout -k 10 300 podman unshare "$CRYPTLAYER" "$@"
 }
 
 RUN_U=(--network=none --ulimit nofile=20000:20000 --ulimit nproc=4096:4096
