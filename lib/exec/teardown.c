@@ -30,11 +30,28 @@ static int unmount_here(const char *path, struct cl_error **err)
 	return 1;
 }
 
+/* whether layer @id has a nest (DESIGN §6) in the store */
+static bool has_nest(struct cl_store *store, const char *id)
+{
+	char rel[512];
+
+	snprintf(rel, sizeof(rel), "nest/%s", id);
+	return faccessat(store->dir_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* a nested layer's binds (DESIGN §6) sit on its merged dir: they go first */
+static int unmount_merged(const char *merged, bool nested, struct cl_error **err)
+{
+	int r = nested ? cl_exec_unmount_beneath(merged, err) : 0;
+
+	return r < 0 ? r : unmount_here(merged, err);
+}
+
 /*
  * The merged mount of a cli/bundle layer lives in the namespace that made it; a hook
  * running in a private namespace (crun under unshare) also unmounts the host's copy.
  */
-static int op_unmount(const struct cl_record *rec, struct cl_teardown_report *rep,
+static int op_unmount(const struct cl_record *rec, bool nested, struct cl_teardown_report *rep,
 		      struct cl_error **err)
 {
 	struct cl_ns_guard guard;
@@ -42,10 +59,7 @@ static int op_unmount(const struct cl_record *rec, struct cl_teardown_report *re
 
 	if (rec->owner && !strcmp(rec->owner, "hook"))
 		return 0; /* the container's namespace, and its mounts, are gone */
-	/* a nested layer's binds (DESIGN §6) sit on the merged dir */
-	r = cl_exec_unmount_beneath(rec->merged, err);
-	if (r >= 0)
-		r = unmount_here(rec->merged, err);
+	r = unmount_merged(rec->merged, nested, err);
 	if (r < 0)
 		return r;
 	rep->unmounted |= r > 0;
@@ -53,9 +67,7 @@ static int op_unmount(const struct cl_record *rec, struct cl_teardown_report *re
 	if (r < 0)
 		return r;
 	if (guard.home_fd >= 0) {
-		r = cl_exec_unmount_beneath(rec->merged, err);
-		if (r >= 0)
-			r = unmount_here(rec->merged, err);
+		r = unmount_merged(rec->merged, nested, err);
 		if (cl_ns_leave(&guard, r < 0 ? NULL : err) < 0 && r >= 0)
 			r = -EIO;
 		if (r < 0)
@@ -219,7 +231,7 @@ static int run_teardown_op(struct cl_store *store, const struct cl_record *rec, 
 	case CL_OP_UNMOUNT_CONTAINER:
 		return op_unmount_container(rec, rep, err);
 	case CL_OP_UNMOUNT:
-		return op_unmount(rec, rep, err);
+		return op_unmount(rec, has_nest(store, rec->id), rep, err);
 	case CL_OP_DELETE_FILES: {
 		_cleanup_free_ char *crypt = NULL;
 
