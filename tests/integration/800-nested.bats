@@ -26,7 +26,10 @@ setup_file() {
 
 teardown_file() {
 	local id
-	for id in $(runc list -q 2>/dev/null | grep '^n8-'); do
+	# this run's containers only (their bundles are under its temporary directory): other
+	# runs of this suite may be running on the same machine
+	for id in $(runc list -f json 2>/dev/null | jq -r --arg d "$BATS_RUN_TMPDIR/" \
+		'.[]? | select(.bundle | startswith($d)) | .id'); do
 		runc kill "$id" KILL 2>/dev/null
 		runc delete -f "$id" 2>/dev/null
 	done
