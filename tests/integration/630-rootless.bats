@@ -46,6 +46,11 @@ WRAP
 	chown -R "$U:" "$W/base"
 	export W U
 	export STORE=$W/enc/$U/cryptlayer RUND=$W/xdg/cryptlayer
+	# rootless podman (conmon) opens /dev/null as the user: say so if the machine broke it
+	as_user sh -c ': >/dev/null' || {
+		echo "/dev/null is $(stat -c '%A' /dev/null): a user cannot write it, rootless podman cannot run" >&2
+		return 1
+	}
 	as_user sh -c 'tar -C "$1" -c . | podman import - clbase' sh "$W/base" >/dev/null
 }
 
