@@ -59,14 +59,22 @@ static int destroy_leftover(const struct cl_ctx *ctx, const char *id, struct cl_
 	int r;
 
 	r = cl_store_open(ctx->root, 0, false, &store, NULL);
-	if (r < 0 || cl_layer_orphan_facts(ctx, store, id, &desc, &key_hex, &f) < 0)
+	if (r < 0)
+		return 0; /* nothing there */
+	/* a btrfs snapshot (its note) may be all that is left */
+	if (cl_layer_only_snapshot(store, id))
+		return cl_layer_snapshot_orphan(ctx, store, id, err) < 0 ? cl_error_errnum(err) : 0;
+	if (cl_layer_orphan_facts(ctx, store, id, &desc, &key_hex, &f) < 0)
 		return 0; /* nothing there */
 	if (f.key_present || f.mounted)
 		return cl_error_set(err, EBUSY,
 				    "layer '%s' has no record in '%s' but its key is present or it "
 				    "is mounted (recorded in another run dir?)",
 				    id, ctx->run_dir);
-	return cl_layer_erase_orphan(ctx, store, id, key_hex, f.persistent_in_store, err);
+	r = cl_layer_erase_orphan(ctx, store, id, key_hex, f.persistent_in_store, err);
+	if (r < 0)
+		return r;
+	return cl_layer_snapshot_orphan(ctx, store, id, err) < 0 ? cl_error_errnum(err) : 0;
 }
 
 int cl_layer_destroy_nolock(const struct cl_ctx *ctx, const char *id,

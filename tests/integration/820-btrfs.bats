@@ -328,6 +328,47 @@ $IMAGE:0"
 	assert_nothing_left
 }
 
+@test "btrfs: destroy of a layer whose record is gone deletes its snapshot too" {
+	local id
+	id=$(safename)
+	run_cryptlayer create --base "$BTR/base" --backend btrfs --id "$id"
+	umount "$STORE/containers/$id/merged"
+	"$PROBE" remove-key "$(jq -r .key_id "$CLRUN/$id.json")" "$STORE"
+	rm "$CLRUN/$id.json"
+	run_cryptlayer destroy "$id"
+	assert_not_exist "$SNAPS/$id"
+	assert_nothing_left
+	# only the note left (a delete cut short): destroy finishes it, create is not blocked
+	run_cryptlayer create --base "$BTR/base" --backend btrfs --id "$id"
+	umount "$STORE/containers/$id/merged"
+	"$PROBE" remove-key "$(jq -r .key_id "$CLRUN/$id.json")" "$STORE"
+	rm -rf "$CLRUN/$id.json" "${STORE:?}/containers/$id"
+	run_cryptlayer 1 create --base "$BTR/base" --backend btrfs --id "$id"
+	assert_output --partial "already exists in the store"
+	run_cryptlayer destroy "$id"
+	assert_nothing_left
+}
+
+@test "btrfs: prepare --bundle with io.cryptlayer.backend=btrfs, then plain runc run" {
+	skip_if_no_runtime runc
+	local name bundle key
+	name=$(safename)
+	bundle=$BATS_TEST_TMPDIR/$name
+	make_bundle "$bundle" none "$BTR/base" sh -c "cat /etc/base-file; echo written > /new; cat /new"
+	btrfs_annotate "$bundle"
+	run_cryptlayer prepare --bundle "$bundle"
+	run btrfs property get -ts "$SNAPS/$name" ro
+	assert_output ro=true
+	key=$($CL status "$name" --json | jq -r .key_id)
+	run runc run --bundle "$bundle" "$name" </dev/null
+	assert_success
+	assert_line base-file
+	assert_line written
+	run "$PROBE" key-status "$key" "$STORE"
+	assert_output absent
+	assert_nothing_left
+}
+
 @test "btrfs: a persistent layer keeps its snapshot while locked" {
 	local id merged mk=$W/mk/machine.key
 	id=$(safename)
