@@ -177,6 +177,42 @@ static void submounts_free(struct submount *v, int n)
 	free(v);
 }
 
+/*
+ * A direct child of root.path's mount lies below another direct child's mount point only
+ * when it was mounted first and then covered (a bind at /tmp/x, then a tmpfs at /tmp):
+ * the container never sees it, and its path now resolves into the covering mount.
+ */
+static bool submount_shadowed(char **paths, int n, int i)
+{
+	for (int j = 0; j < n; j++) {
+		size_t l = strlen(paths[j]);
+
+		if (j != i && !strncmp(paths[i], paths[j], l) &&
+		    (paths[i][l] == '/' || (l > 0 && paths[j][l - 1] == '/')))
+			return true;
+	}
+	return false;
+}
+
+/* Drop the shadowed children from @paths (freed); return how many are left. */
+static int submounts_visible(char **paths, int n)
+{
+	bool *hide = calloc((size_t)n + 1, sizeof(*hide));
+	int k = 0;
+
+	for (int i = 0; hide && i < n; i++)
+		hide[i] = submount_shadowed(paths, n, i);
+	for (int i = 0; i < n; i++) {
+		if (hide && hide[i])
+			free(paths[i]);
+		else
+			paths[k++] = paths[i];
+	}
+	paths[k] = NULL;
+	free(hide);
+	return k;
+}
+
 static int submounts_open(const char *root_path, struct submount **ret, struct cl_error **err)
 {
 	char **paths = NULL;
@@ -186,6 +222,7 @@ static int submounts_open(const char *root_path, struct submount **ret, struct c
 
 	if (n < 0)
 		return n;
+	n = submounts_visible(paths, n);
 	v = calloc((size_t)n + 1, sizeof(*v));
 	for (int i = 0; v && i < n; i++)
 		v[i].fd = -1;

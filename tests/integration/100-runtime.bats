@@ -162,3 +162,35 @@ run_container() {
 	run_cryptlayer hook poststop <<<"$state"
 	assert_not_exist "$STORE/containers/stubheld"
 }
+
+# A bind mounted at /opt/x and then covered by a tmpfs at /opt (mounts apply in order): the
+# container never sees the bind, and the hook must not trip over its mount point, whose
+# path now resolves into the tmpfs (a checkout under /tmp bound into a container with a
+# /tmp tmpfs, as the nested suite does).
+covered_bind() {
+	local rt=$1 name bundle
+	skip_if_no_runtime "$rt"
+	name=$(safename)
+	bundle=$BATS_TEST_TMPDIR/$name
+	mkdir -p "$BATS_TEST_TMPDIR/src" && echo bound >"$BATS_TEST_TMPDIR/src/f"
+	make_bundle "$bundle" prestart "$BATS_FILE_TMPDIR/base" sh -c \
+		'if test -e /opt/x/f; then echo bind-visible; else echo bind-hidden; fi; cat /etc/base-file'
+	jq --arg src "$BATS_TEST_TMPDIR/src" '.mounts += [
+		{destination: "/opt/x", type: "bind", source: $src, options: ["rbind", "ro"]},
+		{destination: "/opt", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev"]}]' \
+		"$bundle/config.json" >"$bundle/c" && mv "$bundle/c" "$bundle/config.json"
+	run runtime "$rt" run --bundle "$bundle" "$name" </dev/null
+	assert_success
+	assert_line bind-hidden
+	assert_line base-file
+	assert_not_exist "$STORE/containers/$name"
+	assert_no_layer_mounts
+}
+
+@test "runc: a bind covered by a later mount is left alone, the container starts" {
+	covered_bind runc
+}
+
+@test "crun: a bind covered by a later mount is left alone, the container starts" {
+	covered_bind crun
+}
