@@ -8,6 +8,7 @@
 #include "cmd/cryptlayer/cli.h"
 #include "hooks/hooks.h"
 #include "lib/core/log.h"
+#include "lib/core/trust.h"
 
 static void hook_help(void)
 {
@@ -45,7 +46,7 @@ int cl_cmd_hook(const struct cl_globals *g, int argc, char **argv)
 	struct cl_error *err = NULL;
 	const char *stage, *id = NULL;
 	char logpath[4096];
-	int c, r;
+	int c, r, run_fd;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {
@@ -60,9 +61,12 @@ int cl_cmd_hook(const struct cl_globals *g, int argc, char **argv)
 		return cl_cli_usage("hook", "expected one STAGE");
 	stage = argv[optind];
 	/* podman drops a hook's stderr: also log where an admin finds it (DESIGN §3) */
-	if (access(g->run_dir, W_OK) == 0 || mkdir(g->run_dir, 0700) == 0) {
+	/* only into a run dir no other user can write (lib/core/trust.h) */
+	run_fd = cl_trusted_dir_open(g->run_dir, CL_TRUST_CREATE, 0700, NULL);
+	if (run_fd >= 0) {
 		snprintf(logpath, sizeof(logpath), "%s/cryptlayer.log", g->run_dir);
 		cl_log_open(logpath);
+		close(run_fd);
 	}
 	/* rootless podman: the user's store and run dir (DESIGN §7c) */
 	if (cl_cli_user_check(g, &err) < 0)

@@ -25,7 +25,9 @@ void cl_log_open(const char *path)
 {
 	if (log_fd >= 0)
 		close(log_fd);
-	log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* O_NONBLOCK: a FIFO planted there fails the open instead of hanging the hook */
+	log_fd =
+	    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 }
 
 void cl_log(enum cl_log_level lvl, const char *fmt, ...)

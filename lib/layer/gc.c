@@ -20,6 +20,7 @@
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
 #include "lib/core/proc.h"
+#include "lib/core/trust.h"
 #include "lib/fscrypt/fscrypt.h"
 #include "lib/layer/gc-facts.h"
 #include "lib/layer/internal.h"
@@ -147,20 +148,18 @@ static void gc_ids(struct gc_run *run, struct cl_store *store, char **ids, int n
 /* one gc at a time per store root: <root>/gc.lock (the store's own lock is for open) */
 static int lock_gc(const char *root, struct cl_error **err)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int rfd = cl_trusted_dir_open(root, CL_TRUST_CREATE, 0700, err);
 	_cleanup_close_ int fd = -1;
-	int r;
 
-	if (asprintf(&path, "%s/gc.lock", root) < 0)
-		return cl_error_set(err, ENOMEM, "gc");
-	r = cl_mkdir_p_at(AT_FDCWD, root, 0700, err);
-	if (r < 0)
-		return r;
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (rfd < 0) {
+		cl_error_wrap(err, "store root");
+		return rfd;
+	}
+	fd = openat(rfd, "gc.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return cl_error_set(err, errno, "open '%s'", path);
+		return cl_error_set(err, errno, "open '%s/gc.lock'", root);
 	if (flock(fd, LOCK_EX) < 0)
-		return cl_error_set(err, errno, "lock '%s'", path);
+		return cl_error_set(err, errno, "lock '%s/gc.lock'", root);
 	return TAKE_FD(fd);
 }
 

@@ -10,6 +10,7 @@
 
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
+#include "lib/core/trust.h"
 #include "lib/layer/internal.h"
 
 /*
@@ -18,28 +19,33 @@
  */
 int cl_layer_id_lock(const struct cl_ctx *ctx, const char *id, int *ret_fd, struct cl_error **err)
 {
-	_cleanup_free_ char *dir = NULL, *path = NULL;
-	int r;
+	_cleanup_free_ char *name = NULL, *path = NULL;
+	_cleanup_close_ int rfd = -1;
 
 	*ret_fd = -1;
 	if (!id || !cl_oci_id_valid(id))
 		return 0;
-	if (asprintf(&dir, "%s/locks", ctx->root) < 0 || asprintf(&path, "%s/%s", dir, id) < 0)
+	if (asprintf(&name, "locks/%s", id) < 0 || asprintf(&path, "%s/%s", ctx->root, name) < 0)
 		return cl_error_set(err, ENOMEM, "lock of layer '%s'", id);
-	r = cl_mkdir_p_at(AT_FDCWD, dir, 0700, err);
-	if (r < 0)
-		return r;
+	/* the store root, checked once (lib/core/trust.h); the lock file under that fd */
+	rfd = cl_trusted_dir_open(ctx->root, CL_TRUST_CREATE, 0700, err);
+	if (rfd < 0) {
+		cl_error_wrap(err, "store root");
+		return rfd;
+	}
+	if (mkdirat(rfd, "locks", 0700) < 0 && errno != EEXIST)
+		return cl_error_set(err, errno, "mkdir '%s/locks'", ctx->root);
 	for (;;) {
 		_cleanup_close_ int fd =
-		    open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		    openat(rfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		struct stat held, now;
 
 		if (fd < 0)
 			return cl_error_set(err, errno, "open '%s'", path);
 		if (flock(fd, LOCK_EX) < 0)
 			return cl_error_set(err, errno, "lock '%s'", path);
-		if (fstat(fd, &held) == 0 && stat(path, &now) == 0 && held.st_ino == now.st_ino &&
-		    held.st_dev == now.st_dev) {
+		if (fstat(fd, &held) == 0 && fstatat(rfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    held.st_ino == now.st_ino && held.st_dev == now.st_dev) {
 			*ret_fd = TAKE_FD(fd);
 			return 0;
 		}

@@ -11,6 +11,7 @@
 
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
+#include "lib/core/trust.h"
 #include "lib/record/record.h"
 #include "oci/json-util.h"
 
@@ -29,6 +30,13 @@ void cl_record_clear(struct cl_record *rec)
 	STR_FIELDS(FREE_FIELD)
 #undef FREE_FIELD
 	memset(rec, 0, sizeof(*rec));
+}
+
+/* "@what: " before *err's message, keeping @r (cl_error_wrap() gives -EIO without *err) */
+static int wrap_keep(struct cl_error **err, const char *what, int r)
+{
+	cl_error_wrap(err, "%s", what);
+	return r;
 }
 
 static int add_str(json_object *o, const char *k, const char *v)
@@ -56,11 +64,9 @@ int cl_record_write(const char *run_dir, const struct cl_record *rec, struct cl_
 						     JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (r || !text)
 		return cl_error_set(err, ENOMEM, "record '%s'", rec->id);
-	if (cl_mkdir_p_at(AT_FDCWD, run_dir, 0700, err) < 0)
-		return cl_error_wrap(err, "run dir");
-	dfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = cl_trusted_dir_open(run_dir, CL_TRUST_CREATE, 0700, err);
 	if (dfd < 0)
-		return cl_error_set(err, errno, "open '%s'", run_dir);
+		return wrap_keep(err, "run dir", dfd);
 	if (asprintf(&name, "%s.json", rec->id) < 0)
 		return cl_error_set(err, ENOMEM, "record");
 	/*
@@ -83,19 +89,32 @@ static int get_str(json_object *o, const char *k, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-/* @path under @dfd as a JSON object into @ret (every field it has); @what names it */
-static int load(int dfd, const char *path, size_t max, const char *what, struct cl_record *ret,
-		struct cl_error **err)
+/*
+ * @name under @dfd (shown as @path) as a JSON object into @ret (every field it has);
+ * @what names it. Only a trusted file is read (lib/core/trust.h): root acts on records.
+ * O_NONBLOCK: a FIFO is refused, never waited on.
+ */
+static int load(int dfd, const char *name, const char *path, size_t max, const char *what,
+		struct cl_record *ret, struct cl_error **err)
 {
 	_cleanup_(json_object_putp) json_object *o = NULL;
 	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd =
+	    openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
 	struct cl_record rec = {};
 	json_object *v;
 	int r = 0;
 
-	r = cl_read_file_at(dfd, path, max, &buf, NULL, err);
+	if (fd < 0)
+		return cl_error_set(err, errno, "open '%s'", path);
+	r = cl_trusted_file_check(fd, path, err);
 	if (r < 0)
+		return wrap_keep(err, what, r);
+	r = cl_read_all_fd(fd, max, &buf, NULL, err);
+	if (r < 0) {
+		cl_error_wrap(err, "'%s'", path);
 		return r;
+	}
 	o = json_tokener_parse(buf);
 	if (!o || !json_object_is_type(o, json_type_object))
 		return cl_error_set(err, EINVAL, "%s '%s' is malformed", what, path);
@@ -124,13 +143,21 @@ static int load(int dfd, const char *path, size_t max, const char *what, struct 
 int cl_record_read(const char *run_dir, const char *id, struct cl_record *ret,
 		   struct cl_error **err)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *path = NULL, *name = NULL;
+	_cleanup_close_ int dfd = -1;
 	struct cl_record rec = {};
 	int r;
 
-	if (asprintf(&path, "%s/%s.json", run_dir, id) < 0)
+	if (asprintf(&name, "%s.json", id) < 0 || asprintf(&path, "%s/%s", run_dir, name) < 0)
 		return cl_error_set(err, ENOMEM, "record");
-	r = load(AT_FDCWD, path, 1 << 20, "record", &rec, err);
+	dfd = cl_trusted_dir_open(run_dir, 0, 0, err);
+	if (dfd == -ENOENT)
+		cl_error_free(err);
+	if (dfd == -ENOENT)
+		return cl_error_set(err, ENOENT, "open '%s'", path);
+	if (dfd < 0)
+		return wrap_keep(err, "run dir", dfd);
+	r = load(dfd, name, path, 1 << 20, "record", &rec, err);
 	if (r < 0)
 		return r;
 	if (!rec.id || strcmp(rec.id, id) || !rec.layer_dir || !rec.store_root) {
@@ -168,11 +195,19 @@ static char *record_id(DIR *d, const char *name)
 
 int cl_record_list(const char *run_dir, char ***ret_ids, struct cl_error **err)
 {
-	DIR *d = opendir(run_dir);
+	int fd = cl_trusted_dir_open(run_dir, 0, 0, err);
+	DIR *d = NULL;
 	int n;
 
-	if (!d && errno != ENOENT)
-		return cl_error_set(err, errno, "open '%s'", run_dir);
+	if (fd == -ENOENT)
+		cl_error_free(err); /* no run dir: no records */
+	else if (fd < 0)
+		return wrap_keep(err, "run dir", fd);
+	else if (!(d = fdopendir(fd))) {
+		n = errno;
+		close(fd);
+		return cl_error_set(err, n, "open '%s'", run_dir);
+	}
 	n = cl_dir_names(d, record_id, ret_ids);
 	return n < 0 ? cl_error_set(err, -n, "list '%s'", run_dir) : n;
 }
@@ -226,7 +261,7 @@ int cl_record_desc_read(int store_fd, const char *store_root, const char *store_
 
 	if (asprintf(&name, "containers/%s/layer.json", id) < 0)
 		return cl_error_set(err, ENOMEM, "descriptor");
-	r = load(store_fd, name, 1 << 16, "descriptor", &rec, err);
+	r = load(store_fd, name, name, 1 << 16, "descriptor", &rec, err);
 	if (r < 0)
 		return r;
 		/* only the descriptor's own fields; paths and state are this store's */

@@ -12,6 +12,7 @@
 #include "lib/btrfs/snapshot.h"
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
+#include "lib/core/trust.h"
 #include "lib/core/userns.h"
 #include "lib/exec/ns.h"
 #include "lib/fscrypt/fscrypt.h"
@@ -227,23 +228,21 @@ static int mount_image(const char *image, const char *target, struct cl_error **
 	return r;
 }
 
-static int attach(struct cl_store *s, uint64_t size, bool create, struct cl_error **err)
+/* @root_fd: the store root, opened and checked once (cl_trusted_dir_open) */
+static int attach(struct cl_store *s, int root_fd, uint64_t size, bool create,
+		  struct cl_error **err)
 {
 	const char *why = NULL;
-	_cleanup_close_ int fd = -1;
 	int r;
 
-	if (access(s->image, F_OK) == 0) {
+	if (faccessat(root_fd, "store.img", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		s->backing = CL_STORE_IMAGE;
 		r = cl_mount_is_mountpoint(s->dir);
 		if (r < 0)
 			return cl_error_set(err, -r, "is '%s' mounted", s->dir);
 		return r ? 0 : mount_image(s->image, s->dir, err);
 	}
-	fd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return cl_error_set(err, errno, "open '%s'", s->root);
-	r = cl_fscrypt_fs_supported(fd, &why);
+	r = cl_fscrypt_fs_supported(root_fd, &why);
 	if (r < 0)
 		return cl_error_set(err, -r, "probe fscrypt on '%s'", s->root);
 	if (r > 0) {
@@ -277,20 +276,25 @@ static int open_locked(struct cl_store *s, uint64_t size, bool create, struct cl
 	_cleanup_close_ int lock = -1;
 	int r;
 
-	if (create && cl_mkdir_p_at(AT_FDCWD, s->root, 0700, err) < 0)
-		return cl_error_wrap(err, "store root");
-	lock = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (lock < 0)
-		return cl_error_set(err, errno,
-				    create ? "open '%s'"
-					   : "no store at '%s' (run 'cryptlayer store init')",
+	/* root acts on what is in the store: it must be ours alone (lib/core/trust.h) */
+	lock = cl_trusted_dir_open(s->root, create ? CL_TRUST_CREATE : 0, 0700, err);
+	if (lock == -ENOENT && !create) {
+		cl_error_free(err);
+		return cl_error_set(err, ENOENT, "no store at '%s' (run 'cryptlayer store init')",
 				    s->root);
+	}
+	if (lock < 0) {
+		cl_error_wrap(err, "store root");
+		return lock;
+	}
 	if (flock(lock, LOCK_EX) < 0)
 		return cl_error_set(err, errno, "lock '%s'", s->root);
-	r = attach(s, size, create, err);
+	r = attach(s, lock, size, create, err);
 	if (r < 0)
 		return r;
-	s->dir_fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->dir_fd = s->backing == CL_STORE_IN_PLACE
+			? fcntl(lock, F_DUPFD_CLOEXEC, 3)
+			: openat(lock, "store", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->dir_fd < 0)
 		return cl_error_set(err, errno, "open '%s'", s->dir);
 	return 0;

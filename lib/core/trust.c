@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/core/cleanup.h"
+#include "lib/core/trust.h"
+
+#define MAX_LINKS 40 /* as the kernel's path walk */
+
+/*
+ * The overflow uid when this process is in a user namespace other than the initial one
+ * (where unmapped owners show as it), else -1. Without /proc: the initial namespace, which
+ * is the strict answer.
+ */
+static uid_t userns_overflow_uid(void)
+{
+	static int known;
+	static uid_t v = (uid_t)-1;
+	char buf[128] = "";
+	unsigned a, b, c;
+	FILE *f;
+
+	if (known)
+		return v;
+	known = 1;
+	f = fopen("/proc/self/uid_map", "re");
+	if (!f)
+		return v;
+	if (fscanf(f, "%u %u %u", &a, &b, &c) == 3 && a == 0 && b == 0 && c == UINT_MAX)
+		c = 0; /* the initial namespace maps everything */
+	else
+		c = 1;
+	fclose(f);
+	if (!c)
+		return v;
+	f = fopen("/proc/sys/kernel/overflowuid", "re");
+	v = 65534;
+	if (f && fgets(buf, sizeof(buf), f))
+		v = (uid_t)strtoul(buf, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static bool trusted_uid(uid_t uid, bool target)
+{
+	uid_t ov = userns_overflow_uid();
+
+	return uid == 0 || uid == geteuid() || (!target && ov != (uid_t)-1 && uid == ov);
+}
+
+const char *cl_trust_check_stat(const struct stat *st, int target, char *buf, size_t len)
+{
+	unsigned mode = st->st_mode & 07777;
+
+	if (!trusted_uid(st->st_uid, target)) {
+		if (geteuid() == 0)
+			snprintf(buf, len, "owned by uid %u, not by root", (unsigned)st->st_uid);
+		else
+			snprintf(buf, len, "owned by uid %u, neither root nor uid %u",
+				 (unsigned)st->st_uid, (unsigned)geteuid());
+		return buf;
+	}
+	if (target && (mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(buf, len, "writable by %s (mode %04o)",
+			 mode & S_IWOTH ? "others" : "its group", mode);
+		return buf;
+	}
+	if (!target && (mode & S_IWOTH) && !(mode & S_ISVTX)) {
+		snprintf(buf, len, "world-writable without the sticky bit (mode %04o)", mode);
+		return buf;
+	}
+	return NULL;
+}
+
+static int refuse(struct cl_error **err, const char *path, const char *why)
+{
+	return cl_error_set(err, EPERM, "'%s' is %s", path[0] ? path : "/", why);
+}
+
+/* the walk: fd of the directory reached and its canonical path */
+struct walk {
+	int fd;
+	char done[PATH_MAX];
+	int links;
+};
+
+static int check_fd(struct walk *w, int fd, bool target, struct cl_error **err)
+{
+	char why[96];
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return cl_error_set(err, errno, "stat '%s'", w->done[0] ? w->done : "/");
+	if (!S_ISDIR(st.st_mode))
+		return cl_error_set(err, ENOTDIR, "'%s'", w->done);
+	if (cl_trust_check_stat(&st, target, why, sizeof(why)))
+		return refuse(err, w->done, why);
+	return 0;
+}
+
+/* back to '/' (an absolute symlink, or the start) */
+static int walk_root(struct walk *w, struct cl_error **err)
+{
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return cl_error_set(err, errno, "open '/'");
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = fd;
+	w->done[0] = '\0';
+	return check_fd(w, fd, false, err);
+}
+
+/*
+ * step into @name: a directory becomes w->fd, checked as one above the target unless
+ * @last; a symlink (trusted) is read into @ret_target and returns 1
+ */
+static int step(struct walk *w, const char *name, bool last, unsigned flags, mode_t mode,
+		char ret_target[PATH_MAX], struct cl_error **err)
+{
+	_cleanup_close_ int fd = openat(w->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	size_t dl = strlen(w->done);
+	struct stat st;
+	ssize_t n;
+	int r;
+
+	if (fd < 0 && errno == ENOENT && (flags & CL_TRUST_CREATE)) {
+		if (mkdirat(w->fd, name, mode) < 0 && errno != EEXIST)
+			return cl_error_set(err, errno, "mkdir '%s/%s'", w->done, name);
+		fd = openat(w->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return cl_error_set(err, errno, "open '%s/%s'", w->done, name);
+	if (S_ISLNK(st.st_mode)) {
+		if (++w->links > MAX_LINKS)
+			return cl_error_set(err, ELOOP, "'%s/%s'", w->done, name);
+		if (!trusted_uid(st.st_uid, true))
+			return cl_error_set(err, EPERM, "symlink '%s/%s' is owned by uid %u",
+					    w->done, name, (unsigned)st.st_uid);
+		n = readlinkat(fd, "", ret_target, PATH_MAX - 1);
+		if (n < 0)
+			return cl_error_set(err, errno, "readlink '%s/%s'", w->done, name);
+		ret_target[n] = '\0';
+		return 1;
+	}
+	if (dl + 1 + strlen(name) >= sizeof(w->done))
+		return cl_error_set(err, ENAMETOOLONG, "'%s/%s'", w->done, name);
+	snprintf(w->done + dl, sizeof(w->done) - dl, "/%s", name);
+	/* the last one is checked as the target, by the caller */
+	r = last ? 0 : check_fd(w, fd, false, err);
+	if (r < 0)
+		return r;
+	close(w->fd);
+	w->fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* ".." of the walk: the directory above (already checked on the way down) */
+static int step_up(struct walk *w, struct cl_error **err)
+{
+	int fd = openat(w->fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char *slash = strrchr(w->done, '/');
+
+	if (fd < 0)
+		return cl_error_set(err, errno, "open '%s/..'", w->done);
+	close(w->fd);
+	w->fd = fd;
+	if (slash)
+		*slash = '\0';
+	return check_fd(w, fd, false, err);
+}
+
+/* the walk of @path from '/'; w->fd is then the last directory, checked as above it */
+static int walk_path(struct walk *w, const char *path, unsigned flags, mode_t mode,
+		     struct cl_error **err)
+{
+	_cleanup_free_ char *rest = strdup(path);
+	char name[NAME_MAX + 1], target[PATH_MAX];
+	char *p = rest;
+	int r = rest ? walk_root(w, err) : cl_error_set(err, ENOMEM, "'%s'", path);
+
+	while (r >= 0) {
+		char *end, *next;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		end = strchrnul(p, '/');
+		if ((size_t)(end - p) > NAME_MAX)
+			return cl_error_set(err, ENAMETOOLONG, "'%s'", path);
+		memcpy(name, p, (size_t)(end - p));
+		name[end - p] = '\0';
+		p = end;
+		if (!strcmp(name, "."))
+			continue;
+		if (!strcmp(name, "..")) {
+			r = step_up(w, err);
+			continue;
+		}
+		r = step(w, name, !p[strspn(p, "/")], flags, mode, target, err);
+		if (r <= 0)
+			continue;
+		/* a symlink: its target, then what was left */
+		if (asprintf(&next, "%s/%s", target, p) < 0)
+			return cl_error_set(err, ENOMEM, "'%s'", path);
+		free(rest);
+		rest = p = next;
+		r = target[0] == '/' ? walk_root(w, err) : 0;
+	}
+	return r;
+}
+
+int cl_trusted_dir_open(const char *path, unsigned flags, mode_t mode, struct cl_error **err)
+{
+	struct walk w = {.fd = -1};
+	int r = walk_path(&w, path, flags, mode, err);
+	int fd = -1;
+
+	if (r >= 0)
+		r = check_fd(&w, w.fd, true, err);
+	if (r >= 0) {
+		fd = openat(w.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			r = cl_error_set(err, errno, "open '%s'", path);
+	}
+	if (w.fd >= 0)
+		close(w.fd);
+	return r < 0 ? r : fd;
+}
+
+int cl_trusted_file_check(int fd, const char *path, struct cl_error **err)
+{
+	char why[96];
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return cl_error_set(err, errno, "stat '%s'", path);
+	if (!S_ISREG(st.st_mode))
+		return cl_error_set(err, EINVAL, "'%s' is not a regular file", path);
+	if (cl_trust_check_stat(&st, true, why, sizeof(why)))
+		return cl_error_set(err, EPERM, "'%s' is %s", path, why);
+	return 0;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Trusted paths (lib/core/trust.h, issue 15): the ownership and mode rules for the checked
+ * directory and those above it, and the walk on a real tree (modes only: owners other than
+ * ours need root, and 365-trusted-paths.bats covers them).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "lib/core/cleanup.h"
+#include "lib/core/fd-util.h"
+#include "lib/core/trust.h"
+
+static char base[] = "/tmp/cl-test-trust.XXXXXX";
+
+static const char *rule(uid_t uid, mode_t mode, int target)
+{
+	static char buf[96];
+	struct stat st = {.st_uid = uid, .st_mode = S_IFDIR | mode};
+
+	return cl_trust_check_stat(&st, target, buf, sizeof(buf));
+}
+
+static void test_rules(void **state)
+{
+	(void)state;
+	/* the directory itself: ours or root's, nobody else may write */
+	assert_null(rule(0, 0700, 1));
+	assert_null(rule(geteuid(), 0755, 1));
+	assert_string_equal(rule(0, 0775, 1), "writable by its group (mode 0775)");
+	assert_string_equal(rule(0, 0757, 1), "writable by others (mode 0757)");
+	assert_string_equal(rule(0, 01777, 1), "writable by others (mode 1777)");
+	/* above it: group-writable and sticky world-writable are fine */
+	assert_null(rule(0, 0775, 0));
+	assert_null(rule(0, 01777, 0));
+	assert_string_equal(rule(0, 0777, 0), "world-writable without the sticky bit (mode 0777)");
+	/* another owner, anywhere (the overflow uid only above, and only in a user ns) */
+	if (geteuid() != 4242) {
+		assert_non_null(strstr(rule(4242, 0755, 1), "owned by uid 4242"));
+		assert_non_null(strstr(rule(4242, 0755, 0), "owned by uid 4242"));
+	}
+}
+
+static void expect_open(const char *rel, int errnum, const char *msg)
+{
+	char path[256];
+	struct cl_error *err = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", base, rel);
+	fd = cl_trusted_dir_open(path, 0, 0, &err);
+	if (!errnum) {
+		assert_true(fd >= 0);
+		assert_null(err);
+		close(fd);
+		return;
+	}
+	assert_int_equal(fd, -errnum);
+	assert_non_null(err);
+	if (msg)
+		assert_non_null(strstr(err->msg, msg));
+	cl_error_free(&err);
+}
+
+static void test_walk(void **state)
+{
+	char path[256];
+	struct cl_error *err = NULL;
+	int fd;
+
+	(void)state;
+	assert_int_equal(cl_mkdir_p_at(AT_FDCWD, base, 0755, NULL), 0);
+	chmod(base, 0755);
+	snprintf(path, sizeof(path), "%s/a/b", base);
+	assert_int_equal(cl_mkdir_p_at(AT_FDCWD, path, 0755, NULL), 0);
+	expect_open("a/b", 0, NULL);
+	expect_open("a/./b/", 0, NULL);
+	expect_open("a/b/../b", 0, NULL);
+	expect_open("a/missing", ENOENT, "missing");
+	/* the target: neither group nor others may write */
+	snprintf(path, sizeof(path), "%s/a/b", base);
+	chmod(path, 0770);
+	expect_open("a/b", EPERM, "/a/b' is writable by its group (mode 0770)");
+	chmod(path, 0755);
+	/* above: world-writable only with the sticky bit */
+	snprintf(path, sizeof(path), "%s/a", base);
+	chmod(path, 0777);
+	expect_open("a/b", EPERM, "/a' is world-writable without the sticky bit");
+	chmod(path, 01777);
+	expect_open("a/b", 0, NULL);
+	chmod(path, 0755);
+	/* our own symlinks are followed, relative and absolute; a file is not a directory */
+	snprintf(path, sizeof(path), "%s/l", base);
+	assert_int_equal(symlink("a/b", path), 0);
+	expect_open("l", 0, NULL);
+	snprintf(path, sizeof(path), "%s/a/f", base);
+	close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	expect_open("a/f", ENOTDIR, NULL);
+	snprintf(path, sizeof(path), "%s/loop", base);
+	assert_int_equal(symlink("loop", path), 0);
+	expect_open("loop", ELOOP, NULL);
+	/* CL_TRUST_CREATE makes what is missing, with @mode */
+	snprintf(path, sizeof(path), "%s/new/deeper", base);
+	fd = cl_trusted_dir_open(path, CL_TRUST_CREATE, 0700, &err);
+	assert_true(fd >= 0);
+	close(fd);
+	expect_open("new/deeper", 0, NULL);
+}
+
+static void test_file(void **state)
+{
+	char path[256];
+	struct cl_error *err = NULL;
+	_cleanup_close_ int fd = -1, dfd = -1;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/rec.json", base);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(cl_trusted_file_check(fd, path, &err), 0);
+	fchmod(fd, 0620);
+	assert_int_equal(cl_trusted_file_check(fd, path, &err), -EPERM);
+	assert_non_null(strstr(err->msg, "writable by its group (mode 0620)"));
+	cl_error_free(&err);
+	dfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(cl_trusted_file_check(dfd, base, &err), -EINVAL);
+	cl_error_free(&err);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return mkdtemp(base) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	(void)cl_rm_rf_at(AT_FDCWD, base, NULL);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_rules),
+	    cmocka_unit_test(test_walk),
+	    cmocka_unit_test(test_file),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
