@@ -89,13 +89,11 @@ int cl_write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t
 }
 
 /*
- * the part both replacements share: @buf into the open temporary @fd, owner (unless
- * @uid is -1) then mode (a chown clears set-id bits), fsync unless CL_WRITE_NO_SYNC,
- * rename over @path; on failure the temporary goes
+ * @buf into the open temporary @fd, owner (unless @uid is -1) then mode (a chown clears
+ * set-id bits), fsync unless CL_WRITE_NO_SYNC
  */
-static int fill_and_rename(int dirfd, int fd, const char *tmp, const char *path, const void *buf,
-			   size_t len, mode_t mode, uid_t uid, gid_t gid, unsigned flags,
-			   struct cl_error **err)
+static int fill(int fd, const void *buf, size_t len, mode_t mode, uid_t uid, gid_t gid,
+		unsigned flags)
 {
 	int r = cl_write_all(fd, buf, len);
 
@@ -105,6 +103,16 @@ static int fill_and_rename(int dirfd, int fd, const char *tmp, const char *path,
 		r = -errno;
 	if (r == 0 && !(flags & CL_WRITE_NO_SYNC) && fsync(fd) < 0)
 		r = -errno;
+	return r;
+}
+
+/* the part both replacements share: fill(), rename over @path; on failure @tmp goes */
+static int fill_and_rename(int dirfd, int fd, const char *tmp, const char *path, const void *buf,
+			   size_t len, mode_t mode, uid_t uid, gid_t gid, unsigned flags,
+			   struct cl_error **err)
+{
+	int r = fill(fd, buf, len, mode, uid, gid, flags);
+
 	if (r == 0 && renameat(dirfd, tmp, dirfd, path) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -129,19 +137,28 @@ int cl_write_file_replace_at(int dirfd, const char *path, const void *buf, size_
 			       err);
 }
 
-/* a fresh "@path.<16 hex>" under @dirfd, O_EXCL: never one that someone planted */
+/* "@path.<16 random hex>.tmp" */
+static int fresh_name(const char *path, char **ret)
+{
+	unsigned char b[8];
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		return -EIO;
+	return asprintf(ret, "%s.%02x%02x%02x%02x%02x%02x%02x%02x.tmp", path, b[0], b[1], b[2],
+			b[3], b[4], b[5], b[6], b[7]) < 0
+		   ? -ENOMEM
+		   : 0;
+}
+
+/* a fresh name under @dirfd, O_EXCL: never one that someone planted */
 static int open_fresh_tmp(int dirfd, const char *path, mode_t mode, char **ret_tmp)
 {
 	for (int tries = 0; tries < 8; tries++) {
 		_cleanup_free_ char *tmp = NULL;
-		unsigned char b[8];
-		int fd;
+		int fd, r = fresh_name(path, &tmp);
 
-		if (getrandom(b, sizeof(b), 0) != sizeof(b))
-			return -EIO;
-		if (asprintf(&tmp, "%s.%02x%02x%02x%02x%02x%02x%02x%02x.tmp", path, b[0], b[1],
-			     b[2], b[3], b[4], b[5], b[6], b[7]) < 0)
-			return -ENOMEM;
+		if (r < 0)
+			return r;
 		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd >= 0) {
 			*ret_tmp = TAKE_PTR(tmp);
@@ -153,6 +170,61 @@ static int open_fresh_tmp(int dirfd, const char *path, mode_t mode, char **ret_t
 	return -EEXIST;
 }
 
+/*
+ * The O_TMPFILE file @fd gets a fresh name under @dirfd: through /proc/self/fd (open(2)'s
+ * example), else AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH). linkat never replaces.
+ */
+static int link_fresh(int fd, int dirfd, const char *path, char **ret_tmp)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	for (int tries = 0; tries < 8; tries++) {
+		_cleanup_free_ char *tmp = NULL;
+		int r = fresh_name(path, &tmp);
+
+		if (r < 0)
+			return r;
+		r = linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW);
+		if (r < 0 && errno == ENOENT) /* no /proc */
+			r = linkat(fd, "", dirfd, tmp, AT_EMPTY_PATH);
+		if (r == 0) {
+			*ret_tmp = TAKE_PTR(tmp);
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+/*
+ * O_TMPFILE + linkat (issue 15): the new contents have no name until they are complete,
+ * so nothing planted under any name is opened (a FIFO named config.json.tmp hung
+ * prepare), and a crash before the link leaves no copy beside @path (config.json can
+ * hold secrets in env). 1 when the filesystem has no O_TMPFILE: the caller falls back.
+ */
+static int replace_via_tmpfile(int dirfd, const char *path, const void *buf, size_t len,
+			       mode_t mode, uid_t uid, gid_t gid, struct cl_error **err)
+{
+	_cleanup_close_ int fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	_cleanup_free_ char *tmp = NULL;
+	int r;
+
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+		return 1;
+	if (fd < 0)
+		return cl_error_set(err, errno, "create a temporary file for '%s'", path);
+	r = fill(fd, buf, len, mode, uid, gid, 0);
+	if (r == 0)
+		r = link_fresh(fd, dirfd, path, &tmp);
+	if (r == 0 && renameat(dirfd, tmp, dirfd, path) < 0) {
+		r = -errno;
+		(void)unlinkat(dirfd, tmp, 0);
+	}
+	return r < 0 ? cl_error_set(err, -r, "write '%s'", path) : 0;
+}
+
 int cl_write_file_keep_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
 			  struct cl_error **err)
 {
@@ -161,6 +233,7 @@ int cl_write_file_keep_at(int dirfd, const char *path, const void *buf, size_t l
 	struct stat st;
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
+	int r;
 
 	/* a symlink or special file is replaced, never followed: @mode and our ids */
 	if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
@@ -168,6 +241,9 @@ int cl_write_file_keep_at(int dirfd, const char *path, const void *buf, size_t l
 		if (st.st_uid != geteuid() || st.st_gid != getegid())
 			uid = st.st_uid, gid = st.st_gid;
 	}
+	r = replace_via_tmpfile(dirfd, path, buf, len, mode, uid, gid, err);
+	if (r <= 0)
+		return r;
 	fd = open_fresh_tmp(dirfd, path, 0600, &tmp);
 	if (fd < 0)
 		return cl_error_set(err, -fd, "create a temporary file for '%s'", path);

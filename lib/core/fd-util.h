@@ -44,9 +44,11 @@ int cl_write_file_replace_at(int dirfd, const char *path, const void *buf, size_
 /**
  * cl_write_file_keep_at() - replace @path under @dirfd by @buf, keeping the mode and owner
  * of the regular file it replaces (@mode, and this process's ids, for a new file or one
- * that is not a regular file). The new contents go to a fresh random name opened
- * O_CREAT|O_EXCL|O_NOFOLLOW (never a fixed "path.tmp": a FIFO or symlink planted there
- * cannot hang or redirect it), then fsync + rename. Return: 0 or -errno.
+ * that is not a regular file). The new contents are written to an O_TMPFILE file (no
+ * name until complete: a crash leaves no copy), fsync'ed, linked to a fresh random name
+ * and renamed over @path; where the filesystem has no O_TMPFILE, that fresh name is
+ * opened O_CREAT|O_EXCL|O_NOFOLLOW instead. Never a fixed "path.tmp": a FIFO or symlink
+ * planted there cannot hang or redirect it. Return: 0 or -errno.
  */
 int cl_write_file_keep_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
 			  struct cl_error **err);
