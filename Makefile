@@ -230,12 +230,36 @@ check-layering:
 		|| { echo "layering: lib/layer internals used outside it"; exit 1; }
 	@echo "layering: ok"
 
+# libFuzzer (STYLE §1.9): the library is built once with clang into build-fuzz/, then each
+# target runs for FUZZ_RUNS executions (or FUZZ_TIME seconds when FUZZ_RUNS is empty).
+# New inputs go to build-fuzz/fuzz/new-NAME, never into the tree: 'make fuzz-merge' adds
+# to tests/fuzz/corpus/NAME only the inputs that add coverage (libFuzzer -merge=1 keeps the
+# smallest). FUZZ_TARGETS picks targets (e.g. FUZZ_TARGETS='record oci-state').
 FUZZ_TIME ?= 60
+FUZZ_RUNS ?=
+FUZZ_TARGETS ?= $(FUZZ_SRCS:tests/fuzz/fuzz-%.c=%)
+FUZZ_OPTS ?=
+ifeq ($(FUZZ),1)
+override CFLAGS += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+        -fno-omit-frame-pointer
+endif
+$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(B)/libcryptlayer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libcryptlayer.a \
+		$(shell pkg-config --libs $(STATIC_PKGS)) -ldl -lpthread
+fuzz-build: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz-%)
+fuzz-run: fuzz-build
+	@set -e; for n in $(FUZZ_TARGETS); do mkdir -p $(B)/fuzz/new-$$n; echo "# fuzz $$n"; \
+		$(B)/fuzz/fuzz-$$n $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_TIME)) \
+			-artifact_prefix=$(B)/fuzz/crash-$$n- $(FUZZ_OPTS) \
+			$(B)/fuzz/new-$$n tests/fuzz/corpus/$$n; done
+fuzz-merge-run: fuzz-build
+	@set -e; for n in $(FUZZ_TARGETS); do echo "# merge $$n"; \
+		$(B)/fuzz/fuzz-$$n -merge=1 tests/fuzz/corpus/$$n $(B)/fuzz/new-$$n; done
 fuzz:
-	@set -e; mkdir -p $(B)/fuzz; for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
-		clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $(B)/fuzz/$$n $$f \
-			$(LIB_SRCS) $(shell pkg-config --libs $(STATIC_PKGS)) -ldl -lpthread; \
-		$(B)/fuzz/$$n -max_total_time=$(FUZZ_TIME) tests/fuzz/corpus/$${n#fuzz-}; done
+	$(MAKE) B=build-fuzz FUZZ=1 CC=clang fuzz-run
+fuzz-merge:
+	$(MAKE) B=build-fuzz FUZZ=1 CC=clang fuzz-merge-run
 
 bench: all
 	bash bench/run
@@ -290,8 +314,8 @@ uninstall:
 		$(DESTDIR)$(DATADIR)/cryptlayer
 
 clean:
-	rm -rf $(B) build-asan
+	rm -rf $(B) build-asan build-fuzz
 
 .PHONY: all check check-unit check-fuzz-corpus check-integration check-asan check-layering check-exec-path check-plugin-path \
-	fuzz bench demo format format-check lint install uninstall clean
+	fuzz fuzz-build fuzz-run fuzz-merge fuzz-merge-run bench demo format format-check lint install uninstall clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
