@@ -11,37 +11,28 @@
 
 #include "lib/core/cleanup.h"
 #include "lib/core/trust.h"
+#include "lib/core/userns.h"
 
 #define MAX_LINKS 40 /* as the kernel's path walk */
 
 /*
- * The overflow uid when this process is in a user namespace other than the initial one
- * (where unmapped owners show as it), else -1. Without /proc: the initial namespace, which
- * is the strict answer.
+ * The overflow uid in a user namespace other than the initial one (where unmapped owners,
+ * root among them, show as it: /proc/sys/kernel/overflowuid, 65534 by default), else -1.
  */
 static uid_t userns_overflow_uid(void)
 {
 	static int known;
 	static uid_t v = (uid_t)-1;
-	char buf[128] = "";
-	unsigned a, b, c;
+	char buf[32] = "";
 	FILE *f;
 
 	if (known)
 		return v;
 	known = 1;
-	f = fopen("/proc/self/uid_map", "re");
-	if (!f)
+	if (!cl_userns_nested())
 		return v;
-	if (fscanf(f, "%u %u %u", &a, &b, &c) == 3 && a == 0 && b == 0 && c == UINT_MAX)
-		c = 0; /* the initial namespace maps everything */
-	else
-		c = 1;
-	fclose(f);
-	if (!c)
-		return v;
-	f = fopen("/proc/sys/kernel/overflowuid", "re");
 	v = 65534;
+	f = fopen("/proc/sys/kernel/overflowuid", "re");
 	if (f && fgets(buf, sizeof(buf), f))
 		v = (uid_t)strtoul(buf, NULL, 10);
 	if (f)

@@ -192,6 +192,14 @@ untouched() {
 	chown 1234 "$t/other"
 	run as_nobody $CRYPTLAYER --root "$t/user/root" --run-dir "$t/other" list
 	one_error_line "list: run dir: '$t/other' is owned by uid 1234, neither root nor uid $NOBODY"
+	# rootless podman's hooks run as uid 0 of the user's namespace: root's directories
+	# above show as the overflow uid there and are accepted; as the checked one, not
+	mkdir -p "$t/rootowned"
+	run as_nobody unshare -r $CRYPTLAYER --root "$t/user/root" --run-dir "$t/user/run" list --json
+	assert_success
+	assert_output "[]"
+	run as_nobody unshare -r $CRYPTLAYER --root "$t/user/root" --run-dir "$t/rootowned" list
+	one_error_line "list: run dir: '$t/rootowned' is owned by uid $NOBODY, not by root"
 }
 
 @test "the hook logs nothing into a run dir it does not trust" {
