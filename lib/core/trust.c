@@ -211,25 +211,33 @@ static int walk_path(struct walk *w, const char *path, unsigned flags, mode_t mo
 	return r;
 }
 
-int cl_trusted_dir_open(const char *path, unsigned flags, mode_t mode, struct cl_error **err)
+int cl_trusted_dir_open(const char *path, const char *what, unsigned flags, mode_t mode,
+			struct cl_error **err)
 {
 	struct walk w = {.fd = -1};
 	int r = walk_path(&w, path, flags, mode, err);
+	char why[96];
+	struct stat st;
 	int fd = -1;
 
-	if (r >= 0)
-		r = check_fd(&w, w.fd, true, err);
-	if (r >= 0) {
-		fd = openat(w.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			r = cl_error_set(err, errno, "open '%s'", path);
+	if (r < 0) {
+		cl_error_wrap(err, "%s '%s'", what, path);
+		goto out;
 	}
+	/* the directory itself, named as given */
+	if (fstat(w.fd, &st) < 0)
+		r = cl_error_set(err, errno, "stat %s '%s'", what, path);
+	else if (cl_trust_check_stat(&st, true, why, sizeof(why)))
+		r = cl_error_set(err, EPERM, "%s '%s' is %s", what, path, why);
+	else if ((fd = openat(w.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		r = cl_error_set(err, errno, "open %s '%s'", what, path);
+out:
 	if (w.fd >= 0)
 		close(w.fd);
 	return r < 0 ? r : fd;
 }
 
-int cl_trusted_file_check(int fd, const char *path, struct cl_error **err)
+int cl_trusted_file_check(int fd, const char *what, const char *path, struct cl_error **err)
 {
 	char why[96];
 	struct stat st;
@@ -237,8 +245,8 @@ int cl_trusted_file_check(int fd, const char *path, struct cl_error **err)
 	if (fstat(fd, &st) < 0)
 		return cl_error_set(err, errno, "stat '%s'", path);
 	if (!S_ISREG(st.st_mode))
-		return cl_error_set(err, EINVAL, "'%s' is not a regular file", path);
+		return cl_error_set(err, EINVAL, "%s '%s' is not a regular file", what, path);
 	if (cl_trust_check_stat(&st, true, why, sizeof(why)))
-		return cl_error_set(err, EPERM, "'%s' is %s", path, why);
+		return cl_error_set(err, EPERM, "%s '%s' is %s", what, path, why);
 	return 0;
 }

@@ -29,19 +29,22 @@
  * cl_trusted_dir_open() - open directory @path (absolute), walking it from '/' one
  * component at a time on fds (openat O_NOFOLLOW; symlinks resolved by the walk itself)
  * and checking each directory reached, so the fd returned is the one checked.
+ * @what: names it in messages ("run dir", "store root"): "run dir '/run/x' is writable by
+ *	others (mode 0777)", "run dir '/a/b': '/a' is world-writable without the sticky bit"
  * @flags: CL_TRUST_CREATE
  * @mode: for directories made with CL_TRUST_CREATE
  * Return: an O_RDONLY|O_DIRECTORY|O_CLOEXEC fd, or -errno: -EPERM when a rule above is
  * broken (the message names the path and what is wrong), -ENOENT when missing.
  */
-int cl_trusted_dir_open(const char *path, unsigned flags, mode_t mode, struct cl_error **err);
+int cl_trusted_dir_open(const char *path, const char *what, unsigned flags, mode_t mode,
+			struct cl_error **err);
 
 /**
  * cl_trusted_file_check() - @fd, opened as @path, is a regular file owned by root or the
- * effective uid and writable by neither its group nor others.
+ * effective uid and writable by neither its group nor others. @what names it ("record").
  * Return: 0 or -EPERM (-EINVAL: not a regular file).
  */
-int cl_trusted_file_check(int fd, const char *path, struct cl_error **err);
+int cl_trusted_file_check(int fd, const char *what, const char *path, struct cl_error **err);
 
 /**
  * cl_trust_check_stat() - the rule for @st, the directory itself (@target) or one above

@@ -148,13 +148,12 @@ static void gc_ids(struct gc_run *run, struct cl_store *store, char **ids, int n
 /* one gc at a time per store root: <root>/gc.lock (the store's own lock is for open) */
 static int lock_gc(const char *root, struct cl_error **err)
 {
-	_cleanup_close_ int rfd = cl_trusted_dir_open(root, CL_TRUST_CREATE, 0700, err);
+	_cleanup_close_ int rfd =
+	    cl_trusted_dir_open(root, "store root", CL_TRUST_CREATE, 0700, err);
 	_cleanup_close_ int fd = -1;
 
-	if (rfd < 0) {
-		cl_error_wrap(err, "store root");
+	if (rfd < 0)
 		return rfd;
-	}
 	fd = openat(rfd, "gc.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return cl_error_set(err, errno, "open '%s/gc.lock'", root);

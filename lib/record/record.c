@@ -32,13 +32,6 @@ void cl_record_clear(struct cl_record *rec)
 	memset(rec, 0, sizeof(*rec));
 }
 
-/* "@what: " before *err's message, keeping @r (cl_error_wrap() gives -EIO without *err) */
-static int wrap_keep(struct cl_error **err, const char *what, int r)
-{
-	cl_error_wrap(err, "%s", what);
-	return r;
-}
-
 static int add_str(json_object *o, const char *k, const char *v)
 {
 	return json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
@@ -64,9 +57,9 @@ int cl_record_write(const char *run_dir, const struct cl_record *rec, struct cl_
 						     JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (r || !text)
 		return cl_error_set(err, ENOMEM, "record '%s'", rec->id);
-	dfd = cl_trusted_dir_open(run_dir, CL_TRUST_CREATE, 0700, err);
+	dfd = cl_trusted_dir_open(run_dir, "run dir", CL_TRUST_CREATE, 0700, err);
 	if (dfd < 0)
-		return wrap_keep(err, "run dir", dfd);
+		return dfd;
 	if (asprintf(&name, "%s.json", rec->id) < 0)
 		return cl_error_set(err, ENOMEM, "record");
 	/*
@@ -107,9 +100,9 @@ static int load(int dfd, const char *name, const char *path, size_t max, const c
 
 	if (fd < 0)
 		return cl_error_set(err, errno, "open '%s'", path);
-	r = cl_trusted_file_check(fd, path, err);
+	r = cl_trusted_file_check(fd, what, path, err);
 	if (r < 0)
-		return wrap_keep(err, what, r);
+		return r;
 	r = cl_read_all_fd(fd, max, &buf, NULL, err);
 	if (r < 0) {
 		cl_error_wrap(err, "'%s'", path);
@@ -150,13 +143,13 @@ int cl_record_read(const char *run_dir, const char *id, struct cl_record *ret,
 
 	if (asprintf(&name, "%s.json", id) < 0 || asprintf(&path, "%s/%s", run_dir, name) < 0)
 		return cl_error_set(err, ENOMEM, "record");
-	dfd = cl_trusted_dir_open(run_dir, 0, 0, err);
+	dfd = cl_trusted_dir_open(run_dir, "run dir", 0, 0, err);
 	if (dfd == -ENOENT)
 		cl_error_free(err);
 	if (dfd == -ENOENT)
 		return cl_error_set(err, ENOENT, "open '%s'", path);
 	if (dfd < 0)
-		return wrap_keep(err, "run dir", dfd);
+		return dfd;
 	r = load(dfd, name, path, 1 << 20, "record", &rec, err);
 	if (r < 0)
 		return r;
@@ -195,14 +188,14 @@ static char *record_id(DIR *d, const char *name)
 
 int cl_record_list(const char *run_dir, char ***ret_ids, struct cl_error **err)
 {
-	int fd = cl_trusted_dir_open(run_dir, 0, 0, err);
+	int fd = cl_trusted_dir_open(run_dir, "run dir", 0, 0, err);
 	DIR *d = NULL;
 	int n;
 
 	if (fd == -ENOENT)
 		cl_error_free(err); /* no run dir: no records */
 	else if (fd < 0)
-		return wrap_keep(err, "run dir", fd);
+		return fd;
 	else if (!(d = fdopendir(fd))) {
 		n = errno;
 		close(fd);

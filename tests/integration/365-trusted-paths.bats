@@ -68,10 +68,10 @@ untouched() {
 	chown $NOBODY "$r"
 	forge $id "$r"
 	run $CRYPTLAYER --root "$CLROOT" --run-dir "$r" gc
-	one_error_line "gc: run dir: '$r' is owned by uid $NOBODY, not by root: Operation not permitted$"
+	one_error_line "gc: run dir '$r' is owned by uid $NOBODY, not by root: Operation not permitted$"
 	untouched $id
 	run $CRYPTLAYER --root "$CLROOT" --run-dir "$r" list
-	one_error_line "list: run dir: '$r' is owned by uid $NOBODY"
+	one_error_line "list: run dir '$r' is owned by uid $NOBODY"
 	run $CRYPTLAYER --root "$CLROOT" --run-dir "$r" destroy $id
 	one_error_line "destroy: .*'$r' is owned by uid $NOBODY"
 	untouched $id
@@ -85,7 +85,7 @@ untouched() {
 	for mode in 0775 0777 1777 0757; do
 		chmod $mode "$r"
 		run $CRYPTLAYER --root "$CLROOT" --run-dir "$r" gc
-		one_error_line "gc: run dir: '$r' is writable by (others|its group) \\(mode $mode\\)"
+		one_error_line "gc: run dir '$r' is writable by (others|its group) \\(mode $mode\\)"
 	done
 	untouched $id
 }
@@ -97,15 +97,15 @@ untouched() {
 	forge $id "$r"
 	run $CRYPTLAYER --root "$CLROOT" --run-dir "$r" gc
 	assert_failure 1
-	assert_output --regexp "$id: record: '$r/$id.json' is owned by uid $NOBODY, not by root"
+	assert_output --regexp "$id: record '$r/$id.json' is owned by uid $NOBODY, not by root"
 	untouched $id
 	run $CRYPTLAYER --root "$CLROOT" --run-dir "$r" status $id
-	one_error_line "status: record: '$r/$id.json' is owned by uid $NOBODY"
+	one_error_line "status: record '$r/$id.json' is owned by uid $NOBODY"
 	chown 0 "$r/$id.json"
 	chmod 0666 "$r/$id.json"
 	run $CRYPTLAYER --root "$CLROOT" --run-dir "$r" gc
 	assert_failure 1
-	assert_output --regexp "record: '$r/$id.json' is writable by others \\(mode 0666\\)"
+	assert_output --regexp "record '$r/$id.json' is writable by others \\(mode 0666\\)"
 	untouched $id
 }
 
@@ -114,7 +114,7 @@ untouched() {
 	mkdir "$r"
 	mkfifo "$r/fifo.json"
 	run timeout 20 $CRYPTLAYER --root "$CLROOT" --run-dir "$r" status fifo
-	one_error_line "status: record: '$r/fifo.json' is not a regular file"
+	one_error_line "status: record '$r/fifo.json' is not a regular file"
 	run timeout 20 $CRYPTLAYER --root "$CLROOT" --run-dir "$r" gc
 	assert_failure 1
 	assert_output --partial "'$r/fifo.json' is not a regular file"
@@ -125,10 +125,10 @@ untouched() {
 	mkdir -p "$t/p/run" "$t/q/run" "$t/s/run"
 	chmod 0777 "$t/p"
 	run $CRYPTLAYER --root "$CLROOT" --run-dir "$t/p/run" list
-	one_error_line "list: run dir: '$t/p' is world-writable without the sticky bit \\(mode 0777\\)"
+	one_error_line "list: run dir '$t/p/run': '$t/p' is world-writable without the sticky bit \\(mode 0777\\)"
 	chown $NOBODY "$t/q"
 	run $CRYPTLAYER --root "$CLROOT" --run-dir "$t/q/run" list
-	one_error_line "list: run dir: '$t/q' is owned by uid $NOBODY, not by root"
+	one_error_line "list: run dir '$t/q/run': '$t/q' is owned by uid $NOBODY, not by root"
 	# sticky (as /tmp) and group-writable above are fine
 	chmod 1777 "$t/p"
 	chmod 0775 "$t/s"
@@ -146,13 +146,13 @@ untouched() {
 	chown -h $NOBODY "$t/links/bad"
 	run_cryptlayer --run-dir "$t/links/ok/run" list
 	run $CRYPTLAYER --root "$CLROOT" --run-dir "$t/links/bad/run" list
-	one_error_line "list: run dir: symlink '$t/links/bad' is owned by uid $NOBODY"
+	one_error_line "list: run dir '$t/links/bad/run': symlink '$t/links/bad' is owned by uid $NOBODY"
 	# the run dir itself a symlink to a world-writable directory: the target is checked
 	mkdir "$t/ww"
 	chmod 0777 "$t/ww"
 	ln -s "$t/ww" "$t/links/ww"
 	run $CRYPTLAYER --root "$CLROOT" --run-dir "$t/links/ww" list
-	one_error_line "list: run dir: '$t/ww' is writable by others"
+	one_error_line "list: run dir '$t/links/ww' is writable by others"
 }
 
 @test "a store root another user owns, or others can write, is refused before anything is made" {
@@ -160,10 +160,10 @@ untouched() {
 	mkdir -p "$t/root1" "$t/root2"
 	chown $NOBODY "$t/root1"
 	run $CRYPTLAYER --root "$t/root1" --run-dir "$CLRUN" create --base "$BATS_FILE_TMPDIR/base" --id sr1
-	one_error_line "create: .*store root: '$t/root1' is owned by uid $NOBODY, not by root"
+	one_error_line "create: .*store root '$t/root1' is owned by uid $NOBODY, not by root"
 	chmod 0770 "$t/root2"
 	run $CRYPTLAYER --root "$t/root2" --run-dir "$CLRUN" gc
-	one_error_line "gc: store root: '$t/root2' is writable by its group \\(mode 0770\\)"
+	one_error_line "gc: store root '$t/root2' is writable by its group \\(mode 0770\\)"
 	run find "$t/root1" "$t/root2" -mindepth 1
 	assert_output ""
 	run find "$CLRUN" -name 'sr1*'
@@ -187,11 +187,11 @@ untouched() {
 	assert_success
 	run stat -c '%u %a' "$t/user/root"
 	assert_output "$NOBODY 700"
-	# root's dirs are trusted by a user too; another user's are not
+	# another user's are not (a user's own store: cl_cli_user_check() says it first)
 	mkdir -p "$t/other"
 	chown 1234 "$t/other"
 	run as_nobody $CRYPTLAYER --root "$t/user/root" --run-dir "$t/other" list
-	one_error_line "list: run dir: '$t/other' is owned by uid 1234, neither root nor uid $NOBODY"
+	one_error_line "list: run dir '$t/other' is owned by uid 1234, not by this user"
 	# rootless podman's hooks run as uid 0 of the user's namespace: root's directories
 	# above show as the overflow uid there and are accepted; as the checked one, not
 	mkdir -p "$t/rootowned"
@@ -199,7 +199,7 @@ untouched() {
 	assert_success
 	assert_output "[]"
 	run as_nobody unshare -r $CRYPTLAYER --root "$t/user/root" --run-dir "$t/rootowned" list
-	one_error_line "list: run dir: '$t/rootowned' is owned by uid $NOBODY, not by root"
+	one_error_line "list: run dir '$t/rootowned' is owned by uid $NOBODY, not by this user"
 }
 
 @test "the hook logs nothing into a run dir it does not trust" {

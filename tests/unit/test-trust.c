@@ -58,7 +58,7 @@ static void expect_open(const char *rel, int errnum, const char *msg)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", base, rel);
-	fd = cl_trusted_dir_open(path, 0, 0, &err);
+	fd = cl_trusted_dir_open(path, "dir", 0, 0, &err);
 	if (!errnum) {
 		assert_true(fd >= 0);
 		assert_null(err);
@@ -111,7 +111,7 @@ static void test_walk(void **state)
 	expect_open("loop", ELOOP, NULL);
 	/* CL_TRUST_CREATE makes what is missing, with @mode */
 	snprintf(path, sizeof(path), "%s/new/deeper", base);
-	fd = cl_trusted_dir_open(path, CL_TRUST_CREATE, 0700, &err);
+	fd = cl_trusted_dir_open(path, "dir", CL_TRUST_CREATE, 0700, &err);
 	assert_true(fd >= 0);
 	close(fd);
 	expect_open("new/deeper", 0, NULL);
@@ -127,13 +127,13 @@ static void test_file(void **state)
 	snprintf(path, sizeof(path), "%s/rec.json", base);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
-	assert_int_equal(cl_trusted_file_check(fd, path, &err), 0);
+	assert_int_equal(cl_trusted_file_check(fd, "record", path, &err), 0);
 	fchmod(fd, 0620);
-	assert_int_equal(cl_trusted_file_check(fd, path, &err), -EPERM);
+	assert_int_equal(cl_trusted_file_check(fd, "record", path, &err), -EPERM);
 	assert_non_null(strstr(err->msg, "writable by its group (mode 0620)"));
 	cl_error_free(&err);
 	dfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_int_equal(cl_trusted_file_check(dfd, base, &err), -EINVAL);
+	assert_int_equal(cl_trusted_file_check(dfd, "record", base, &err), -EINVAL);
 	cl_error_free(&err);
 }
 
