@@ -23,6 +23,15 @@
  * CRYPTLAYER_FAULT_KILL=SYMBOL instead kills the process (SIGKILL) at its first call of
  * SYMBOL, before making it: a kill -9 at an exact step (820-btrfs: after the snapshot,
  * before the overlay's fsopen), announced as "cryptlayer-fault: killed at call N (SYMBOL)".
+ *
+ * CRYPTLAYER_FAULT_STOP=SYMBOL stops the process (SIGSTOP) at its first call of SYMBOL,
+ * announced as "cryptlayer-fault: stopped at call N (SYMBOL)": a test inspects it mid-run
+ * (/proc/PID/environ, a crash of it), waiting for the stop, never sleeping.
+ *
+ * CRYPTLAYER_FAULT_KEYS=FILE (the secret scan, 370-secret-scan): getrandom() of exactly
+ * 64 bytes returns FILE's first 64 bytes (so every fscrypt key is known), of exactly 32
+ * bytes its next 32 (a .clx data key); other sizes are random. The keys come from a file,
+ * never the environment, which the scan reads.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -44,6 +53,7 @@
 struct cl_fault_state {
 	long at;	      /* the call to fail; 0: none */
 	const char *kill_sym; /* the symbol whose first call is a SIGKILL, or NULL */
+	const char *stop_sym; /* the symbol whose first call is a SIGSTOP, or NULL */
 	long calls;	      /* wrapped calls so far */
 	int ready;
 };
@@ -66,6 +76,7 @@ static struct cl_fault_state *state(void)
 
 		p->at = v ? strtol(v, NULL, 10) : 0;
 		p->kill_sym = getenv("CRYPTLAYER_FAULT_KILL");
+		p->stop_sym = getenv("CRYPTLAYER_FAULT_STOP");
 		__atomic_store_n(&p->ready, 1, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&s, p, __ATOMIC_RELEASE);
@@ -81,6 +92,11 @@ static int fault(const char *sym, int errnum)
 	if (s->kill_sym && !strcmp(s->kill_sym, sym)) {
 		dprintf(STDERR_FILENO, "cryptlayer-fault: killed at call %ld (%s)\n", n, sym);
 		raise(SIGKILL);
+	}
+	if (s->stop_sym && !strcmp(s->stop_sym, sym)) {
+		s->stop_sym = NULL; /* the first call only */
+		dprintf(STDERR_FILENO, "cryptlayer-fault: stopped at call %ld (%s)\n", n, sym);
+		raise(SIGSTOP);
 	}
 	if (n != s->at)
 		return 0;
@@ -192,4 +208,30 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 		dprintf(STDERR_FILENO, "cryptlayer-fault-key: %s\n", hex);
 	}
 	return r;
+}
+
+/* known keys for the secret scan: not counted, never failed */
+ssize_t __real_getrandom(void *buf, size_t len, unsigned flags);
+ssize_t __wrap_getrandom(void *buf, size_t len, unsigned flags);
+ssize_t __wrap_getrandom(void *buf, size_t len, unsigned flags)
+{
+	const char *path = getenv("CRYPTLAYER_FAULT_KEYS");
+	unsigned char keys[96];
+	ssize_t n = -1;
+	int fd;
+
+	if (!path || (len != 64 && len != 32))
+		return __real_getrandom(buf, len, flags);
+	fd = __real_open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		n = read(fd, keys, sizeof(keys));
+	if (fd >= 0)
+		close(fd);
+	if (n != (ssize_t)sizeof(keys)) {
+		dprintf(STDERR_FILENO, "cryptlayer-fault: %s: not %zu bytes\n", path, sizeof(keys));
+		abort();
+	}
+	memcpy(buf, len == 64 ? keys : keys + 64, len);
+	explicit_bzero(keys, sizeof(keys));
+	return (ssize_t)len;
 }
