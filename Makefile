@@ -178,8 +178,10 @@ $(B)/tests/ctr-speed: tests/tools/ctr-speed.c $(B)/libcryptlayer.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -pie $(LDFLAGS) -o $@ $< $(B)/libcryptlayer.a $(LDLIBS_MAIN)
 
+# the suites run this build's binaries ($(B): build-asan under check-asan), not build/'s
 check-integration: all $(B)/tests/fscrypt-probe $(B)/tests/cltar
-	tests/tools/tap-gate.sh bats --tap tests/integration
+	CRYPTLAYER=$(abspath $(B))/cryptlayer PROBE=$(abspath $(B))/tests/fscrypt-probe \
+		CLTAR=$(abspath $(B))/tests/cltar tests/tools/tap-gate.sh bats --tap tests/integration
 
 # The hook's exec path (DESIGN §2): the binary needs only libc, and carries no OpenSSL,
 # libarchive or libmount code; those are dlopen'ed when a command needs them.

@@ -8,7 +8,7 @@ load '/usr/lib/bats/bats-file/load'
 
 TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 CRYPTLAYER=${CRYPTLAYER:-$TOP/build/cryptlayer}
-PROBE=$TOP/build/tests/fscrypt-probe
+PROBE=${PROBE:-$TOP/build/tests/fscrypt-probe}
 
 skip_if_not_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root (loop devices, mounts, fscrypt ioctls)"
