@@ -28,7 +28,7 @@
  * announced as "cryptlayer-fault: stopped at call N (SYMBOL)": a test inspects it mid-run
  * (/proc/PID/environ, a crash of it), waiting for the stop, never sleeping.
  *
- * CRYPTLAYER_FAULT_KEYS=FILE (the secret scan, 370-secret-scan): getrandom() of exactly
+ * CRYPTLAYER_FAULT_KEYS=FILE (the secret scan, 375-secret-scan): getrandom() of exactly
  * 64 bytes returns FILE's first 64 bytes (so every fscrypt key is known), of exactly 32
  * bytes its next 32 (a .clx data key); other sizes are random. The keys come from a file,
  * never the environment, which the scan reads.
