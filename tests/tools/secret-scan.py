@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# secret-scan.py KEYS PATH...: look for known key bytes (370-secret-scan) in files and in
+# secret-scan.py KEYS PATH...: look for known key bytes (375-secret-scan) in files and in
 # every regular file under directories. KEYS is "name=hex,name=hex". Each key is looked for
 # raw, as lowercase and uppercase hex, and as standard and URL-safe base64 at each of the
 # three byte alignments (the part of the encoding that does not depend on the bytes
