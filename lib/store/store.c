@@ -290,9 +290,12 @@ static int open_locked(struct cl_store *s, uint64_t size, bool create, struct cl
 	r = attach(s, lock, size, create, err);
 	if (r < 0)
 		return r;
-	s->dir_fd = s->backing == CL_STORE_IN_PLACE
-			? fcntl(lock, F_DUPFD_CLOEXEC, 3)
-			: openat(lock, "store", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/*
+	 * a new open file description, never a dup of @lock: the flock lives as long as its
+	 * description, and a second cl_store_open() in this process would wait on it forever
+	 */
+	s->dir_fd = openat(lock, s->backing == CL_STORE_IN_PLACE ? "." : "store",
+			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->dir_fd < 0)
 		return cl_error_set(err, errno, "open '%s'", s->dir);
 	return 0;

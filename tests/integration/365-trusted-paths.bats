@@ -206,3 +206,19 @@ untouched() {
 	assert_failure 1
 	assert [ ! -e "$r/cryptlayer.log" ]
 }
+
+@test "an in-place store (a root on an fscrypt filesystem): the store lock ends with its open" {
+	# the checked root fd was once dup'ed as the store's fd, so its flock outlived the
+	# open and the next cl_store_open() of the same process (gc holds the store and opens
+	# it again for each record; podman's precreate reclaims first) waited forever: the
+	# rootless stores are all in place
+	local r=$STORE/inplace-root
+	run timeout 60 $CRYPTLAYER --root "$r" --run-dir "$BATS_TEST_TMPDIR/run" create \
+		--base "$BATS_FILE_TMPDIR/base" --id ip1
+	assert_success
+	assert_output "$r/containers/ip1/merged"
+	run timeout 60 $CRYPTLAYER --root "$r" --run-dir "$BATS_TEST_TMPDIR/run" gc
+	assert_success
+	run timeout 60 $CRYPTLAYER --root "$r" --run-dir "$BATS_TEST_TMPDIR/run" destroy ip1
+	assert_success
+}
