@@ -38,7 +38,8 @@ teardown_file() {
 
 # the outer's config: privileged (all capabilities this machine has, no seccomp, no
 # masked paths), rw /sys and cgroups, the host's /usr and this build tree read-only, a
-# tmpfs on /run and /tmp (HELPERS: what nested runtimes need here)
+# tmpfs on /run and /tmp first (so a checkout under /tmp stays visible: HELPERS: what
+# nested runtimes need here)
 # bounding_caps: the capability names of this process's bounding set, as a JSON array
 # (what a privileged container can get here: this machine lacks some, e.g. CAP_SYS_RESOURCE)
 bounding_caps() {
@@ -61,13 +62,13 @@ build_outer_jq() {
 | .mounts |= map(if .destination == "/sys" then .options = ["nosuid","noexec","nodev","rw"] else . end)
 | .mounts |= map(select(.destination != "/sys/fs/cgroup"))
 | .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid","noexec","nodev","relatime","rw"]},
+   {destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid","nodev","mode=755"]},
+   {destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid","nodev","mode=1777"]},
    {destination: "/usr", type: "bind", source: "/usr", options: ["rbind","ro"]},
    {destination: \$top, type: "bind", source: \$top, options: ["rbind","ro"]},
    {destination: "/ibase", type: "bind", source: \$ibase, options: ["rbind","ro"]},
    {destination: "/obase", type: "bind", source: \$obase, options: ["rbind","ro"]},
-   {destination: "/shared", type: "bind", source: \$shared, options: ["rbind","rw"]},
-   {destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid","nodev","mode=755"]},
-   {destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid","nodev","mode=1777"]}]
+   {destination: "/shared", type: "bind", source: \$shared, options: ["rbind","rw"]}]
 | .linux.resources = {devices: [{allow: true, access: "rwm"}]}
 | .annotations = \$ann
 | .hooks = {prestart: [{path: \$hook[0], args: (\$hook + ["prestart"])}],
