@@ -44,6 +44,9 @@ override CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -
 override LDFLAGS += -fsanitize=address,undefined
 LDLIBS_MAIN := $(shell pkg-config --libs $(STATIC_PKGS)) -ldl -lpthread
 LDLIBS_BIN := $(shell pkg-config --libs json-c) -ldl
+# the sanitizers' runtime makes syscalls of its own: no seccomp filter (NNP and caps stay)
+override CPPFLAGS += -DCL_SANDBOX_SAN
+$(info sandbox: the sanitizer build loads no seccomp filter (lib/sandbox/sandbox.c))
 endif
 # Fault injection (tests/fault/fault.c, issue 14): the binary and both plugins fail their
 # Nth wrapped call; never in a release build (check-exec-path)
@@ -60,7 +63,7 @@ endif
 
 LIB_SRCS := $(sort $(filter-out lib/core/log-forward.c lib/crypto/keyfile-plugin.c,$(wildcard lib/core/*.c lib/crypto/*.c lib/fscrypt/*.c lib/mount/*.c \
         lib/store/*.c lib/plan/*.c lib/exec/*.c lib/record/*.c lib/archive/*.c lib/probe/*.c lib/btrfs/*.c \
-        lib/layer/*.c oci/*.c)))
+        lib/layer/*.c lib/sandbox/*.c oci/*.c)))
 # the only code that includes <archive.h>: built into the plugin, never into the binary
 PLUGIN_SRCS := $(sort $(wildcard lib/archive/tar/*.c))
 CMD_SRCS := $(sort $(filter-out cmd/cryptlayer/plugin-host.c,$(wildcard cmd/cryptlayer/*.c hooks/*.c)))
@@ -72,9 +75,11 @@ CRYPTO_CMD_SRCS := $(sort $(shell grep -lE '#include (<openssl/|"lib/archive/|"l
         cmd/cryptlayer/*.c) cmd/cryptlayer/progress.c cmd/cryptlayer/plugin-commands.c)
 BIN_LIB_SRCS := $(filter-out $(CRYPTO_LIB_SRCS),$(LIB_SRCS))
 BIN_CMD_SRCS := $(filter-out $(CRYPTO_CMD_SRCS),$(CMD_SRCS))
-LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+# the seccomp programs, made from lib/sandbox/policy.c by libseccomp at build time
+SANDBOX_BPF_OBJ := $(B)/lib/sandbox/bpf-table.o
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o) $(SANDBOX_BPF_OBJ)
 CMD_OBJS := $(CMD_SRCS:%.c=$(B)/%.o)
-BIN_LIB_OBJS := $(BIN_LIB_SRCS:%.c=$(B)/%.o)
+BIN_LIB_OBJS := $(BIN_LIB_SRCS:%.c=$(B)/%.o) $(SANDBOX_BPF_OBJ)
 BIN_CMD_OBJS := $(BIN_CMD_SRCS:%.c=$(B)/%.o)
 # The plugin runs the OpenSSL commands with the binary's lifecycle and log (struct
 # cl_host_ops, cmd/cryptlayer/plugin-host.c): it carries those commands, the crypto and
@@ -85,7 +90,8 @@ CRYPTO_PLUGIN_OBJS := $(CRYPTO_CMD_SRCS:%.c=$(B)/%.o) $(B)/cmd/cryptlayer/cli.o 
         $(B)/cmd/cryptlayer/plugin-host.o $(B)/lib/crypto/keyfile-plugin.o
 CRYPTO_PLUGIN_LIB_SRCS := $(CRYPTO_LIB_SRCS) $(filter-out lib/core/log.c,$(wildcard lib/core/*.c)) \
         lib/crypto/secret.c lib/crypto/machine-key.c lib/fscrypt/fscrypt.c oci/json-util.c \
-        oci/image.c
+        oci/image.c \
+        $(wildcard lib/sandbox/*.c)
 PLUGIN_OBJS := $(PLUGIN_SRCS:%.c=$(B)/%.o)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
@@ -116,6 +122,17 @@ $(B)/lib/core/plugin.o: $(B)/libdir.h
 $(B)/lib/core/plugin.o: override CPPFLAGS += -include $(B)/libdir.h
 FORCE:
 
+# build tool (links libseccomp; never installed): the policy table → BPF, as C
+$(B)/gen-bpf: lib/sandbox/gen/gen-bpf.c lib/sandbox/policy.c lib/sandbox/policy.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -O1 -g -o $@ lib/sandbox/gen/gen-bpf.c lib/sandbox/policy.c \
+		$(shell pkg-config --libs libseccomp)
+$(B)/lib/sandbox/bpf-table.c: $(B)/gen-bpf
+	@mkdir -p $(dir $@)
+	$(B)/gen-bpf >$@.tmp && mv $@.tmp $@
+$(SANDBOX_BPF_OBJ): $(B)/lib/sandbox/bpf-table.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
 $(B)/libcryptlayer.a: $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
@@ -128,7 +145,7 @@ $(B)/cryptlayer: $(BIN_CMD_OBJS) $(B)/libcryptlayer-bin.a
 	$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $(BIN_CMD_OBJS) $(B)/libcryptlayer-bin.a $(LDLIBS_BIN)
 
 # exports only its two tables (cmd/cryptlayer/crypto-plugin.sym); the rest stays local
-$(B)/libcryptlayer-plugin.a: $(CRYPTO_PLUGIN_LIB_SRCS:%.c=$(B)/%.o)
+$(B)/libcryptlayer-plugin.a: $(CRYPTO_PLUGIN_LIB_SRCS:%.c=$(B)/%.o) $(SANDBOX_BPF_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 

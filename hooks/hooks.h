@@ -3,6 +3,7 @@
 
 #include "lib/layer/layer.h"
 #include "lib/core/err.h"
+#include "lib/sandbox/sandbox.h"
 
 /**
  * cl_hook_prestart() - prestart/createRuntime: state on @in_fd → the container's
@@ -24,6 +25,14 @@ int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id, struct
  * @out_fd. Return: 0 or -errno.
  */
 int cl_hook_precreate(const struct cl_ctx *ctx, int in_fd, int out_fd, struct cl_error **err);
+
+/**
+ * cl_hook_sandbox() - once a stage knows it acts: the store made or re-attached (@store;
+ * mkfs and losetup are not in any hook's allowlist), then @phase's sandbox
+ * (lib/sandbox/sandbox.h). Return: 0 or -errno.
+ */
+int cl_hook_sandbox(const struct cl_ctx *ctx, enum cl_sandbox_phase phase, bool store,
+		    struct cl_error **err);
 
 /** cl_hook_log_reclaimed() - a cl_gc_report_fn for the hooks' reclaim passes: logs each. */
 void cl_hook_log_reclaimed(const struct cl_gc_item *it, void *data);

@@ -19,6 +19,14 @@ void cl_hook_log_reclaimed(const struct cl_gc_item *it, void *data)
 		cl_log(CL_LOG_INFO, "%s: %s: erased", it->id, it->why);
 }
 
+int cl_hook_sandbox(const struct cl_ctx *ctx, enum cl_sandbox_phase phase, bool store,
+		    struct cl_error **err)
+{
+	int r = store ? cl_layer_store_ready(ctx, err) : 0;
+
+	return r < 0 ? r : cl_sandbox_enter(phase, ctx->sandbox_flags, err);
+}
+
 int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id, struct cl_error **err)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -36,6 +44,11 @@ int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id, struct
 	if (r < 0 && !id)
 		return r;
 	cl_error_free(err);
+	r = cl_hook_sandbox(ctx, CL_SANDBOX_HOOK_POSTSTOP, false, err);
+	if (r < 0) {
+		cl_oci_state_clear(&st);
+		return r;
+	}
 	/* an ephemeral layer is erased, a persistent one locked (DESIGN §4): this container's */
 	who.bundle = st.bundle;
 	r = cl_layer_stop(ctx, id ? id : st.id, &who, &out, &why, err);

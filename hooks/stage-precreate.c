@@ -296,8 +296,11 @@ int cl_hook_precreate(const struct cl_ctx *ctx, int in_fd, int out_fd, struct cl
 	r = cl_oci_config_parse(buf, len, NULL, &cfg, err);
 	if (r == 0)
 		r = cl_oci_request_parse(cfg.annotations, cfg.n_annotations, &req, err);
-	if (r == 0 && req.enabled)
-		r = setup(ctx, &cfg, &req, buf, len, out_fd, err);
+	if (r == 0 && req.enabled) {
+		r = cl_hook_sandbox(ctx, CL_SANDBOX_HOOK_PRECREATE, true, err);
+		if (r == 0)
+			r = setup(ctx, &cfg, &req, buf, len, out_fd, err);
+	}
 	/* not enabled: the config goes back byte for byte, nothing is created */
 	else if (r == 0 && cl_write_all(out_fd, buf, len) < 0)
 		r = cl_error_set(err, errno, "write config.json to stdout");

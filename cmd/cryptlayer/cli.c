@@ -13,10 +13,16 @@ int cl_cli_fail(struct cl_error **err, const char *prefix)
 	const char *msg = *err && (*err)->msg ? (*err)->msg : "unknown error";
 	int e = *err ? (*err)->errnum : EIO;
 
+	/* a syscall outside the phase's allowlist, or a dropped capability: EPERM */
+	const char *sb = e == EPERM ? cl_sandbox_active() : NULL;
+	char hint[96] = "";
+
+	if (sb)
+		snprintf(hint, sizeof(hint), " (sandbox '%s')", sb);
 	if (prefix)
-		cl_log(CL_LOG_ERR, "%s: %s: %s", prefix, msg, strerror(e));
+		cl_log(CL_LOG_ERR, "%s: %s: %s%s", prefix, msg, strerror(e), hint);
 	else
-		cl_log(CL_LOG_ERR, "%s: %s", msg, strerror(e));
+		cl_log(CL_LOG_ERR, "%s: %s%s", msg, strerror(e), hint);
 	cl_error_free(err);
 	return CL_EXIT_FAIL;
 }
@@ -58,5 +64,11 @@ struct cl_ctx cl_cli_ctx(const struct cl_globals *g)
 	    .n_base_dirs = g->n_base_dirs,
 	    .base_dir_required = g->base_dir_required,
 	    .snapshot_dir = g->snapshot_dir,
+	    .sandbox_flags = g->no_seccomp ? CL_SANDBOX_NO_SECCOMP : 0,
 	};
+}
+
+int cl_cli_sandbox(const struct cl_globals *g, enum cl_sandbox_phase phase, struct cl_error **err)
+{
+	return cl_sandbox_enter(phase, g->no_seccomp ? CL_SANDBOX_NO_SECCOMP : 0, err);
 }

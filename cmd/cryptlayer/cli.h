@@ -6,6 +6,7 @@
 #include "lib/core/err.h"
 #include "lib/core/log.h"
 #include "lib/layer/layer.h"
+#include "lib/sandbox/sandbox.h"
 #include "lib/store/store.h"
 
 /* Global options (DESIGN §5): they come before COMMAND; nothing is read from the env. */
@@ -22,6 +23,7 @@ struct cl_globals {
 	    *snapshot_dir; /* --snapshot-dir: btrfs snapshots go there, not beside the base */
 	bool debug;
 	unsigned given; /* CL_GIVEN_*: which of them came from argv (the rest are defaults) */
+	bool no_seccomp; /* --insecure-no-seccomp: the sandbox without its syscall filter */
 };
 
 #define CL_GIVEN_ROOT (1U << 0)
@@ -137,6 +139,12 @@ int cl_cmd_store_init_user(const struct cl_globals *g);
 
 /** cl_cli_ctx() - the layer context of these global options (store, run dir, allowlist). */
 struct cl_ctx cl_cli_ctx(const struct cl_globals *g);
+
+/**
+ * cl_cli_sandbox() - enter @phase's sandbox (lib/sandbox/sandbox.h) with the globals'
+ * --insecure-no-seccomp. Return: 0 or -errno.
+ */
+int cl_cli_sandbox(const struct cl_globals *g, enum cl_sandbox_phase phase, struct cl_error **err);
 
 /** cl_cli_fail() - print "cryptlayer: <prefix>: <msg>: <strerror>" and free @err. Return: 1. */
 int cl_cli_fail(struct cl_error **err, const char *prefix);

@@ -86,6 +86,9 @@ static void usage(void)
 	      "     --snapshot-dir DIR     btrfs backend: put the base's read-only snapshots\n"
 	      "                            in DIR, on the base's btrfs filesystem (default:\n"
 	      "                            .cryptlayer-snapshots beside the base subvolume)\n"
+	      "     --insecure-no-seccomp  run without the per-command syscall allowlist (only\n"
+	      "                            where the kernel has no seccomp; NNP and the\n"
+	      "                            capability drop stay)\n"
 	      " -d, --debug                verbose messages on stderr\n"
 	      " -h, --help                 display this help\n"
 	      " -V, --version              display version\n"
@@ -141,6 +144,7 @@ int main(int argc, char **argv)
 	    {"base-dir", required_argument, NULL, 'b'},
 	    {"require-base-dir", no_argument, NULL, 'B'},
 	    {"snapshot-dir", required_argument, NULL, 'S'},
+	    {"insecure-no-seccomp", no_argument, NULL, 'I'},
 	    {"debug", no_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -186,6 +190,9 @@ int main(int argc, char **argv)
 				return cl_cli_usage(NULL,
 						    "--snapshot-dir must be an absolute path");
 			g.snapshot_dir = optarg;
+			break;
+		case 'I':
+			g.no_seccomp = true;
 			break;
 		case 'd':
 			g.debug = true;

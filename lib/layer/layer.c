@@ -18,6 +18,7 @@
 #include "lib/fscrypt/fscrypt.h"
 #include "lib/layer/internal.h"
 #include "lib/mount/overlay.h"
+#include "lib/sandbox/sandbox.h"
 
 int cl_layer_new_id(char **ret)
 {
@@ -510,6 +511,8 @@ static int create_rewrite_nolock(const struct cl_ctx *ctx, const struct cl_layer
 		argv[n++] = "--machine-key";
 		argv[n++] = ctx->machine_key;
 	}
+	if (ctx->sandbox_flags & CL_SANDBOX_NO_SECCOMP)
+		argv[n++] = "--insecure-no-seccomp";
 	argv[n++] = "hook";
 	argv[n++] = "poststop";
 	argv[n++] = "--id";
@@ -540,4 +543,12 @@ int cl_layer_create_rewrite(const struct cl_ctx *ctx, const struct cl_layer_args
 	r = create_rewrite_nolock(ctx, a, json, len, ret_json, err);
 	cl_layer_id_unlock(ctx, a->id, &lk);
 	return r;
+}
+
+int cl_layer_store_ready(const struct cl_ctx *ctx, struct cl_error **err)
+{
+	_cleanup_(cl_store_freep) struct cl_store *store = NULL;
+
+	/* may run mkfs.ext4 and attach a loop device: before the sandbox forbids both */
+	return cl_store_open(ctx->root, 0, true, &store, err);
 }

@@ -35,6 +35,8 @@ struct cl_ctx {
 	bool base_dir_required;
 	/* btrfs backend: where snapshots go (--snapshot-dir), NULL: beside the base */
 	const char *snapshot_dir;
+	/* cl_sandbox_enter() flags, for hooks/ and cmd/; the poststop entry we add keeps them */
+	unsigned sandbox_flags;
 };
 
 struct cl_layer_args {
@@ -59,6 +61,13 @@ struct cl_layer_args {
 struct cl_layer_caller {
 	const char *bundle; /* the OCI state's bundle, or NULL when the state had none */
 };
+
+/**
+ * cl_layer_store_ready() - create or re-attach the store of @ctx now (mkfs, loop device),
+ * so that a later cl_layer_create() under a sandbox (no exec) finds it.
+ * Return: 0 or -errno.
+ */
+int cl_layer_store_ready(const struct cl_ctx *ctx, struct cl_error **err);
 
 /**
  * cl_layer_create() - gather host facts (realpath and owner of the lower), open or make

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The self-sandbox (libnvidia-container nvc_ldcache.c limit_syscalls(), bubblewrap's
+ * --seccomp): no new privileges, the phase's capabilities only, then the phase's
+ * seccomp program, prebuilt by libseccomp at build time (lib/sandbox/bpf.h).
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lib/core/log.h"
+#include "lib/sandbox/bpf.h"
+#include "lib/sandbox/sandbox.h"
+
+static const char *active;
+
+const char *cl_sandbox_active(void)
+{
+	return active;
+}
+
+/* the bounding set: what no later exec could regain (needs CAP_SETPCAP; best effort) */
+static void drop_bounding(uint64_t keep)
+{
+	for (unsigned c = 0; c < 64; c++) {
+		int r = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+
+		if (r < 0)
+			break; /* past CAP_LAST_CAP */
+		if (r == 1 && !(keep & CL_CAP(c)))
+			(void)prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+	}
+}
+
+static int drop_caps(uint64_t keep, struct cl_error **err)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {};
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return cl_error_set(err, errno, "sandbox: capget");
+	drop_bounding(keep);
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (unsigned i = 0; i < 2; i++) {
+		uint32_t k = (uint32_t)(keep >> (32 * i));
+
+		d[i].permitted &= k;
+		d[i].effective = d[i].permitted;
+		d[i].inheritable = 0;
+	}
+	if (syscall(SYS_capset, &h, d) < 0)
+		return cl_error_set(err, errno, "sandbox: capset");
+	return 0;
+}
+
+static int load_seccomp(enum cl_sandbox_phase phase, struct cl_error **err)
+{
+	const struct cl_sandbox_bpf *b = &cl_sandbox_bpf[phase];
+	struct sock_fprog prog = {.len = b->len, .filter = (struct sock_filter *)b->insns};
+
+	/* TSYNC: every thread, should a library have started one */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) == 0)
+		return 0;
+	if (errno == EINVAL || errno == ENOSYS)
+		return cl_error_set(err, errno,
+				    "sandbox '%s': this kernel cannot load seccomp filters; "
+				    "refusing to run unconfined (--insecure-no-seccomp overrides)",
+				    cl_sandbox_phase_name(phase));
+	return cl_error_set(err, errno, "sandbox '%s': load the seccomp filter",
+			    cl_sandbox_phase_name(phase));
+}
+
+int cl_sandbox_enter(enum cl_sandbox_phase phase, unsigned flags, struct cl_error **err)
+{
+	int r;
+
+	if ((unsigned)phase >= cl_sandbox_bpf_count)
+		return cl_error_set(err, EINVAL, "sandbox: no phase %d", (int)phase);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return cl_error_set(err, errno, "sandbox: PR_SET_NO_NEW_PRIVS");
+	r = drop_caps(cl_sandbox_policies[phase].caps, err);
+	if (r < 0)
+		return r;
+#ifdef CL_SANDBOX_SAN
+	/* the sanitizers' runtime makes syscalls of its own: the filter is left out */
+	cl_log(CL_LOG_DEBUG, "sandbox '%s': seccomp filter not loaded (sanitizer build)",
+	       cl_sandbox_phase_name(phase));
+	return 0;
+#else
+	if (flags & CL_SANDBOX_NO_SECCOMP) {
+		cl_log(CL_LOG_DEBUG, "sandbox '%s': seccomp disabled (--insecure-no-seccomp)",
+		       cl_sandbox_phase_name(phase));
+		return 0;
+	}
+	r = load_seccomp(phase, err);
+	if (r == 0)
+		active = cl_sandbox_phase_name(phase);
+	return r;
+#endif
+}
+
+bool cl_sandbox_seccomp_status(const char **ret_why)
+{
+#ifdef CL_SANDBOX_SAN
+	*ret_why = "not loaded in this sanitizer build";
+	return false;
+#else
+	/* PR_GET_SECCOMP answers EINVAL without CONFIG_SECCOMP */
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0) {
+		*ret_why = "the kernel has no seccomp (CONFIG_SECCOMP)";
+		return false;
+	}
+	/* SECCOMP_GET_ACTION_AVAIL needs CONFIG_SECCOMP_FILTER */
+	{
+		uint32_t act = SECCOMP_RET_ERRNO;
+
+		if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &act) < 0) {
+			*ret_why = "the kernel cannot load seccomp filters (CONFIG_SECCOMP_FILTER)";
+			return false;
+		}
+	}
+	*ret_why = "prebuilt per-phase allowlists, EPERM for the rest";
+	return true;
+#endif
+}
