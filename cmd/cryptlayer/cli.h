@@ -142,7 +142,9 @@ struct cl_ctx cl_cli_ctx(const struct cl_globals *g);
 
 /**
  * cl_cli_sandbox() - enter @phase's sandbox (lib/sandbox/sandbox.h) with the globals'
- * --insecure-no-seccomp. Return: 0 or -errno.
+ * --insecure-no-seccomp, once the command has parsed and opened what it needs (a command
+ * that makes a layer calls cl_layer_store_ready() first: no phase allows mkfs or losetup).
+ * Return: 0 or -errno.
  */
 int cl_cli_sandbox(const struct cl_globals *g, enum cl_sandbox_phase phase, struct cl_error **err);
 

@@ -245,7 +245,6 @@ int cl_cmd_encrypt(const struct cl_globals *g, int argc, char **argv)
 	struct cl_error *err = NULL;
 	int r;
 
-	(void)g;
 	if (cl_cli_want_help(argc, argv)) {
 		encrypt_usage();
 		return CL_EXIT_OK;
@@ -258,7 +257,8 @@ int cl_cmd_encrypt(const struct cl_globals *g, int argc, char **argv)
 		return CL_EXIT_FAIL;
 	}
 	(void)CRYPTO_secure_malloc_init(64 * 1024, 32); /* best effort, as RLIMIT_MEMLOCK allows */
-	if (do_encrypt(&a, &err) < 0)
+	/* OpenSSL and zstd on stdin → stdout: no file writes, network, exec or mount */
+	if (cl_cli_sandbox(g, CL_SANDBOX_BULK_STREAM, &err) < 0 || do_encrypt(&a, &err) < 0)
 		return cl_cli_fail(&err, "encrypt");
 	return CL_EXIT_OK;
 }
@@ -328,7 +328,6 @@ int cl_cmd_decrypt(const struct cl_globals *g, int argc, char **argv)
 	unsigned warn = 0;
 	int r;
 
-	(void)g;
 	if (cl_cli_want_help(argc, argv)) {
 		decrypt_usage();
 		return CL_EXIT_OK;
@@ -337,7 +336,7 @@ int cl_cmd_decrypt(const struct cl_globals *g, int argc, char **argv)
 	if (r)
 		return r;
 	(void)CRYPTO_secure_malloc_init(64 * 1024, 32);
-	if (do_decrypt(&a, &warn, &err) < 0)
+	if (cl_cli_sandbox(g, CL_SANDBOX_BULK_STREAM, &err) < 0 || do_decrypt(&a, &warn, &err) < 0)
 		return cl_cli_fail(&err, "decrypt");
 	/* warnings only once everything verified, so a failure stays one line */
 	if (warn & CL_CLX_WARN_FRONT_DAMAGED)

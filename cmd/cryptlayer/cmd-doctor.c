@@ -70,6 +70,9 @@ struct doctor {
 	char *dmcrypt_error;
 	struct cl_doctor_user *user;	     /* a user's rootless podman needs (DESIGN §7c) */
 	struct cl_btrfs_fscrypt_probe btrfs; /* btrfs encryption, on a mounted btrfs */
+	bool seccomp;		 /* the kernel (and build) load the sandbox's filters */
+	const char *seccomp_why; /* static text */
+	char *sandbox_error;	 /* entering the report's own sandbox failed */
 };
 
 static void init_modes(struct cl_fscrypt_mode_probe *m)
@@ -343,6 +346,18 @@ static json_object *json_dmcrypt(const struct doctor *d)
 	return o;
 }
 
+/* the self-sandbox (STYLE §1.6): can seccomp filters load, which one this report runs under */
+static json_object *json_sandbox(const struct doctor *d)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "seccomp", json_object_new_boolean(d->seccomp));
+	json_object_object_add(o, "detail", jstr(d->seccomp_why));
+	json_object_object_add(o, "active", jstr(cl_sandbox_active()));
+	json_object_object_add(o, "error", jstr(d->sandbox_error));
+	return o;
+}
+
 static json_object *to_json(const struct doctor *d)
 {
 	json_object *o = json_object_new_object(), *cpu = json_object_new_object(),
@@ -362,6 +377,7 @@ static json_object *to_json(const struct doctor *d)
 	json_object_object_add(o, "runtimes", rt);
 	json_object_object_add(o, "fallbacks", fallbacks(d));
 	json_object_object_add(o, "user", d->user ? cl_doctor_user_json(d->user) : NULL);
+	json_object_object_add(o, "sandbox", json_sandbox(d));
 	return o;
 }
 
@@ -416,6 +432,10 @@ static void print_text(const struct doctor *d)
 	print_btrfs(d);
 	printf("mount table  %s\n", d->statmount ? "statmount/listmount" : "libmount (mountinfo)");
 	printf("CPU          %s\n", or_none(h->cpu_flags));
+	printf("sandbox      seccomp %s (%s)%s%s%s%s\n", d->seccomp ? "yes" : "no", d->seccomp_why,
+	       cl_sandbox_active() ? "; this report ran under '" : "",
+	       cl_sandbox_active() ? cl_sandbox_active() : "", cl_sandbox_active() ? "'" : "",
+	       d->sandbox_error ? d->sandbox_error : "");
 	printf("runtimes     runc: %s; crun: %s; podman: %s\n", d->runc[0] ? d->runc : "not found",
 	       d->crun[0] ? d->crun : "not found", d->podman[0] ? d->podman : "not found");
 	for (size_t i = 0; i < json_object_array_length(fb); i++)
@@ -448,7 +468,18 @@ int cl_cmd_doctor(const struct cl_globals *g, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cl_cli_usage("doctor", "unexpected argument '%s'", argv[optind]);
+	/* the probes run runtimes and try kernel features: the report alone is confined */
 	gather(g, &d);
+	d.seccomp = cl_sandbox_seccomp_status(&d.seccomp_why);
+	if (d.seccomp) {
+		struct cl_error *err = NULL;
+
+		if (cl_cli_sandbox(g, CL_SANDBOX_READ, &err) < 0 &&
+		    asprintf(&d.sandbox_error, "; the report's own sandbox failed: %s", err->msg) <
+			0)
+			d.sandbox_error = NULL;
+		cl_error_free(&err);
+	}
 	if (json) {
 		_cleanup_(json_object_putp) json_object *o = to_json(&d);
 
@@ -470,5 +501,6 @@ int cl_cmd_doctor(const struct cl_globals *g, int argc, char **argv)
 	free(d.store_error);
 	free(d.probe_error);
 	free(d.dmcrypt_error);
+	free(d.sandbox_error);
 	return rc;
 }

@@ -382,6 +382,9 @@ static int do_export(const struct cl_globals *g, const struct cl_export_args *a,
 		r = cl_export_out_open(a->out, &out, err);
 	if (r == 0)
 		r = export_writer(a, out.fd, &o, &w, err);
+	/* libarchive and OpenSSL on open fds: no mount, network or exec */
+	if (r == 0)
+		r = cl_cli_sandbox(g, CL_SANDBOX_BULK_EXPORT, err);
 	if (r == 0)
 		r = export_pack(a, ops, upper, w, err);
 	if (r == 0)

@@ -67,6 +67,8 @@ struct oci_import {
 	struct cl_zstd *z;
 	struct cl_gzip *gz;
 	unsigned char buf[64 * 1024];
+	unsigned sandbox_flags;
+	int upper_fd; /* for populate_sandboxed() */
 };
 
 int cl_import_is_oci(const char *in, struct cl_error **err)
@@ -393,18 +395,31 @@ static int layer_apply(struct oci_import *o, struct oci_layer *l, int upper_fd, 
 	return r < 0 ? cl_error_wrap(err, "layer %s", l->d->digest) : 0;
 }
 
-static int populate(void *ctx, int upper_fd, struct cl_error **err)
+static int populate_sandboxed(void *ctx, struct cl_error **err)
 {
 	struct oci_import *o = ctx;
 
 	for (size_t i = 0; i < o->m.nlayers; i++) {
 		/* the first layer goes into the empty upper, the others over it */
-		int r = layer_apply(o, &o->layers[i], upper_fd, i ? CL_TAR_LAYERED : 0, err);
+		int r = layer_apply(o, &o->layers[i], o->upper_fd, i ? CL_TAR_LAYERED : 0, err);
 
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+/*
+ * CL_OP_POPULATE_UPPER: libarchive, zlib/zstd and OpenSSL on a thread that cannot mount,
+ * connect, trace or exec (lib/sandbox); this thread keeps what the rollback needs
+ */
+static int populate(void *ctx, int upper_fd, struct cl_error **err)
+{
+	struct oci_import *o = ctx;
+
+	o->upper_fd = upper_fd;
+	return cl_sandbox_run_thread(CL_SANDBOX_BULK_UNPACK, o->sandbox_flags, populate_sandboxed,
+				     o, err);
 }
 
 /* ---- the command ---------------------------------------------------------------- */
@@ -472,7 +487,8 @@ int cl_import_oci(const struct cl_globals *g, const struct cl_import_args *a,
 	if (!o || (!id && (a->id_arg || cl_layer_new_id(&id) < 0)))
 		return cl_error_set(err, ENOMEM, "import");
 	o->a = a;
-	o->dir_fd = o->blobs_fd = -1;
+	o->dir_fd = o->blobs_fd = o->upper_fd = -1;
+	o->sandbox_flags = g->no_seccomp ? CL_SANDBOX_NO_SECCOMP : 0;
 	for (size_t i = 0; i < CL_OCI_MAX_LAYERS; i++)
 		o->layers[i].fd = -1;
 	r = oci_open(o, err);

@@ -35,6 +35,8 @@ struct import_src {
 	const struct cl_tar_ops *ops;
 	struct cl_zstd *z;
 	unsigned unpack_flags;
+	unsigned sandbox_flags;
+	int upper_fd; /* for unpack_sandboxed() */
 };
 
 static void import_usage(void)
@@ -177,8 +179,8 @@ static void import_src_close(struct import_src *s)
 	s->rd = NULL;
 }
 
-/* CL_OP_POPULATE_UPPER: unpack, then read to the verified end of the stream */
-static int import_populate(void *ctx, int upper_fd, struct cl_error **err)
+/* unpack, then read to the verified end of the stream: on the 'bulk-unpack' thread */
+static int unpack_sandboxed(void *ctx, struct cl_error **err)
 {
 	struct import_src *s = ctx;
 	const void *buf = NULL;
@@ -188,10 +190,26 @@ static int import_populate(void *ctx, int upper_fd, struct cl_error **err)
 	if (cl_clx_reader_compression(s->rd) == CL_CLX_COMPRESS_ZSTD)
 		r = s->ops->zstd_new(false, 0, 1, NULL, NULL, &s->z, err);
 	if (r == 0)
-		r = s->ops->unpack(upper_fd, s->unpack_flags, src_payload, s, err);
+		r = s->ops->unpack(s->upper_fd, s->unpack_flags, src_payload, s, err);
 	/* the tar ends before the stream does: the final chunk and trailer still verify */
 	while (r == 0 && (n = src_payload(s, &buf, err)) != 0)
 		r = n < 0 ? (int)n : 0;
+	import_src_close(s);
+	return r;
+}
+
+/*
+ * CL_OP_POPULATE_UPPER: libarchive and OpenSSL on a thread that cannot mount, connect, trace
+ * or exec (lib/sandbox); this thread keeps what the rollback needs (unmount, remove the key)
+ */
+static int import_populate(void *ctx, int upper_fd, struct cl_error **err)
+{
+	struct import_src *s = ctx;
+	int r;
+
+	s->upper_fd = upper_fd;
+	r = cl_sandbox_run_thread(CL_SANDBOX_BULK_UNPACK, s->sandbox_flags, unpack_sandboxed, s,
+				  err);
 	import_src_close(s);
 	return r;
 }
@@ -233,7 +251,9 @@ static int do_import(const struct cl_globals *g, const struct cl_import_args *a,
 	struct cl_ctx ctx = cl_cli_ctx(g);
 	struct cl_request req = {.enabled = true, .keymode = a->keymode};
 	_cleanup_free_ char *id = a->id_arg ? strdup(a->id_arg) : NULL;
-	struct import_src s = {.unpack_flags = a->unpack_flags};
+	struct import_src s = {.unpack_flags = a->unpack_flags,
+			       .sandbox_flags = g->no_seccomp ? CL_SANDBOX_NO_SECCOMP : 0,
+			       .upper_fd = -1};
 	_cleanup_close_ int fd = -1;
 	struct cl_cli_progress prog;
 	struct cl_clx_opts o = {

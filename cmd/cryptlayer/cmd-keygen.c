@@ -107,7 +107,6 @@ int cl_cmd_keygen(const struct cl_globals *g, int argc, char **argv)
 	const char *key = NULL, *type = "x25519";
 	int c;
 
-	(void)g;
 	if (cl_cli_want_help(argc, argv)) {
 		keygen_usage();
 		return CL_EXIT_OK;
@@ -134,7 +133,8 @@ int cl_cmd_keygen(const struct cl_globals *g, int argc, char **argv)
 		return cl_cli_usage("keygen", "-o KEY is required (a file, not stdout)");
 	if (asprintf(&pub, "%s.pub", key) < 0)
 		return CL_EXIT_FAIL;
-	if (keygen_write(key, pub, type, &err) < 0)
+	if (cl_cli_sandbox(g, CL_SANDBOX_KEYGEN, &err) < 0 ||
+	    keygen_write(key, pub, type, &err) < 0)
 		return cl_cli_fail(&err, "keygen");
 	return CL_EXIT_OK;
 }

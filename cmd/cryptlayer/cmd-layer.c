@@ -107,6 +107,9 @@ int cl_cmd_create(const struct cl_globals *g, int argc, char **argv)
 	if (!id && cl_layer_new_id(&id) < 0)
 		return CL_EXIT_FAIL;
 	req.enabled = true;
+	if (cl_layer_store_ready(&ctx, &err) < 0 ||
+	    cl_cli_sandbox(g, CL_SANDBOX_LAYER_SETUP, &err) < 0)
+		return cl_cli_fail(&err, "create");
 	{
 		struct cl_layer_args a = {
 		    .id = id, .req = &req, .lower = base, .owner = CL_OWNER_CLI};
@@ -166,7 +169,8 @@ int cl_cmd_destroy(const struct cl_globals *g, int argc, char **argv)
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
-	if (cl_layer_destroy(&ctx, id, NULL, &err) < 0)
+	if (cl_cli_sandbox(g, CL_SANDBOX_LAYER_TEARDOWN, &err) < 0 ||
+	    cl_layer_destroy(&ctx, id, NULL, &err) < 0)
 		return cl_cli_fail(&err, "destroy");
 	return CL_EXIT_OK;
 }
@@ -188,7 +192,8 @@ int cl_cmd_lock(const struct cl_globals *g, int argc, char **argv)
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
-	if (cl_layer_lock(&ctx, id, NULL, &err) < 0)
+	if (cl_cli_sandbox(g, CL_SANDBOX_LAYER_TEARDOWN, &err) < 0 ||
+	    cl_layer_lock(&ctx, id, NULL, &err) < 0)
 		return cl_cli_fail(&err, "lock");
 	return CL_EXIT_OK;
 }
@@ -214,7 +219,9 @@ int cl_cmd_unlock(const struct cl_globals *g, int argc, char **argv)
 	{
 		struct cl_layer_args a = {.id = id, .owner = CL_OWNER_CLI};
 
-		if (cl_layer_unlock(&ctx, &a, &rec, &err) < 0)
+		if (cl_layer_store_ready(&ctx, &err) < 0 ||
+		    cl_cli_sandbox(g, CL_SANDBOX_LAYER_SETUP, &err) < 0 ||
+		    cl_layer_unlock(&ctx, &a, &rec, &err) < 0)
 			return cl_cli_fail(&err, "unlock");
 	}
 	printf("%s\n", rec.merged ? rec.merged : "");
@@ -278,7 +285,8 @@ int cl_cmd_status(const struct cl_globals *g, int argc, char **argv)
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
-	if (cl_layer_status(&ctx, id, &info, &err) < 0)
+	if (cl_cli_sandbox(g, CL_SANDBOX_READ, &err) < 0 ||
+	    cl_layer_status(&ctx, id, &info, &err) < 0)
 		return cl_cli_fail(&err, "status");
 	o = status_json(&info);
 	cl_record_clear(&info.rec);
@@ -306,7 +314,9 @@ int cl_cmd_list(const struct cl_globals *g, int argc, char **argv)
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
-	n = cl_layer_list(&ctx, &infos, &err);
+	n = cl_cli_sandbox(g, CL_SANDBOX_READ, &err);
+	if (n == 0)
+		n = cl_layer_list(&ctx, &infos, &err);
 	if (n < 0)
 		return cl_cli_fail(&err, "list");
 	for (int i = 0; i < n; i++)

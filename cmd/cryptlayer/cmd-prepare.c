@@ -61,7 +61,11 @@ static int do_prepare(const struct cl_globals *g, const char *bundle, const char
 					  .config = &cfg};
 
 		req.enabled = true;
-		r = cl_layer_create_rewrite(&ctx, &a, buf, len, &out, err);
+		r = cl_layer_store_ready(&ctx, err);
+		if (r == 0)
+			r = cl_cli_sandbox(g, CL_SANDBOX_LAYER_SETUP, err);
+		if (r == 0)
+			r = cl_layer_create_rewrite(&ctx, &a, buf, len, &out, err);
 		if (r == 0) {
 			/* its mode and owner stay (0600 when env holds secrets) */
 			r = cl_write_file_keep_at(bfd, "config.json", out, strlen(out), 0644, err);

@@ -94,6 +94,8 @@ static int store_status(const struct cl_globals *g)
 
 	if (cl_store_open(g->root, 0, true, &s, &err) < 0)
 		return cl_cli_fail(&err, "store status");
+	if (cl_cli_sandbox(g, CL_SANDBOX_READ, &err) < 0)
+		return cl_cli_fail(&err, "store status");
 	if (fstatvfs(s->dir_fd, &vfs) < 0) {
 		cl_error_set(&err, errno, "statvfs '%s'", s->dir);
 		return cl_cli_fail(&err, "store status");

@@ -16,11 +16,26 @@
 #include "lib/core/cleanup.h"
 #include "lib/sandbox/policy.h"
 
-#define ALLOW(n) {.name = #n}
-#define ALLOW_NR(n, x86_64_nr) {.name = #n, .nr = (x86_64_nr)}
-#define ALLOW_EQ(n, a, v) {.name = #n, .cmp = CL_SB_EQ, .arg = (a), .value = (v)}
-#define ALLOW_MASK(n, a, m, v) {.name = #n, .cmp = CL_SB_MASK_EQ, .arg = (a), .mask = (m), .value = (v)}
-#define FAIL(n, e) {.name = #n, .errnum = (e)}
+#define ALLOW(n)                                                                                   \
+	{                                                                                          \
+		.name = #n                                                                         \
+	}
+#define ALLOW_NR(n, x86_64_nr)                                                                     \
+	{                                                                                          \
+		.name = #n, .nr = (x86_64_nr)                                                      \
+	}
+#define ALLOW_EQ(n, a, v)                                                                          \
+	{                                                                                          \
+		.name = #n, .cmp = CL_SB_EQ, .arg = (a), .value = (v)                              \
+	}
+#define ALLOW_MASK(n, a, m, v)                                                                     \
+	{                                                                                          \
+		.name = #n, .cmp = CL_SB_MASK_EQ, .arg = (a), .mask = (m), .value = (v)            \
+	}
+#define FAIL(n, e)                                                                                 \
+	{                                                                                          \
+		.name = #n, .errnum = (e)                                                          \
+	}
 /* ioctl(2)'s request is an unsigned int in the kernel: compare the low 32 bits (as Docker) */
 #define ALLOW_IOCTL(req) ALLOW_MASK(ioctl, 1, 0xffffffffULL, (uint32_t)(req))
 
@@ -33,59 +48,170 @@
 #endif
 
 #define OPEN_WRITE_FLAGS                                                                           \
-	(uint64_t)(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE)
+	(uint64_t)(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND |                              \
+		   020000000 /* the kernel's __O_TMPFILE; glibc's adds O_DIRECTORY */)
 
 static const struct cl_sandbox_rule sg_base[] = {
     /* memory */
-    ALLOW(brk), ALLOW(mmap), ALLOW(munmap), ALLOW(mprotect), ALLOW(mremap), ALLOW(madvise),
-    ALLOW(mlock), ALLOW(mlock2), ALLOW(munlock),
+    ALLOW(brk),
+    ALLOW(mmap),
+    ALLOW(munmap),
+    ALLOW(mprotect),
+    ALLOW(mremap),
+    ALLOW(madvise),
+    ALLOW(mlock),
+    ALLOW(mlock2),
+    ALLOW(munlock),
     /* fds and reading */
-    ALLOW(read), ALLOW(readv), ALLOW(pread64), ALLOW(write), ALLOW(writev), ALLOW(pwrite64),
-    ALLOW(lseek), ALLOW(close), ALLOW(close_range), ALLOW(dup), ALLOW(dup2), ALLOW(dup3),
-    ALLOW(fcntl), ALLOW(pipe2), ALLOW(poll), ALLOW(ppoll), ALLOW(flock), ALLOW(fadvise64),
+    ALLOW(read),
+    ALLOW(readv),
+    ALLOW(pread64),
+    ALLOW(write),
+    ALLOW(writev),
+    ALLOW(pwrite64),
+    ALLOW(lseek),
+    ALLOW(close),
+    ALLOW(close_range),
+    ALLOW(dup),
+    ALLOW(dup2),
+    ALLOW(dup3),
+    ALLOW(fcntl),
+    ALLOW(pipe2),
+    ALLOW(poll),
+    ALLOW(ppoll),
+    ALLOW(flock),
+    ALLOW(fadvise64),
     /* opening to read only: writable opens are CL_SG_FILE_WRITE's */
-    ALLOW_MASK(openat, 2, OPEN_WRITE_FLAGS, 0), ALLOW_MASK(open, 1, OPEN_WRITE_FLAGS, 0),
-    ALLOW(fstat), ALLOW(newfstatat), ALLOW(stat),
-    ALLOW(lstat), ALLOW(statx), ALLOW(statfs), ALLOW(fstatfs), ALLOW(access), ALLOW(faccessat),
-    ALLOW(faccessat2), ALLOW(readlink), ALLOW(readlinkat), ALLOW(getdents64), ALLOW(getcwd),
-    ALLOW(getxattr), ALLOW(lgetxattr), ALLOW(fgetxattr), ALLOW(listxattr), ALLOW(llistxattr),
-    ALLOW(flistxattr), ALLOW(umask),
+    ALLOW_MASK(openat, 2, OPEN_WRITE_FLAGS, 0),
+    ALLOW_MASK(open, 1, OPEN_WRITE_FLAGS, 0),
+    ALLOW(fstat),
+    ALLOW(newfstatat),
+    ALLOW(stat),
+    ALLOW(lstat),
+    ALLOW(statx),
+    ALLOW(statfs),
+    ALLOW(fstatfs),
+    ALLOW(access),
+    ALLOW(faccessat),
+    ALLOW(faccessat2),
+    ALLOW(readlink),
+    ALLOW(readlinkat),
+    ALLOW(getdents64),
+    ALLOW(getcwd),
+    ALLOW(getxattr),
+    ALLOW(lgetxattr),
+    ALLOW(fgetxattr),
+    ALLOW(listxattr),
+    ALLOW(llistxattr),
+    ALLOW(flistxattr),
+    ALLOW(umask),
     /* process, time, signals */
-    ALLOW(getpid), ALLOW(gettid), ALLOW(getppid), ALLOW(getuid), ALLOW(geteuid), ALLOW(getgid),
-    ALLOW(getegid), ALLOW(getgroups), ALLOW(getrandom), ALLOW(uname), ALLOW(sysinfo),
-    ALLOW(prlimit64), ALLOW(getrlimit), ALLOW(sched_getaffinity), ALLOW(sched_yield),
-    ALLOW(clock_gettime), ALLOW(clock_getres), ALLOW(clock_nanosleep), ALLOW(nanosleep),
-    ALLOW(gettimeofday), ALLOW(time), ALLOW(futex), ALLOW(set_robust_list),
-    ALLOW(get_robust_list), ALLOW(rseq), ALLOW(set_tid_address), ALLOW(rt_sigaction),
-    ALLOW(rt_sigprocmask), ALLOW(rt_sigreturn), ALLOW(rt_sigtimedwait), ALLOW(sigaltstack),
-    ALLOW(restart_syscall), ALLOW(exit), ALLOW(exit_group), ALLOW(capget),
+    ALLOW(getpid),
+    ALLOW(gettid),
+    ALLOW(getppid),
+    ALLOW(getuid),
+    ALLOW(geteuid),
+    ALLOW(getgid),
+    ALLOW(getegid),
+    ALLOW(getgroups),
+    ALLOW(getrandom),
+    ALLOW(uname),
+    ALLOW(sysinfo),
+    ALLOW(prlimit64),
+    ALLOW(getrlimit),
+    ALLOW(sched_getaffinity),
+    ALLOW(sched_yield),
+    ALLOW(clock_gettime),
+    ALLOW(clock_getres),
+    ALLOW(clock_nanosleep),
+    ALLOW(nanosleep),
+    ALLOW(gettimeofday),
+    ALLOW(time),
+    ALLOW(futex),
+    ALLOW(set_robust_list),
+    ALLOW(get_robust_list),
+    ALLOW(rseq),
+    ALLOW(set_tid_address),
+    ALLOW(rt_sigaction),
+    ALLOW(rt_sigprocmask),
+    ALLOW(rt_sigreturn),
+    ALLOW(rt_sigtimedwait),
+    ALLOW(sigaltstack),
+    ALLOW(restart_syscall),
+    ALLOW(exit),
+    ALLOW(exit_group),
+    ALLOW(capget),
     /* abort() signals its own thread */
     ALLOW(tgkill),
     /* prctl: queries only; PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS etc. stay as main() set them */
-    ALLOW_EQ(prctl, 0, PR_GET_DUMPABLE), ALLOW_EQ(prctl, 0, PR_GET_NAME),
-    ALLOW_EQ(prctl, 0, PR_SET_NAME), ALLOW_EQ(prctl, 0, PR_GET_SECCOMP),
-    ALLOW_EQ(prctl, 0, PR_GET_NO_NEW_PRIVS), ALLOW_EQ(prctl, 0, PR_CAPBSET_READ),
+    ALLOW_EQ(prctl, 0, PR_GET_DUMPABLE),
+    ALLOW_EQ(prctl, 0, PR_GET_NAME),
+    ALLOW_EQ(prctl, 0, PR_SET_NAME),
+    ALLOW_EQ(prctl, 0, PR_GET_SECCOMP),
+    ALLOW_EQ(prctl, 0, PR_GET_NO_NEW_PRIVS),
+    ALLOW_EQ(prctl, 0, PR_CAPBSET_READ),
     ALLOW_EQ(prctl, 0, 0x53564d41 /* PR_SET_VMA: glibc names its mappings */),
 };
 
 static const struct cl_sandbox_rule sg_file_write[] = {
-    ALLOW(openat), ALLOW(open), ALLOW(openat2) /* its flags are in a struct */, ALLOW(creat),
-    ALLOW(mkdir), ALLOW(mkdirat), ALLOW(rmdir), ALLOW(unlink), ALLOW(unlinkat), ALLOW(rename),
-    ALLOW(renameat), ALLOW(renameat2), ALLOW(link), ALLOW(linkat), ALLOW(symlink),
-    ALLOW(symlinkat), ALLOW(mknod), ALLOW(mknodat), ALLOW(chmod), ALLOW(fchmod),
-    ALLOW(fchmodat), ALLOW(chown), ALLOW(fchown), ALLOW(fchownat), ALLOW(lchown),
-    ALLOW(truncate), ALLOW(ftruncate), ALLOW(fallocate), ALLOW(fsync), ALLOW(fdatasync),
-    ALLOW(syncfs), ALLOW(sync), ALLOW(sync_file_range), ALLOW(utimensat), ALLOW(setxattr),
-    ALLOW(lsetxattr), ALLOW(fsetxattr), ALLOW(removexattr), ALLOW(lremovexattr),
-    ALLOW(fremovexattr), ALLOW(copy_file_range), ALLOW(fchdir), ALLOW(chdir),
+    ALLOW(openat),
+    ALLOW(open),
+    ALLOW(openat2) /* its flags are in a struct */,
+    ALLOW(creat),
+    ALLOW(mkdir),
+    ALLOW(mkdirat),
+    ALLOW(rmdir),
+    ALLOW(unlink),
+    ALLOW(unlinkat),
+    ALLOW(rename),
+    ALLOW(renameat),
+    ALLOW(renameat2),
+    ALLOW(link),
+    ALLOW(linkat),
+    ALLOW(symlink),
+    ALLOW(symlinkat),
+    ALLOW(mknod),
+    ALLOW(mknodat),
+    ALLOW(chmod),
+    ALLOW(fchmod),
+    ALLOW(fchmodat),
+    ALLOW(chown),
+    ALLOW(fchown),
+    ALLOW(fchownat),
+    ALLOW(lchown),
+    ALLOW(truncate),
+    ALLOW(ftruncate),
+    ALLOW(fallocate),
+    ALLOW(fsync),
+    ALLOW(fdatasync),
+    ALLOW(syncfs),
+    ALLOW(sync),
+    ALLOW(sync_file_range),
+    ALLOW(utimensat),
+    ALLOW(setxattr),
+    ALLOW(lsetxattr),
+    ALLOW(fsetxattr),
+    ALLOW(removexattr),
+    ALLOW(lremovexattr),
+    ALLOW(fremovexattr),
+    ALLOW(copy_file_range),
+    ALLOW(fchdir),
+    ALLOW(chdir),
 };
 
 /* the new mount API only: no mount(2), no pivot_root, no unshare */
 static const struct cl_sandbox_rule sg_mount[] = {
-    ALLOW(fsopen),     ALLOW(fsconfig),	  ALLOW(fsmount),
-    ALLOW(fspick),     ALLOW(move_mount), ALLOW(open_tree),
-    ALLOW(mount_setattr), ALLOW(umount2), ALLOW(setns),
-    ALLOW_NR(statmount, NR_STATMOUNT), ALLOW_NR(listmount, NR_LISTMOUNT),
+    ALLOW(fsopen),
+    ALLOW(fsconfig),
+    ALLOW(fsmount),
+    ALLOW(fspick),
+    ALLOW(move_mount),
+    ALLOW(open_tree),
+    ALLOW(mount_setattr),
+    ALLOW(umount2),
+    ALLOW(setns),
+    ALLOW_NR(statmount, NR_STATMOUNT),
+    ALLOW_NR(listmount, NR_LISTMOUNT),
 };
 
 static const struct cl_sandbox_rule sg_umount[] = {
@@ -96,9 +222,16 @@ static const struct cl_sandbox_rule sg_umount[] = {
 };
 
 static const struct cl_sandbox_rule sg_keys[] = {
-    ALLOW(ioctl), ALLOW(keyctl), ALLOW(add_key), ALLOW(request_key),
+    ALLOW(ioctl),
+    ALLOW(keyctl),
+    ALLOW(add_key),
+    ALLOW(request_key),
     /* the key identifier by AF_ALG hmac(sha512) (lib/fscrypt/keyid.c): no other family */
-    ALLOW_EQ(socket, 0, AF_ALG), ALLOW(bind), ALLOW(setsockopt), ALLOW(accept4), ALLOW(accept),
+    ALLOW_EQ(socket, 0, AF_ALG),
+    ALLOW(bind),
+    ALLOW(setsockopt),
+    ALLOW(accept4),
+    ALLOW(accept),
 };
 
 static const struct cl_sandbox_rule sg_ioctl_tty[] = {
@@ -121,21 +254,23 @@ static const struct cl_sandbox_rule sg_proc[] = {
 #define GROUP(n, r) [n] = {.name = #r, .rules = r, .n_rules = CL_ARRAY_SIZE(r)}
 
 const struct cl_sandbox_group_def cl_sandbox_groups[_CL_SG_MAX] = {
-    GROUP(CL_SG_BASE, sg_base),		GROUP(CL_SG_FILE_WRITE, sg_file_write),
-    GROUP(CL_SG_MOUNT, sg_mount),	GROUP(CL_SG_UMOUNT, sg_umount),
-    GROUP(CL_SG_KEYS, sg_keys),		GROUP(CL_SG_IOCTL_TTY, sg_ioctl_tty),
-    GROUP(CL_SG_THREADS, sg_threads),	GROUP(CL_SG_PROC, sg_proc),
+    GROUP(CL_SG_BASE, sg_base),	      GROUP(CL_SG_FILE_WRITE, sg_file_write),
+    GROUP(CL_SG_MOUNT, sg_mount),     GROUP(CL_SG_UMOUNT, sg_umount),
+    GROUP(CL_SG_KEYS, sg_keys),	      GROUP(CL_SG_IOCTL_TTY, sg_ioctl_tty),
+    GROUP(CL_SG_THREADS, sg_threads), GROUP(CL_SG_PROC, sg_proc),
 };
 
 /* what the lifecycle needs as root: mounts, namespaces, fscrypt, files of any owner */
 #define CAPS_LIFECYCLE                                                                             \
 	(CL_CAP(CAP_SYS_ADMIN) | CL_CAP(CAP_DAC_OVERRIDE) | CL_CAP(CAP_DAC_READ_SEARCH) |          \
-	 CL_CAP(CAP_FOWNER) | CL_CAP(CAP_CHOWN) | CL_CAP(CAP_FSETID) |                              \
-	 /* setns needs CAP_SYS_CHROOT too; a non-dumpable runtime process, ptrace */             \
-	 CL_CAP(CAP_SYS_CHROOT) | CL_CAP(CAP_SYS_PTRACE) |                                         \
-	 CL_CAP(CAP_IPC_LOCK) | CL_CAP(CAP_SYS_RESOURCE))
+	 CL_CAP(CAP_FOWNER) | CL_CAP(CAP_CHOWN) |                                                  \
+	 CL_CAP(CAP_FSETID) | /* setns needs CAP_SYS_CHROOT too; a non-dumpable runtime process,   \
+				 ptrace */                                                         \
+	 CL_CAP(CAP_SYS_CHROOT) | CL_CAP(CAP_SYS_PTRACE) | CL_CAP(CAP_IPC_LOCK) |                  \
+	 CL_CAP(CAP_SYS_RESOURCE))
 #define CAPS_READ (CL_CAP(CAP_DAC_OVERRIDE) | CL_CAP(CAP_DAC_READ_SEARCH) | CL_CAP(CAP_SYS_PTRACE))
-#define G_LIFECYCLE (CL_SG(CL_SG_BASE) | CL_SG(CL_SG_FILE_WRITE) | CL_SG(CL_SG_KEYS) | CL_SG(CL_SG_PROC))
+#define G_LIFECYCLE                                                                                \
+	(CL_SG(CL_SG_BASE) | CL_SG(CL_SG_FILE_WRITE) | CL_SG(CL_SG_KEYS) | CL_SG(CL_SG_PROC))
 
 const struct cl_sandbox_policy cl_sandbox_policies[_CL_SANDBOX_PHASE_MAX] = {
     [CL_SANDBOX_HOOK_PRECREATE] = {"precreate", G_LIFECYCLE | CL_SG(CL_SG_MOUNT), CAPS_LIFECYCLE},

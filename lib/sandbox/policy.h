@@ -46,9 +46,9 @@ enum cl_sandbox_group {
 #define CL_SG(g) (1U << (g))
 
 enum cl_sandbox_cmp {
-	CL_SB_ANY,	/* no argument check */
-	CL_SB_EQ,	/* arg == value */
-	CL_SB_MASK_EQ,	/* (arg & mask) == value */
+	CL_SB_ANY,     /* no argument check */
+	CL_SB_EQ,      /* arg == value */
+	CL_SB_MASK_EQ, /* (arg & mask) == value */
 };
 
 /* one allow rule; several rules for one syscall are alternatives (OR) */

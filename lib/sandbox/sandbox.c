@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -57,13 +58,14 @@ static int drop_caps(uint64_t keep, struct cl_error **err)
 	return 0;
 }
 
-static int load_seccomp(enum cl_sandbox_phase phase, struct cl_error **err)
+static int load_seccomp(enum cl_sandbox_phase phase, bool thread, struct cl_error **err)
 {
 	const struct cl_sandbox_bpf *b = &cl_sandbox_bpf[phase];
 	struct sock_fprog prog = {.len = b->len, .filter = (struct sock_filter *)b->insns};
+	/* TSYNC: every thread, should a library have started one; else this thread only */
+	unsigned fl = thread ? 0 : SECCOMP_FILTER_FLAG_TSYNC;
 
-	/* TSYNC: every thread, should a library have started one */
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) == 0)
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, fl, &prog) == 0)
 		return 0;
 	if (errno == EINVAL || errno == ENOSYS)
 		return cl_error_set(err, errno,
@@ -74,7 +76,7 @@ static int load_seccomp(enum cl_sandbox_phase phase, struct cl_error **err)
 			    cl_sandbox_phase_name(phase));
 }
 
-int cl_sandbox_enter(enum cl_sandbox_phase phase, unsigned flags, struct cl_error **err)
+static int enter(enum cl_sandbox_phase phase, unsigned flags, bool thread, struct cl_error **err)
 {
 	int r;
 
@@ -96,11 +98,60 @@ int cl_sandbox_enter(enum cl_sandbox_phase phase, unsigned flags, struct cl_erro
 		       cl_sandbox_phase_name(phase));
 		return 0;
 	}
-	r = load_seccomp(phase, err);
-	if (r == 0)
+	r = load_seccomp(phase, thread, err);
+	if (r == 0 && !thread)
 		active = cl_sandbox_phase_name(phase);
 	return r;
 #endif
+}
+
+int cl_sandbox_enter(enum cl_sandbox_phase phase, unsigned flags, struct cl_error **err)
+{
+	return enter(phase, flags, false, err);
+}
+
+struct thread_job {
+	enum cl_sandbox_phase phase;
+	unsigned flags;
+	cl_sandbox_fn fn;
+	void *ctx;
+	struct cl_error *err;
+	int r;
+};
+
+static void *thread_main(void *p)
+{
+	struct thread_job *j = p;
+
+	/* NNP, capabilities and the filter are per thread: the caller's stay as they were */
+	j->r = enter(j->phase, j->flags, true, &j->err);
+	if (j->r == 0)
+		j->r = j->fn(j->ctx, &j->err);
+	if (j->r == -EPERM && j->err)
+		cl_error_wrap(&j->err, "sandbox '%s'", cl_sandbox_phase_name(j->phase));
+	return NULL;
+}
+
+int cl_sandbox_run_thread(enum cl_sandbox_phase phase, unsigned flags, cl_sandbox_fn fn, void *ctx,
+			  struct cl_error **err)
+{
+	struct thread_job j = {.phase = phase, .flags = flags, .fn = fn, .ctx = ctx};
+	pthread_t t;
+	int e;
+
+	e = pthread_create(&t, NULL, thread_main, &j);
+	if (e)
+		return cl_error_set(err, e, "sandbox '%s': start its thread",
+				    cl_sandbox_phase_name(phase));
+	e = pthread_join(t, NULL);
+	if (e)
+		return cl_error_set(err, e, "sandbox '%s': join its thread",
+				    cl_sandbox_phase_name(phase));
+	if (j.r < 0 && err)
+		*err = j.err;
+	else
+		cl_error_free(&j.err);
+	return j.r < 0 ? j.r : 0;
 }
 
 bool cl_sandbox_seccomp_status(const char **ret_why)

@@ -20,6 +20,20 @@
  */
 int cl_sandbox_enter(enum cl_sandbox_phase phase, unsigned flags, struct cl_error **err);
 
+typedef int (*cl_sandbox_fn)(void *ctx, struct cl_error **err);
+
+/**
+ * cl_sandbox_run_thread() - run @fn(@ctx) on a new thread confined to @phase (NNP,
+ * capabilities and the filter apply to that thread and the threads it starts, not to the
+ * caller), and wait for it. For a step in the middle of a command whose rollback needs
+ * more than the step (import: unpack under 'bulk-unpack', unmount and erase on failure).
+ * The thread shares the caller's memory: it confines what the step's code can ask of the
+ * kernel, it is no boundary against that code corrupting the caller. The caller must not
+ * need to be single-threaded meanwhile (setns). Return: @fn's result or -errno.
+ */
+int cl_sandbox_run_thread(enum cl_sandbox_phase phase, unsigned flags, cl_sandbox_fn fn, void *ctx,
+			  struct cl_error **err);
+
 /** cl_sandbox_active() - the name of the seccomp policy loaded by this process, or NULL. */
 const char *cl_sandbox_active(void);
 
