@@ -268,15 +268,23 @@ const struct cl_sandbox_group_def cl_sandbox_groups[_CL_SG_MAX] = {
 				 ptrace */                                                         \
 	 CL_CAP(CAP_SYS_CHROOT) | CL_CAP(CAP_SYS_PTRACE) | CL_CAP(CAP_IPC_LOCK) |                  \
 	 CL_CAP(CAP_SYS_RESOURCE))
+/*
+ * A phase that mounts an overlay keeps every capability a container may use through it:
+ * overlayfs does each operation on the upper with the credentials of whoever created the
+ * mount (ovl_fill_super: creator_cred), so a capability dropped before the mount is gone
+ * for every process that later writes through the layer (mknod, setcap, chattr +i: EPERM)
+ */
+#define CAPS_MOUNTER                                                                               \
+	(CAPS_LIFECYCLE | CL_CAP(CAP_MKNOD) | CL_CAP(CAP_SETFCAP) | CL_CAP(CAP_LINUX_IMMUTABLE))
 #define CAPS_READ (CL_CAP(CAP_DAC_OVERRIDE) | CL_CAP(CAP_DAC_READ_SEARCH) | CL_CAP(CAP_SYS_PTRACE))
 #define G_LIFECYCLE                                                                                \
 	(CL_SG(CL_SG_BASE) | CL_SG(CL_SG_FILE_WRITE) | CL_SG(CL_SG_KEYS) | CL_SG(CL_SG_PROC))
 
 const struct cl_sandbox_policy cl_sandbox_policies[_CL_SANDBOX_PHASE_MAX] = {
-    [CL_SANDBOX_HOOK_PRECREATE] = {"precreate", G_LIFECYCLE | CL_SG(CL_SG_MOUNT), CAPS_LIFECYCLE},
-    [CL_SANDBOX_HOOK_PRESTART] = {"prestart", G_LIFECYCLE | CL_SG(CL_SG_MOUNT), CAPS_LIFECYCLE},
+    [CL_SANDBOX_HOOK_PRECREATE] = {"precreate", G_LIFECYCLE | CL_SG(CL_SG_MOUNT), CAPS_MOUNTER},
+    [CL_SANDBOX_HOOK_PRESTART] = {"prestart", G_LIFECYCLE | CL_SG(CL_SG_MOUNT), CAPS_MOUNTER},
     [CL_SANDBOX_HOOK_POSTSTOP] = {"poststop", G_LIFECYCLE | CL_SG(CL_SG_UMOUNT), CAPS_LIFECYCLE},
-    [CL_SANDBOX_LAYER_SETUP] = {"layer-setup", G_LIFECYCLE | CL_SG(CL_SG_MOUNT), CAPS_LIFECYCLE},
+    [CL_SANDBOX_LAYER_SETUP] = {"layer-setup", G_LIFECYCLE | CL_SG(CL_SG_MOUNT), CAPS_MOUNTER},
     [CL_SANDBOX_LAYER_TEARDOWN] = {"layer-teardown", G_LIFECYCLE | CL_SG(CL_SG_UMOUNT),
 				   CAPS_LIFECYCLE},
     [CL_SANDBOX_READ] = {"read", CL_SG(CL_SG_BASE) | CL_SG(CL_SG_KEYS) | CL_SG(CL_SG_PROC),
@@ -318,7 +326,8 @@ int cl_sandbox_phase_allows(enum cl_sandbox_phase phase, const char *name)
 		if (!(cl_sandbox_policies[phase].groups & CL_SG(g)))
 			continue;
 		for (size_t i = 0; i < d->n_rules; i++)
-			if (!strcmp(d->rules[i].name, name) && !d->rules[i].errnum)
+			if (!strcmp(d->rules[i].name, name) && !d->rules[i].errnum &&
+			    d->rules[i].cmp == CL_SB_ANY)
 				return 1;
 	}
 	return 0;

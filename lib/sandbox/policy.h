@@ -82,7 +82,8 @@ extern const struct cl_sandbox_policy cl_sandbox_policies[_CL_SANDBOX_PHASE_MAX]
 const char *cl_sandbox_phase_name(enum cl_sandbox_phase phase);
 
 /**
- * cl_sandbox_phase_allows() - does @phase have an allow rule for syscall @name (any
- * argument)? For tests and doctor. Return: true or false.
+ * cl_sandbox_phase_allows() - does @phase allow syscall @name whatever its arguments?
+ * (A rule with an argument check, e.g. socket(AF_ALG) only, does not count.) For tests.
+ * Return: 1 or 0.
  */
 int cl_sandbox_phase_allows(enum cl_sandbox_phase phase, const char *name);

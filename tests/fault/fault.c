@@ -43,7 +43,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <string.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
@@ -83,11 +87,48 @@ static struct cl_fault_state *state(void)
 	return p;
 }
 
+/*
+ * CRYPTLAYER_FAULT_SYSCALL=socket|ptrace|execve|mount (issue 15, the self-sandbox): the Nth
+ * call makes that syscall for real instead of failing, as code gone astray would, and
+ * fails with what the kernel answered: EPERM from the phase's seccomp filter. If the
+ * syscall got through, it fails with ENOTRECOVERABLE and says "allowed".
+ */
+static long forbidden(const char *name)
+{
+	static char *const argv[] = {"/bin/false", NULL}, *const envp[] = {NULL};
+	long r = -1;
+
+	errno = EINVAL;
+	if (!strcmp(name, "socket"))
+		r = syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	else if (!strcmp(name, "ptrace"))
+		r = syscall(SYS_ptrace, PTRACE_TRACEME, 0, NULL, NULL);
+	else if (!strcmp(name, "execve"))
+		r = syscall(SYS_execve, argv[0], argv, envp);
+	else if (!strcmp(name, "mount"))
+		r = syscall(SYS_mount, "none", "/nonexistent-cryptlayer", "tmpfs", 0UL, NULL);
+	if (r >= 0 && !strcmp(name, "socket"))
+		close((int)r);
+	return r;
+}
+
+static int fault_syscall(long n, const char *sym, const char *name)
+{
+	long r = forbidden(name);
+	int e = errno;
+
+	dprintf(STDERR_FILENO, "cryptlayer-fault: call %ld (%s) failed: tried %s: %s\n", n, sym,
+		name, r < 0 ? strerror(e) : "allowed");
+	errno = r < 0 ? e : ENOTRECOVERABLE;
+	return 1;
+}
+
 /* count this call; true (errno set to @errnum) when it is the one to fail */
 static int fault(const char *sym, int errnum)
 {
 	struct cl_fault_state *s = state();
 	long n = __atomic_add_fetch(&s->calls, 1, __ATOMIC_SEQ_CST);
+	const char *sc;
 
 	if (s->kill_sym && !strcmp(s->kill_sym, sym)) {
 		dprintf(STDERR_FILENO, "cryptlayer-fault: killed at call %ld (%s)\n", n, sym);
@@ -100,6 +141,9 @@ static int fault(const char *sym, int errnum)
 	}
 	if (n != s->at)
 		return 0;
+	sc = getenv("CRYPTLAYER_FAULT_SYSCALL");
+	if (sc && sc[0])
+		return fault_syscall(n, sym, sc);
 	dprintf(STDERR_FILENO, "cryptlayer-fault: call %ld (%s) failed\n", n, sym);
 	errno = errnum;
 	return 1;
