@@ -295,7 +295,9 @@ const struct cl_sandbox_policy cl_sandbox_policies[_CL_SANDBOX_PHASE_MAX] = {
     [CL_SANDBOX_BULK_EXPORT] = {"bulk-export",
 				CL_SG(CL_SG_BASE) | CL_SG(CL_SG_THREADS) | CL_SG(CL_SG_IOCTL_TTY) |
 				    CL_SG(CL_SG_FILE_WRITE),
-				CL_CAP(CAP_DAC_OVERRIDE) | CL_CAP(CAP_DAC_READ_SEARCH)},
+				CL_CAP(CAP_DAC_OVERRIDE) | CL_CAP(CAP_DAC_READ_SEARCH) |
+				    /* reads trusted.* xattrs (trusted.overlay.opaque) */
+				    CL_CAP(CAP_SYS_ADMIN)},
     [CL_SANDBOX_BULK_UNPACK] = {"bulk-unpack",
 				CL_SG(CL_SG_BASE) | CL_SG(CL_SG_THREADS) | CL_SG(CL_SG_IOCTL_TTY) |
 				    CL_SG(CL_SG_FILE_WRITE),

@@ -1,0 +1,252 @@
+#!/usr/bin/env bats
+# The self-sandbox (issue 15, STYLE §1.6): once a command or hook stage has parsed and
+# opened what it needs, it runs with NoNewPrivs, only its phase's capabilities and a
+# seccomp allowlist that fails every other syscall with EPERM (lib/sandbox/policy.c).
+#
+# A hook is caught mid-run without a sleep: the test holds the layer's lock, so the hook
+# (its sandbox already on) waits in flock(2); /proc/PID/status is read once it shows the
+# filter, then the lock is let go and the container runs as usual.
+
+# shellcheck disable=SC2086 # CL is a word list
+load helpers
+bats_require_minimum_version 1.5.0
+
+FAULT_BIN=$TOP/build-fault/cryptlayer
+
+setup_file() {
+	setup_store
+	make_base "$BATS_FILE_TMPDIR/base"
+	mkdir -p "$CLROOT/locks"
+}
+
+teardown_file() {
+	teardown_store
+}
+
+teardown() {
+	[ -n "${LOCKFD:-}" ] && exec {LOCKFD}>&- || true
+	LOCKFD=
+}
+
+# caps_hex CAP...: the CapEff line of that set (capability numbers, linux/capability.h)
+caps_hex() {
+	local v=0 c
+	for c in "$@"; do v=$((v | 1 << c)); done
+	printf '%016x' "$v"
+}
+# lib/sandbox/policy.c: CAPS_LIFECYCLE (chown dac_override dac_read_search fowner fsetid
+# ipc_lock sys_chroot sys_ptrace sys_admin sys_resource) and CAPS_MOUNTER (+ linux_immutable
+# mknod setfcap: overlayfs acts with its creator's capabilities)
+LIFECYCLE=$(caps_hex 0 1 2 3 4 14 18 19 21 24)
+MOUNTER=$(caps_hex 0 1 2 3 4 9 14 18 19 21 24 27 31)
+
+# hold_lock ID: take layer ID's lock (lib/layer/lock.c) in this shell
+hold_lock() {
+	exec {LOCKFD}>"$CLROOT/locks/$1"
+	flock -x "$LOCKFD"
+}
+
+release_lock() {
+	exec {LOCKFD}>&-
+	LOCKFD=
+}
+
+# caught PATTERN: the pid of the process whose argv matches PATTERN, once it runs under a
+# seccomp filter (10 s at most); sets PID and STATUS (its /proc/PID/status)
+caught() {
+	local _ p
+	for _ in $(seq 1 1000); do
+		for p in $(pgrep -f -- "$1"); do
+			if grep -q '^Seccomp:[[:space:]]*2$' "/proc/$p/status" 2>/dev/null; then
+				PID=$p
+				STATUS=$(cat "/proc/$p/status")
+				return 0
+			fi
+		done
+		sleep 0.01
+	done
+	echo "no process matching '$1' reached its sandbox" >&2
+	return 1
+}
+
+# assert_confined CAPEFF: STATUS shows NoNewPrivs, a seccomp filter and exactly CAPEFF
+assert_confined() {
+	grep -qE '^NoNewPrivs:[[:space:]]+1$' <<<"$STATUS" || { echo "$STATUS" >&2; return 1; }
+	grep -qE '^Seccomp:[[:space:]]+2$' <<<"$STATUS"
+	grep -qE '^Seccomp_filters:[[:space:]]+1$' <<<"$STATUS"
+	run sed -n 's/^CapEff:[[:space:]]*//p' <<<"$STATUS"
+	assert_output "$1"
+	run sed -n 's/^CapInh:[[:space:]]*//p' <<<"$STATUS"
+	assert_output 0000000000000000
+}
+
+# the hooks of a real runtime, caught at prestart (or createRuntime) and at poststop
+hooks_confined() {
+	local rt=$1 stage=$2 name bundle key
+	skip_if_no_runtime "$rt"
+	name=$(safename)
+	bundle=$BATS_TEST_TMPDIR/$name
+	make_bundle "$bundle" "$stage" "$BATS_FILE_TMPDIR/base" sh -c 'touch /ready; exec sleep 600'
+
+	hold_lock "$name"
+	runtime "$rt" create --bundle "$bundle" "$name" </dev/null >"$bundle/log" 2>&1 &
+	caught "$CLRUN hook $stage"
+	assert_confined "$MOUNTER"
+	release_lock
+	wait $!
+	runtime "$rt" start "$name"
+	wait_for_file "$STORE/containers/$name/crypt/upper/ready"
+	run_cryptlayer status "$name" --json
+	key=$(jq -r .key_id <<<"$output")
+
+	runtime "$rt" kill "$name" KILL
+	for _ in $(seq 1 50); do
+		runtime "$rt" state "$name" 2>/dev/null | grep -q '"status": "stopped"' && break
+		sleep 0.1
+	done
+	hold_lock "$name"
+	runtime "$rt" delete "$name" &
+	caught "$CLRUN hook poststop"
+	assert_confined "$LIFECYCLE"
+	release_lock
+	wait $!
+	run "$PROBE" key-status "$key" "$STORE"
+	assert_output absent
+	assert_not_exist "$STORE/containers/$name"
+}
+
+@test "runc: prestart and poststop hooks run confined (NoNewPrivs, seccomp, their capabilities)" {
+	hooks_confined runc prestart
+}
+
+@test "crun: createRuntime and poststop hooks run confined" {
+	hooks_confined crun createRuntime
+}
+
+@test "create and destroy run confined; --insecure-no-seccomp keeps NNP and the capability drop" {
+	local id
+	id=$(safename)
+	hold_lock "$id"
+	$CL create --base "$BATS_FILE_TMPDIR/base" --id "$id" >"$BATS_TEST_TMPDIR/out" &
+	caught "$CLRUN create --base"
+	assert_confined "$MOUNTER"
+	release_lock
+	wait $!
+	hold_lock "$id"
+	$CL destroy "$id" &
+	caught "$CLRUN destroy $id"
+	assert_confined "$LIFECYCLE"
+	release_lock
+	wait $!
+	assert_not_exist "$STORE/containers/$id"
+
+	# without the filter: NoNewPrivs and the capabilities as before, Seccomp 0
+	hold_lock "$id"
+	$CL --insecure-no-seccomp create --base "$BATS_FILE_TMPDIR/base" --id "$id" >/dev/null &
+	for _ in $(seq 1 1000); do
+		PID=$(pgrep -f -- "$CLRUN --insecure-no-seccomp create") && [ -n "$PID" ] &&
+			grep -q '^NoNewPrivs:[[:space:]]*1$' "/proc/$PID/status" && break
+		sleep 0.01
+	done
+	run grep -E '^(NoNewPrivs|Seccomp|CapEff):' "/proc/$PID/status"
+	assert_line --regexp '^NoNewPrivs:[[:space:]]+1$'
+	assert_line --regexp '^Seccomp:[[:space:]]+0$'
+	assert_line --regexp "^CapEff:[[:space:]]+$MOUNTER\$"
+	release_lock
+	wait $!
+	run_cryptlayer destroy "$id"
+}
+
+@test "encrypt runs OpenSSL with no capability under the bulk filter; doctor reports seccomp" {
+	"$CRYPTLAYER" keygen -o "$BATS_TEST_TMPDIR/id" >/dev/null
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	"$CRYPTLAYER" encrypt -r "$BATS_TEST_TMPDIR/id.pub" <"$BATS_TEST_TMPDIR/in" \
+		>"$BATS_TEST_TMPDIR/out.clx" &
+	exec {w}>"$BATS_TEST_TMPDIR/in"
+	caught "encrypt -r $BATS_TEST_TMPDIR/id.pub"
+	assert_confined 0000000000000000
+	echo hello >&$w
+	exec {w}>&-
+	wait $!
+	run "$CRYPTLAYER" decrypt -i "$BATS_TEST_TMPDIR/id" <"$BATS_TEST_TMPDIR/out.clx"
+	assert_success
+	assert_output hello
+
+	run_cryptlayer doctor --json
+	assert_equal "$(jq -r .sandbox.seccomp <<<"$output")" true
+	assert_equal "$(jq -r .sandbox.active <<<"$output")" read
+	run_cryptlayer doctor
+	assert_line --regexp '^sandbox +seccomp yes .*ran under .read.$'
+}
+
+# ---- a phase that makes a syscall outside its allowlist ---------------------------------
+
+# Fault build (tests/fault/fault.c): with CRYPTLAYER_FAULT_SYSCALL=NAME the Nth side-
+# effecting call of prestart makes syscall NAME for real instead. Walked over every N: once
+# the sandbox is on, the syscall gets EPERM, the hook exits 1 with one error line naming
+# the sandbox, and the container's namespace, the host and the store keep nothing (no
+# mount, layer directory, record, and every key the run added is ABSENT) before any
+# poststop or gc runs. Calls before the sandbox (the log, the store) get the kernel's own
+# answer, never once the sandbox is on.
+walk_prestart() {
+	local sc=$1 b=$BATS_TEST_TMPDIR/b pid state n fired err rc seen_eperm=0 first=0
+	mkdir -p "$b/rootfs"
+	(cd "$b" && runc spec)
+	jq --arg base "$BATS_FILE_TMPDIR/base" '.annotations = {"io.cryptlayer.base": $base}' \
+		"$b/config.json" >"$b/c" && mv "$b/c" "$b/config.json"
+	unshare -m --propagation private sleep 600 &
+	pid=$!
+	state=$(jq -n --arg b "$b" --argjson p "$pid" \
+		'{ociVersion: "1.0.2", id: "sbfault", status: "created", pid: $p, bundle: $b}')
+	for n in $(seq 1 200); do
+		rc=0
+		CRYPTLAYER_FAULT_AT=$n CRYPTLAYER_FAULT_SYSCALL=$sc \
+			"$FAULT_BIN" --root "$CLROOT" --run-dir "$CLRUN" hook prestart \
+			<<<"$state" >/dev/null 2>"$BATS_TEST_TMPDIR/err" || rc=$?
+		fired=$(sed -n "s/^cryptlayer-fault: call $n (.*) failed: tried $sc: //p" \
+			"$BATS_TEST_TMPDIR/err")
+		err=$(grep -v '^cryptlayer-fault' "$BATS_TEST_TMPDIR/err" || true)
+		[ -n "$fired" ] || break # the walk is past the last call
+		if [ "$fired" = "Operation not permitted" ]; then
+			[ "$first" -gt 0 ] || first=$n
+			seen_eperm=$((seen_eperm + 1))
+			# exit 1, one line, naming the sandbox (a best-effort step may go on: exit 0)
+			if [ "$rc" -ne 0 ]; then
+				[ "$rc" -eq 1 ] || { echo "N=$n: exit $rc: $err"; return 1; }
+				[ "$(wc -l <<<"$err")" -eq 1 ] || { echo "N=$n: $err"; return 1; }
+				[[ $err =~ ^cryptlayer:\ prestart:\ .*Operation\ not\ permitted\ \(sandbox\ \'prestart\'\)$ ]] ||
+					{ echo "N=$n: $err"; return 1; }
+			fi
+		else
+			# let through only before the sandbox: never once it was on
+			[ "$first" -eq 0 ] || { echo "N=$n: $sc $fired after the sandbox (N=$first)"; return 1; }
+		fi
+		if [ "$rc" -ne 0 ]; then
+			# nothing left, before any poststop or gc
+			if grep -q "$STORE/containers" "/proc/$pid/mountinfo" /proc/self/mountinfo; then
+				echo "N=$n: a layer mount is left"; return 1
+			fi
+			[ ! -e "$STORE/containers/sbfault" ] || { echo "N=$n: layer dir left"; return 1; }
+			[ ! -e "$CLRUN/sbfault.json" ] || { echo "N=$n: record left"; return 1; }
+			for k in $(sed -n 's/^cryptlayer-fault-key: //p' "$BATS_TEST_TMPDIR/err"); do
+				[ "$("$PROBE" key-status "$k" "$STORE")" = absent ] ||
+					{ echo "N=$n: key $k left"; return 1; }
+			done
+		else
+			"$CRYPTLAYER" --root "$CLROOT" --run-dir "$CLRUN" hook poststop <<<"$state"
+		fi
+	done
+	kill "$pid"
+	wait "$pid" || true
+	echo "# $sc: $seen_eperm fault points refused with EPERM (from call $first), walk ended at N=$n"
+	[ "$seen_eperm" -gt 5 ]
+	[ "$n" -lt 200 ]
+}
+
+@test "fault build: prestart trying socket, ptrace, execve or mount(2) gets EPERM, one error, nothing left" {
+	make -C "$TOP" -s B=build-fault FAULT=1 all >/dev/null
+	local sc
+	for sc in socket ptrace execve mount; do
+		walk_prestart "$sc"
+	done
+}
