@@ -210,7 +210,8 @@ int cl_cmd_keyprovider(const struct cl_globals *g, int argc, char **argv)
 	if (argc > 1)
 		return cl_cli_usage("keyprovider", "unexpected argument '%s'", argv[1]);
 	(void)CRYPTO_secure_malloc_init(64 * 1024, 32);
-	if (keyprovider(g, &err) < 0)
+	/* ocicrypt's JSON is parsed under the filter already: nothing was opened before */
+	if (cl_cli_sandbox(g, CL_SANDBOX_KEYPROVIDER, &err) < 0 || keyprovider(g, &err) < 0)
 		return cl_cli_fail(&err, "keyprovider");
 	return CL_EXIT_OK;
 }

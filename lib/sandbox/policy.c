@@ -246,6 +246,12 @@ static const struct cl_sandbox_rule sg_threads[] = {
     ALLOW(membarrier),
 };
 
+static const struct cl_sandbox_rule sg_keyring[] = {
+    ALLOW(keyctl),
+    ALLOW(add_key),
+    ALLOW(request_key),
+};
+
 static const struct cl_sandbox_rule sg_proc[] = {
     /* lib/core/proc.c: is the recorded creator alive? (signal 0 sends nothing) */
     ALLOW_EQ(kill, 1, 0),
@@ -258,6 +264,7 @@ const struct cl_sandbox_group_def cl_sandbox_groups[_CL_SG_MAX] = {
     GROUP(CL_SG_MOUNT, sg_mount),     GROUP(CL_SG_UMOUNT, sg_umount),
     GROUP(CL_SG_KEYS, sg_keys),	      GROUP(CL_SG_IOCTL_TTY, sg_ioctl_tty),
     GROUP(CL_SG_THREADS, sg_threads), GROUP(CL_SG_PROC, sg_proc),
+    GROUP(CL_SG_KEYRING, sg_keyring),
 };
 
 /* what the lifecycle needs as root: mounts, namespaces, fscrypt, files of any owner */
@@ -309,6 +316,10 @@ const struct cl_sandbox_policy cl_sandbox_policies[_CL_SANDBOX_PHASE_MAX] = {
     [CL_SANDBOX_KEYGEN] = {"keygen",
 			   CL_SG(CL_SG_BASE) | CL_SG(CL_SG_FILE_WRITE) | CL_SG(CL_SG_IOCTL_TTY),
 			   CL_CAP(CAP_DAC_OVERRIDE)},
+    /* the machine key: file: (made on first use) or keyring:; no capability beyond the files */
+    [CL_SANDBOX_KEYPROVIDER] = {"keyprovider",
+				CL_SG(CL_SG_BASE) | CL_SG(CL_SG_FILE_WRITE) | CL_SG(CL_SG_KEYRING),
+				CL_CAP(CAP_DAC_OVERRIDE) | CL_CAP(CAP_DAC_READ_SEARCH)},
 };
 
 const char *cl_sandbox_phase_name(enum cl_sandbox_phase phase)

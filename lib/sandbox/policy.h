@@ -28,6 +28,7 @@ enum cl_sandbox_phase {
 	CL_SANDBOX_BULK_EXPORT,	   /* export: read the layer, write the opened output */
 	CL_SANDBOX_BULK_UNPACK,	   /* import: decrypt and unpack into the new upper (a child) */
 	CL_SANDBOX_KEYGEN,	   /* keygen: write two new files */
+	CL_SANDBOX_KEYPROVIDER,	   /* keyprovider: JSON in and out, the machine key */
 	_CL_SANDBOX_PHASE_MAX,
 };
 
@@ -40,6 +41,7 @@ enum cl_sandbox_group {
 	CL_SG_IOCTL_TTY,  /* ioctl limited to terminal and file-flag queries */
 	CL_SG_THREADS,	  /* pthread_create only: clone with CLONE_THREAD; clone3 is ENOSYS */
 	CL_SG_PROC,	  /* kill(pid, 0) liveness checks */
+	CL_SG_KEYRING,	  /* keyctl, add_key, request_key: a keyring: machine key */
 	_CL_SG_MAX,
 };
 
