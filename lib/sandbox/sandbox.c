@@ -17,6 +17,12 @@
 #include "lib/sandbox/bpf.h"
 #include "lib/sandbox/sandbox.h"
 
+#ifdef CL_SANDBOX_SAN
+#define SANITIZER_BUILD 1
+#else
+#define SANITIZER_BUILD 0
+#endif
+
 static const char *active;
 
 const char *cl_sandbox_active(void)
@@ -87,12 +93,12 @@ static int enter(enum cl_sandbox_phase phase, unsigned flags, bool thread, struc
 	r = drop_caps(cl_sandbox_policies[phase].caps, err);
 	if (r < 0)
 		return r;
-#ifdef CL_SANDBOX_SAN
 	/* the sanitizers' runtime makes syscalls of its own: the filter is left out */
-	cl_log(CL_LOG_DEBUG, "sandbox '%s': seccomp filter not loaded (sanitizer build)",
-	       cl_sandbox_phase_name(phase));
-	return 0;
-#else
+	if (SANITIZER_BUILD) {
+		cl_log(CL_LOG_DEBUG, "sandbox '%s': seccomp filter not loaded (sanitizer build)",
+		       cl_sandbox_phase_name(phase));
+		return 0;
+	}
 	if (flags & CL_SANDBOX_NO_SECCOMP) {
 		cl_log(CL_LOG_DEBUG, "sandbox '%s': seccomp disabled (--insecure-no-seccomp)",
 		       cl_sandbox_phase_name(phase));
@@ -102,7 +108,6 @@ static int enter(enum cl_sandbox_phase phase, unsigned flags, bool thread, struc
 	if (r == 0 && !thread)
 		active = cl_sandbox_phase_name(phase);
 	return r;
-#endif
 }
 
 int cl_sandbox_enter(enum cl_sandbox_phase phase, unsigned flags, struct cl_error **err)
@@ -156,10 +161,10 @@ int cl_sandbox_run_thread(enum cl_sandbox_phase phase, unsigned flags, cl_sandbo
 
 bool cl_sandbox_seccomp_status(const char **ret_why)
 {
-#ifdef CL_SANDBOX_SAN
-	*ret_why = "not loaded in this sanitizer build";
-	return false;
-#else
+	if (SANITIZER_BUILD) {
+		*ret_why = "not loaded in this sanitizer build";
+		return false;
+	}
 	/* PR_GET_SECCOMP answers EINVAL without CONFIG_SECCOMP */
 	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0) {
 		*ret_why = "the kernel has no seccomp (CONFIG_SECCOMP)";
@@ -176,5 +181,4 @@ bool cl_sandbox_seccomp_status(const char **ret_why)
 	}
 	*ret_why = "prebuilt per-phase allowlists, EPERM for the rest";
 	return true;
-#endif
 }
