@@ -13,16 +13,10 @@ int cl_cli_fail(struct cl_error **err, const char *prefix)
 	const char *msg = *err && (*err)->msg ? (*err)->msg : "unknown error";
 	int e = *err ? (*err)->errnum : EIO;
 
-	/* a syscall outside the phase's allowlist, or a dropped capability: EPERM */
-	const char *sb = e == EPERM ? cl_sandbox_active() : NULL;
-	char hint[96] = "";
-
-	if (sb)
-		snprintf(hint, sizeof(hint), " (sandbox '%s')", sb);
 	if (prefix)
-		cl_log(CL_LOG_ERR, "%s: %s: %s%s", prefix, msg, strerror(e), hint);
+		cl_log(CL_LOG_ERR, "%s: %s: %s", prefix, msg, strerror(e));
 	else
-		cl_log(CL_LOG_ERR, "%s: %s%s", msg, strerror(e), hint);
+		cl_log(CL_LOG_ERR, "%s: %s", msg, strerror(e));
 	cl_error_free(err);
 	return CL_EXIT_FAIL;
 }

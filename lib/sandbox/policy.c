@@ -267,22 +267,23 @@ const struct cl_sandbox_group_def cl_sandbox_groups[_CL_SG_MAX] = {
     GROUP(CL_SG_KEYRING, sg_keyring),
 };
 
-/* what the lifecycle needs as root: mounts, namespaces, fscrypt, files of any owner */
+/*
+ * what the lifecycle needs as root: mounts, namespaces (setns needs CAP_SYS_CHROOT too, and
+ * ptrace access to a non-dumpable runtime process), fscrypt, files of any owner, and
+ * erasing what a container made immutable (nest erase clears FS_IMMUTABLE_FL)
+ */
 #define CAPS_LIFECYCLE                                                                             \
 	(CL_CAP(CAP_SYS_ADMIN) | CL_CAP(CAP_DAC_OVERRIDE) | CL_CAP(CAP_DAC_READ_SEARCH) |          \
-	 CL_CAP(CAP_FOWNER) | CL_CAP(CAP_CHOWN) |                                                  \
-	 CL_CAP(CAP_FSETID) | /* setns needs CAP_SYS_CHROOT too; a non-dumpable runtime process,   \
-				 ptrace */                                                         \
-	 CL_CAP(CAP_SYS_CHROOT) | CL_CAP(CAP_SYS_PTRACE) | CL_CAP(CAP_IPC_LOCK) |                  \
-	 CL_CAP(CAP_SYS_RESOURCE))
+	 CL_CAP(CAP_FOWNER) | CL_CAP(CAP_CHOWN) | CL_CAP(CAP_FSETID) | CL_CAP(CAP_SYS_CHROOT) |    \
+	 CL_CAP(CAP_SYS_PTRACE) | CL_CAP(CAP_IPC_LOCK) | CL_CAP(CAP_SYS_RESOURCE) |                \
+	 CL_CAP(CAP_LINUX_IMMUTABLE))
 /*
  * A phase that mounts an overlay keeps every capability a container may use through it:
  * overlayfs does each operation on the upper with the credentials of whoever created the
  * mount (ovl_fill_super: creator_cred), so a capability dropped before the mount is gone
- * for every process that later writes through the layer (mknod, setcap, chattr +i: EPERM)
+ * for every process that later writes through the layer (mknod, setcap: EPERM)
  */
-#define CAPS_MOUNTER                                                                               \
-	(CAPS_LIFECYCLE | CL_CAP(CAP_MKNOD) | CL_CAP(CAP_SETFCAP) | CL_CAP(CAP_LINUX_IMMUTABLE))
+#define CAPS_MOUNTER (CAPS_LIFECYCLE | CL_CAP(CAP_MKNOD) | CL_CAP(CAP_SETFCAP))
 #define CAPS_READ (CL_CAP(CAP_DAC_OVERRIDE) | CL_CAP(CAP_DAC_READ_SEARCH) | CL_CAP(CAP_SYS_PTRACE))
 #define G_LIFECYCLE                                                                                \
 	(CL_SG(CL_SG_BASE) | CL_SG(CL_SG_FILE_WRITE) | CL_SG(CL_SG_KEYS) | CL_SG(CL_SG_PROC))

@@ -107,6 +107,13 @@ static int enter(enum cl_sandbox_phase phase, unsigned flags, bool thread, struc
 	r = load_seccomp(phase, thread, err);
 	if (r == 0 && !thread)
 		active = cl_sandbox_phase_name(phase);
+	/*
+	 * A refused syscall reads as its step's EPERM ("...: Operation not permitted"), like
+	 * the refusals that use EPERM on purpose; -d names the phase that was on.
+	 */
+	if (r == 0)
+		cl_log(CL_LOG_DEBUG, "sandbox '%s' on%s", cl_sandbox_phase_name(phase),
+		       thread ? " (this thread)" : "");
 	return r;
 }
 
@@ -132,8 +139,6 @@ static void *thread_main(void *p)
 	j->r = enter(j->phase, j->flags, true, &j->err);
 	if (j->r == 0)
 		j->r = j->fn(j->ctx, &j->err);
-	if (j->r == -EPERM && j->err)
-		cl_error_wrap(&j->err, "sandbox '%s'", cl_sandbox_phase_name(j->phase));
 	return NULL;
 }
 
