@@ -22,7 +22,7 @@ struct cl_globals {
 	const char
 	    *snapshot_dir; /* --snapshot-dir: btrfs snapshots go there, not beside the base */
 	bool debug;
-	unsigned given; /* CL_GIVEN_*: which of them came from argv (the rest are defaults) */
+	unsigned given;	 /* CL_GIVEN_*: which of them came from argv (the rest are defaults) */
 	bool no_seccomp; /* --insecure-no-seccomp: the sandbox without its syscall filter */
 };
 

@@ -70,9 +70,9 @@ struct doctor {
 	char *dmcrypt_error;
 	struct cl_doctor_user *user;	     /* a user's rootless podman needs (DESIGN §7c) */
 	struct cl_btrfs_fscrypt_probe btrfs; /* btrfs encryption, on a mounted btrfs */
-	bool seccomp;		 /* the kernel (and build) load the sandbox's filters */
-	const char *seccomp_why; /* static text */
-	char *sandbox_error;	 /* entering the report's own sandbox failed */
+	bool seccomp;			     /* the kernel (and build) load the sandbox's filters */
+	const char *seccomp_why;	     /* static text */
+	char *sandbox_error;		     /* entering the report's own sandbox failed */
 };
 
 static void init_modes(struct cl_fscrypt_mode_probe *m)

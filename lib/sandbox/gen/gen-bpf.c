@@ -115,6 +115,6 @@ int main(void)
 	printf("\nconst struct cl_sandbox_bpf cl_sandbox_bpf[] = {\n");
 	for (unsigned i = 0; i < _CL_SANDBOX_PHASE_MAX; i++)
 		printf("\t{phase%u, sizeof(phase%u) / sizeof(phase%u[0])},\n", i, i, i);
-	printf("};\nconst size_t cl_sandbox_bpf_count = %u;\n", _CL_SANDBOX_PHASE_MAX);
+	printf("};\nconst size_t cl_sandbox_bpf_count = %d;\n", (int)_CL_SANDBOX_PHASE_MAX);
 	return 0;
 }
