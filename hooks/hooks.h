@@ -27,8 +27,8 @@ int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id, struct
 int cl_hook_precreate(const struct cl_ctx *ctx, int in_fd, int out_fd, struct cl_error **err);
 
 /**
- * cl_hook_sandbox() - once a stage knows it acts: the store made or re-attached (@store;
- * mkfs and losetup are not in any hook's allowlist), then @phase's sandbox
+ * cl_hook_sandbox() - once a stage knows it acts: the store re-attached, or with @store
+ * made (mkfs, losetup and mount(2) are in no hook's allowlist), then @phase's sandbox
  * (lib/sandbox/sandbox.h). Return: 0 or -errno.
  */
 int cl_hook_sandbox(const struct cl_ctx *ctx, enum cl_sandbox_phase phase, bool store,

@@ -22,9 +22,8 @@ void cl_hook_log_reclaimed(const struct cl_gc_item *it, void *data)
 int cl_hook_sandbox(const struct cl_ctx *ctx, enum cl_sandbox_phase phase, bool store,
 		    struct cl_error **err)
 {
-	int r = store ? cl_layer_store_ready(ctx, err) : 0;
-
-	return r < 0 ? r : cl_sandbox_enter(phase, ctx->sandbox_flags, err);
+	cl_layer_store_ready(ctx, store);
+	return cl_sandbox_enter(phase, ctx->sandbox_flags, err);
 }
 
 int cl_hook_poststop(const struct cl_ctx *ctx, int in_fd, const char *id, struct cl_error **err)

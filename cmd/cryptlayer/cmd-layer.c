@@ -107,8 +107,8 @@ int cl_cmd_create(const struct cl_globals *g, int argc, char **argv)
 	if (!id && cl_layer_new_id(&id) < 0)
 		return CL_EXIT_FAIL;
 	req.enabled = true;
-	if (cl_layer_store_ready(&ctx, &err) < 0 ||
-	    cl_cli_sandbox(g, CL_SANDBOX_LAYER_SETUP, &err) < 0)
+	cl_layer_store_ready(&ctx, true);
+	if (cl_cli_sandbox(g, CL_SANDBOX_LAYER_SETUP, &err) < 0)
 		return cl_cli_fail(&err, "create");
 	{
 		struct cl_layer_args a = {
@@ -169,6 +169,7 @@ int cl_cmd_destroy(const struct cl_globals *g, int argc, char **argv)
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
+	cl_layer_store_ready(&ctx, false);
 	if (cl_cli_sandbox(g, CL_SANDBOX_LAYER_TEARDOWN, &err) < 0 ||
 	    cl_layer_destroy(&ctx, id, NULL, &err) < 0)
 		return cl_cli_fail(&err, "destroy");
@@ -192,6 +193,7 @@ int cl_cmd_lock(const struct cl_globals *g, int argc, char **argv)
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
+	cl_layer_store_ready(&ctx, false);
 	if (cl_cli_sandbox(g, CL_SANDBOX_LAYER_TEARDOWN, &err) < 0 ||
 	    cl_layer_lock(&ctx, id, NULL, &err) < 0)
 		return cl_cli_fail(&err, "lock");
@@ -219,8 +221,8 @@ int cl_cmd_unlock(const struct cl_globals *g, int argc, char **argv)
 	{
 		struct cl_layer_args a = {.id = id, .owner = CL_OWNER_CLI};
 
-		if (cl_layer_store_ready(&ctx, &err) < 0 ||
-		    cl_cli_sandbox(g, CL_SANDBOX_LAYER_SETUP, &err) < 0 ||
+		cl_layer_store_ready(&ctx, false);
+		if (cl_cli_sandbox(g, CL_SANDBOX_LAYER_SETUP, &err) < 0 ||
 		    cl_layer_unlock(&ctx, &a, &rec, &err) < 0)
 			return cl_cli_fail(&err, "unlock");
 	}
@@ -285,6 +287,7 @@ int cl_cmd_status(const struct cl_globals *g, int argc, char **argv)
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
+	cl_layer_store_ready(&ctx, false);
 	if (cl_cli_sandbox(g, CL_SANDBOX_READ, &err) < 0 ||
 	    cl_layer_status(&ctx, id, &info, &err) < 0)
 		return cl_cli_fail(&err, "status");
@@ -314,6 +317,7 @@ int cl_cmd_list(const struct cl_globals *g, int argc, char **argv)
 
 	if (r)
 		return r < 0 ? CL_EXIT_OK : r;
+	cl_layer_store_ready(&ctx, false);
 	n = cl_cli_sandbox(g, CL_SANDBOX_READ, &err);
 	if (n == 0)
 		n = cl_layer_list(&ctx, &infos, &err);

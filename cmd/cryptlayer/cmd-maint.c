@@ -97,6 +97,7 @@ int cl_cmd_gc(const struct cl_globals *g, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cl_cli_usage("gc", "unexpected argument '%s'", argv[optind]);
+	cl_layer_store_ready(&ctx, false);
 	failed = cl_cli_sandbox(g, CL_SANDBOX_LAYER_TEARDOWN, &err);
 	if (failed == 0)
 		failed = cl_layer_gc(&ctx, gc_report, &out, &err);

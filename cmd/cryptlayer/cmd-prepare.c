@@ -61,9 +61,8 @@ static int do_prepare(const struct cl_globals *g, const char *bundle, const char
 					  .config = &cfg};
 
 		req.enabled = true;
-		r = cl_layer_store_ready(&ctx, err);
-		if (r == 0)
-			r = cl_cli_sandbox(g, CL_SANDBOX_LAYER_SETUP, err);
+		cl_layer_store_ready(&ctx, true);
+		r = cl_cli_sandbox(g, CL_SANDBOX_LAYER_SETUP, err);
 		if (r == 0)
 			r = cl_layer_create_rewrite(&ctx, &a, buf, len, &out, err);
 		if (r == 0) {

@@ -63,11 +63,11 @@ struct cl_layer_caller {
 };
 
 /**
- * cl_layer_store_ready() - create or re-attach the store of @ctx now (mkfs, loop device),
- * so that a later cl_layer_create() under a sandbox (no exec) finds it.
- * Return: 0 or -errno.
+ * cl_layer_store_ready() - re-attach the store of @ctx now (loop device, mount), or with
+ * @create make it (mkfs), so that the command, once sandboxed (no exec, no mount(2)),
+ * finds it. Best effort: whatever fails here fails again, reported, in the command.
  */
-int cl_layer_store_ready(const struct cl_ctx *ctx, struct cl_error **err);
+void cl_layer_store_ready(const struct cl_ctx *ctx, bool create);
 
 /**
  * cl_layer_create() - gather host facts (realpath and owner of the lower), open or make
