@@ -24,7 +24,7 @@ teardown_file() {
 }
 
 teardown() {
-	[ -n "${LOCKFD:-}" ] && exec {LOCKFD}>&- || true
+	if [ -n "${LOCKFD:-}" ]; then exec {LOCKFD}>&-; fi
 	LOCKFD=
 }
 
