@@ -110,12 +110,26 @@ static const char *descriptor_arg(json_object *args, const char *opt)
 }
 
 /*
+ * The strings the globals point to live for the life of the process; they are kept here
+ * (not in a function's static, which a second call would overwrite: 'store init --user'
+ * computes the defaults again) so that they stay reachable until exit.
+ */
+static char *kept[16];
+
+static char *keep(char *s)
+{
+	for (size_t i = 0; s && i < CL_ARRAY_SIZE(kept); i++)
+		if (!kept[i])
+			return kept[i] = s;
+	return s;
+}
+
+/*
  * What 'store init --user' wrote into the user's precreate descriptor is what the hook
  * uses: the same store for 'podman unshare cryptlayer ...' whatever --root init was given
  */
 static unsigned from_descriptor(struct cl_globals *g, unsigned have, const char *config)
 {
-	static char *root, *run_dir, *machine_key;
 	_cleanup_free_ char *path = NULL, *buf = NULL;
 	json_object *o = NULL, *hook, *args;
 	struct cl_error *err = NULL;
@@ -132,14 +146,14 @@ static unsigned from_descriptor(struct cl_globals *g, unsigned have, const char 
 	    json_object_object_get_ex(hook, "args", &args) &&
 	    json_object_is_type(args, json_type_array)) {
 		if (!(have & CL_GIVEN_ROOT) && (v = descriptor_arg(args, "--root")) &&
-		    v[0] == '/' && (root = strdup(v)))
-			g->root = root, have |= CL_GIVEN_ROOT;
+		    v[0] == '/' && (v = keep(strdup(v))))
+			g->root = v, have |= CL_GIVEN_ROOT;
 		if (!(have & CL_GIVEN_RUN_DIR) && (v = descriptor_arg(args, "--run-dir")) &&
-		    v[0] == '/' && (run_dir = strdup(v)))
-			g->run_dir = run_dir, have |= CL_GIVEN_RUN_DIR;
+		    v[0] == '/' && (v = keep(strdup(v))))
+			g->run_dir = v, have |= CL_GIVEN_RUN_DIR;
 		if (!(have & CL_GIVEN_MACHINE_KEY) && (v = descriptor_arg(args, "--machine-key")) &&
-		    (machine_key = strdup(v)))
-			g->machine_key = machine_key, have |= CL_GIVEN_MACHINE_KEY;
+		    (v = keep(strdup(v))))
+			g->machine_key = v, have |= CL_GIVEN_MACHINE_KEY;
 	}
 	json_object_put(o);
 	return have;
@@ -147,8 +161,7 @@ static unsigned from_descriptor(struct cl_globals *g, unsigned have, const char 
 
 void cl_cli_user_defaults(struct cl_globals *g, bool use_descriptor)
 {
-	/* globals point here for the life of the process */
-	static char *root, *run_dir, *machine_key;
+	char *root = NULL, *run_dir = NULL, *machine_key = NULL;
 	const unsigned all = CL_GIVEN_ROOT | CL_GIVEN_RUN_DIR | CL_GIVEN_MACHINE_KEY;
 	struct cl_user_dirs d = {};
 	struct cl_error *err = NULL;
@@ -165,14 +178,14 @@ void cl_cli_user_defaults(struct cl_globals *g, bool use_descriptor)
 	if (use_descriptor && !(have & CL_GIVEN_ROOT))
 		have = from_descriptor(g, have, d.config);
 	if (!(have & CL_GIVEN_ROOT) && asprintf(&root, "%s/cryptlayer", d.data) >= 0)
-		g->root = root;
+		g->root = keep(root);
 	if (!(have & CL_GIVEN_RUN_DIR) &&
 	    (d.runtime ? asprintf(&run_dir, "%s/cryptlayer", d.runtime)
 		       : asprintf(&run_dir, "%s/run", g->root)) >= 0)
-		g->run_dir = run_dir;
+		g->run_dir = keep(run_dir);
 	if (!(have & CL_GIVEN_MACHINE_KEY) &&
 	    asprintf(&machine_key, "file:%s/cryptlayer/machine.key", d.config) >= 0)
-		g->machine_key = machine_key;
+		g->machine_key = keep(machine_key);
 	cl_cli_user_dirs_clear(&d);
 }
 
