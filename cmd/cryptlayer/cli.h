@@ -124,7 +124,8 @@ void cl_cli_user_dirs_clear(struct cl_user_dirs *d);
 void cl_cli_user_defaults(struct cl_globals *g, bool use_descriptor);
 /**
  * cl_cli_user_check() - in user mode, the store root and run dir (where they exist) are
- * canonical directories owned by this user and writable by no one else.
+ * canonical directories owned by this user and writable by no one else, below trusted
+ * directories: cl_trusted_dir_open() with CL_TRUST_OWN | CL_TRUST_CANONICAL.
  * Return: 0 or -errno.
  */
 int cl_cli_user_check(const struct cl_globals *g, struct cl_error **err);

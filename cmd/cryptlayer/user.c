@@ -19,8 +19,8 @@
 #include "cmd/cryptlayer/cli.h"
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
+#include "lib/core/trust.h"
 #include "lib/core/userns.h"
-#include "lib/store/user.h"
 
 bool cl_cli_user_mode(void)
 {
@@ -189,19 +189,33 @@ void cl_cli_user_defaults(struct cl_globals *g, bool use_descriptor)
 	cl_cli_user_dirs_clear(&d);
 }
 
+/* the trusted-path walk (lib/core/trust.h) with a user's own rules; missing is fine */
+static int check_own_dir(const char *path, const char *what, struct cl_error **err)
+{
+	struct cl_error *e = NULL;
+	int fd = cl_trusted_dir_open(path, what, CL_TRUST_OWN | CL_TRUST_CANONICAL, 0, &e);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (fd == -ENOENT) { /* made later, by the command, through the same walk */
+		cl_error_free(&e);
+		return 0;
+	}
+	cl_error_move(err, &e);
+	return fd;
+}
+
 int cl_cli_user_check(const struct cl_globals *g, struct cl_error **err)
 {
 	int r;
 
 	if (!cl_cli_user_mode())
 		return 0;
-	r = cl_store_user_check_canonical(g->root, "store root", err);
+	r = check_own_dir(g->root, "store root", err);
 	if (r == 0)
-		r = cl_store_user_check_dir(g->root, "store root", err);
-	if (r == 0)
-		r = cl_store_user_check_canonical(g->run_dir, "run dir", err);
-	if (r == 0)
-		r = cl_store_user_check_dir(g->run_dir, "run dir", err);
+		r = check_own_dir(g->run_dir, "run dir", err);
 	return r;
 }
 

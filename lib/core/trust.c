@@ -40,19 +40,30 @@ static uid_t userns_overflow_uid(void)
 	return v;
 }
 
-static bool trusted_uid(uid_t uid, bool target)
+/*
+ * The owner rule, the one place for it: root or the effective uid; above the target, in
+ * a user namespace, also the overflow uid. With CL_TRUST_OWN the target is the effective
+ * uid's only, compared as seen in the namespace (under rootless podman uid 0 is the user).
+ */
+static bool trusted_uid(uid_t uid, bool target, unsigned flags)
 {
 	uid_t ov = userns_overflow_uid();
 
+	if (target && (flags & CL_TRUST_OWN))
+		return uid == geteuid();
 	return uid == 0 || uid == geteuid() || (!target && ov != (uid_t)-1 && uid == ov);
 }
 
-const char *cl_trust_check_stat(const struct stat *st, int target, char *buf, size_t len)
+const char *cl_trust_check_stat(const struct stat *st, int target, unsigned flags, char *buf,
+				size_t len)
 {
 	unsigned mode = st->st_mode & 07777;
 
-	if (!trusted_uid(st->st_uid, target)) {
-		if (geteuid() == 0)
+	if (!trusted_uid(st->st_uid, target, flags)) {
+		if (target && (flags & CL_TRUST_OWN))
+			snprintf(buf, len, "owned by uid %u, not by this user (uid %u here)",
+				 (unsigned)st->st_uid, (unsigned)geteuid());
+		else if (geteuid() == 0)
 			snprintf(buf, len, "owned by uid %u, not by root", (unsigned)st->st_uid);
 		else
 			snprintf(buf, len, "owned by uid %u, neither root nor uid %u",
@@ -81,6 +92,7 @@ struct walk {
 	int fd;
 	char done[PATH_MAX];
 	int links;
+	bool noncanonical; /* CL_TRUST_CANONICAL refused a symlink */
 };
 
 static int check_fd(struct walk *w, int fd, bool target, struct cl_error **err)
@@ -92,7 +104,7 @@ static int check_fd(struct walk *w, int fd, bool target, struct cl_error **err)
 		return cl_error_set(err, errno, "stat '%s'", w->done[0] ? w->done : "/");
 	if (!S_ISDIR(st.st_mode))
 		return cl_error_set(err, ENOTDIR, "'%s'", w->done);
-	if (cl_trust_check_stat(&st, target, why, sizeof(why)))
+	if (cl_trust_check_stat(&st, target, 0, why, sizeof(why)))
 		return refuse(err, w->done, why);
 	return 0;
 }
@@ -131,10 +143,15 @@ static int step(struct walk *w, const char *name, bool last, unsigned flags, mod
 	}
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return cl_error_set(err, errno, "open '%s/%s'", w->done, name);
+	if (S_ISLNK(st.st_mode) && (flags & CL_TRUST_CANONICAL)) {
+		w->noncanonical = true;
+		return cl_error_set(err, ELOOP, "'%s/%s' is a symlink, pass the real path", w->done,
+				    name);
+	}
 	if (S_ISLNK(st.st_mode)) {
 		if (++w->links > MAX_LINKS)
 			return cl_error_set(err, ELOOP, "'%s/%s'", w->done, name);
-		if (!trusted_uid(st.st_uid, true))
+		if (!trusted_uid(st.st_uid, true, 0))
 			return cl_error_set(err, EPERM, "symlink '%s/%s' is owned by uid %u",
 					    w->done, name, (unsigned)st.st_uid);
 		n = readlinkat(fd, "", ret_target, PATH_MAX - 1);
@@ -211,23 +228,52 @@ static int walk_path(struct walk *w, const char *path, unsigned flags, mode_t mo
 	return r;
 }
 
+/* an absolute path with no '.', '..' or empty component (no '//', no trailing '/') */
+static bool canonical_text(const char *path)
+{
+	const char *p = path;
+
+	if (path[0] != '/')
+		return false;
+	if (!strcmp(path, "/"))
+		return true;
+	while (*p == '/') {
+		const char *end = strchrnul(p + 1, '/');
+		size_t n = (size_t)(end - p - 1);
+
+		if (n == 0 || (n == 1 && p[1] == '.') || (n == 2 && p[1] == '.' && p[2] == '.'))
+			return false;
+		p = end;
+	}
+	return true;
+}
+
 int cl_trusted_dir_open(const char *path, const char *what, unsigned flags, mode_t mode,
 			struct cl_error **err)
 {
 	struct walk w = {.fd = -1};
-	int r = walk_path(&w, path, flags, mode, err);
 	char why[96];
 	struct stat st;
 	int fd = -1;
+	int r;
 
+	if ((flags & CL_TRUST_CANONICAL) && !canonical_text(path))
+		return cl_error_set(err, ELOOP,
+				    "%s '%s' is not a canonical path ('.', '..', '//' or a "
+				    "trailing '/'): pass the real path",
+				    what, path);
+	r = walk_path(&w, path, flags, mode, err);
 	if (r < 0) {
-		cl_error_wrap(err, "%s '%s'", what, path);
+		if (w.noncanonical)
+			cl_error_wrap(err, "%s '%s' is not a canonical path", what, path);
+		else
+			cl_error_wrap(err, "%s '%s'", what, path);
 		goto out;
 	}
 	/* the directory itself, named as given */
 	if (fstat(w.fd, &st) < 0)
 		r = cl_error_set(err, errno, "stat %s '%s'", what, path);
-	else if (cl_trust_check_stat(&st, true, why, sizeof(why)))
+	else if (cl_trust_check_stat(&st, true, flags, why, sizeof(why)))
 		r = cl_error_set(err, EPERM, "%s '%s' is %s", what, path, why);
 	else if ((fd = openat(w.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		r = cl_error_set(err, errno, "open %s '%s'", what, path);
@@ -246,7 +292,7 @@ int cl_trusted_file_check(int fd, const char *what, const char *path, struct cl_
 		return cl_error_set(err, errno, "stat '%s'", path);
 	if (!S_ISREG(st.st_mode))
 		return cl_error_set(err, EINVAL, "%s '%s' is not a regular file", what, path);
-	if (cl_trust_check_stat(&st, true, why, sizeof(why)))
+	if (cl_trust_check_stat(&st, true, 0, why, sizeof(why)))
 		return cl_error_set(err, EPERM, "%s '%s' is %s", what, path, why);
 	return 0;
 }

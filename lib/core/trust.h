@@ -21,9 +21,16 @@
  * Inside a user namespace (rootless podman's hooks), root and every other unmapped owner
  * show as the overflow uid: a directory *above* the checked one owned by it is accepted
  * (a user namespace acts with its user's own rights only); the directory itself is not.
+ *
+ * A user's own store (user mode, DESIGN §7c) adds two rules: the directory itself is owned
+ * by the effective uid as seen in the user namespace (uid 0 there is the user; root's
+ * directory is refused), and the path is canonical (no symlink, '.', '..', '//' or
+ * trailing '/': a store reached through a link could be swapped).
  */
 
-#define CL_TRUST_CREATE (1U << 0) /* make missing directories, mode @mode */
+#define CL_TRUST_CREATE (1U << 0)    /* make missing directories, mode @mode */
+#define CL_TRUST_OWN (1U << 1)	     /* the directory itself: the effective uid's, not root's */
+#define CL_TRUST_CANONICAL (1U << 2) /* refuse symlinks and '.', '..', '//' in @path (ELOOP) */
 
 /**
  * cl_trusted_dir_open() - open directory @path (absolute), walking it from '/' one
@@ -31,10 +38,11 @@
  * and checking each directory reached, so the fd returned is the one checked.
  * @what: names it in messages ("run dir", "store root"): "run dir '/run/x' is writable by
  *	others (mode 0777)", "run dir '/a/b': '/a' is world-writable without the sticky bit"
- * @flags: CL_TRUST_CREATE
+ * @flags: CL_TRUST_CREATE, CL_TRUST_OWN, CL_TRUST_CANONICAL
  * @mode: for directories made with CL_TRUST_CREATE
  * Return: an O_RDONLY|O_DIRECTORY|O_CLOEXEC fd, or -errno: -EPERM when a rule above is
- * broken (the message names the path and what is wrong), -ENOENT when missing.
+ * broken (the message names the path and what is wrong), -ENOENT when missing, -ELOOP
+ * when CL_TRUST_CANONICAL and @path is not ("... is not a canonical path: ...").
  */
 int cl_trusted_dir_open(const char *path, const char *what, unsigned flags, mode_t mode,
 			struct cl_error **err);
@@ -48,7 +56,9 @@ int cl_trusted_file_check(int fd, const char *what, const char *path, struct cl_
 
 /**
  * cl_trust_check_stat() - the rule for @st, the directory itself (@target) or one above
- * it; pure but for the effective uid and the user namespace it reads (unit tests).
- * Return: NULL if trusted, else a static description of what is wrong.
+ * it, under @flags (CL_TRUST_OWN); pure but for the effective uid and the user namespace
+ * it reads (unit tests).
+ * Return: NULL if trusted, else a description of what is wrong (in @buf).
  */
-const char *cl_trust_check_stat(const struct stat *st, int target, char *buf, size_t len);
+const char *cl_trust_check_stat(const struct stat *st, int target, unsigned flags, char *buf,
+				size_t len);

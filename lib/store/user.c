@@ -95,49 +95,6 @@ int cl_store_user_probe(const char *root, struct cl_error **err)
 	return 0;
 }
 
-int cl_store_user_check_dir(const char *path, const char *what, struct cl_error **err)
-{
-	struct stat st;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : cl_error_set(err, errno, "%s '%s'", what, path);
-	if (S_ISLNK(st.st_mode))
-		return cl_error_set(err, ELOOP, "%s '%s' is a symlink: pass the real path", what,
-				    path);
-	if (!S_ISDIR(st.st_mode))
-		return cl_error_set(err, ENOTDIR, "%s '%s'", what, path);
-	/* in a user namespace the owner is compared as seen there (uid 0 = the user) */
-	if (st.st_uid != geteuid())
-		return cl_error_set(err, EPERM,
-				    "%s '%s' is owned by uid %u, not by this user (uid %u here): "
-				    "refusing it",
-				    what, path, (unsigned)st.st_uid, (unsigned)geteuid());
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return cl_error_set(err, EPERM,
-				    "%s '%s' is writable by others (mode %04o): refusing it "
-				    "(chmod go-w)",
-				    what, path, (unsigned)(st.st_mode & 07777));
-	return 0;
-}
-
-int cl_store_user_check_canonical(const char *path, const char *what, struct cl_error **err)
-{
-	_cleanup_free_ char *dir = NULL, *real = NULL;
-	int r = nearest_existing(path, &dir);
-
-	if (r < 0)
-		return cl_error_set(err, -r, "%s '%s'", what, path);
-	real = realpath(dir, NULL);
-	if (!real)
-		return cl_error_set(err, errno, "%s '%s': resolve '%s'", what, path, dir);
-	if (strcmp(real, dir) || strstr(path, "/./") || strstr(path, "/../") || strstr(path, "//"))
-		return cl_error_set(err, ELOOP,
-				    "%s '%s' is not a canonical path ('%s' resolves to '%s'): "
-				    "pass the real path",
-				    what, path, dir, real);
-	return 0;
-}
-
 /* json-c leaves @val to the caller when the add fails: put it then; NULL @val fails */
 static bool add(json_object *o, const char *key, json_object *val)
 {

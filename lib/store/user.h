@@ -26,22 +26,6 @@
 int cl_store_user_probe(const char *root, struct cl_error **err);
 
 /**
- * cl_store_user_check_dir() - @path, if it exists, is a directory that is no symlink,
- * owned by this process's effective uid as seen in its user namespace (under rootless
- * podman uid 0 there is the user), and writable by nobody else (no group or world
- * write bit). @what names it in the message ("store root", "run dir").
- * Return: 0 (also when @path does not exist), or -errno: ELOOP, ENOTDIR, EPERM.
- */
-int cl_store_user_check_dir(const char *path, const char *what, struct cl_error **err);
-
-/**
- * cl_store_user_check_canonical() - @path is canonical: the part of it that exists has no
- * symlink, '.' or '..' component (a store reached through a link could be swapped).
- * Return: 0 or -errno (ELOOP naming where it resolves).
- */
-int cl_store_user_check_canonical(const char *path, const char *what, struct cl_error **err);
-
-/**
  * cl_store_user_descriptor() - a podman hooks.d descriptor (JSON text, newline-terminated)
  * running @self with @args (argv[0] first) at @stage for io.cryptlayer.enable=true or
  * io.cryptlayer.nested=true (as the installed descriptors: refused clearly, never skipped).

@@ -23,12 +23,17 @@
 
 static char base[] = "/tmp/cl-test-trust.XXXXXX";
 
-static const char *rule(uid_t uid, mode_t mode, int target)
+static const char *rule_flags(uid_t uid, mode_t mode, int target, unsigned flags)
 {
 	static char buf[96];
 	struct stat st = {.st_uid = uid, .st_mode = S_IFDIR | mode};
 
-	return cl_trust_check_stat(&st, target, buf, sizeof(buf));
+	return cl_trust_check_stat(&st, target, flags, buf, sizeof(buf));
+}
+
+static const char *rule(uid_t uid, mode_t mode, int target)
+{
+	return rule_flags(uid, mode, target, 0);
 }
 
 static void test_rules(void **state)
@@ -51,14 +56,34 @@ static void test_rules(void **state)
 	}
 }
 
-static void expect_open(const char *rel, int errnum, const char *msg)
+/* CL_TRUST_OWN (a user's own store): the directory itself is ours, not root's */
+static void test_rules_own(void **state)
+{
+	char want[96];
+
+	(void)state;
+	assert_null(rule_flags(geteuid(), 0700, 1, CL_TRUST_OWN));
+	assert_string_equal(rule_flags(geteuid(), 0770, 1, CL_TRUST_OWN),
+			    "writable by its group (mode 0770)");
+	if (geteuid() != 4242) {
+		snprintf(want, sizeof(want), "owned by uid 4242, not by this user (uid %u here)",
+			 (unsigned)geteuid());
+		assert_string_equal(rule_flags(4242, 0700, 1, CL_TRUST_OWN), want);
+	}
+	if (geteuid() != 0)
+		assert_non_null(strstr(rule_flags(0, 0700, 1, CL_TRUST_OWN), "owned by uid 0"));
+	/* above it, the usual rule: root's directories are fine */
+	assert_null(rule_flags(0, 0755, 0, CL_TRUST_OWN));
+}
+
+static void expect_open_flags(const char *rel, unsigned flags, int errnum, const char *msg)
 {
 	char path[256];
 	struct cl_error *err = NULL;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", base, rel);
-	fd = cl_trusted_dir_open(path, "dir", 0, 0, &err);
+	fd = cl_trusted_dir_open(path, "dir", flags, 0, &err);
 	if (!errnum) {
 		assert_true(fd >= 0);
 		assert_null(err);
@@ -70,6 +95,11 @@ static void expect_open(const char *rel, int errnum, const char *msg)
 	if (msg)
 		assert_non_null(strstr(err->msg, msg));
 	cl_error_free(&err);
+}
+
+static void expect_open(const char *rel, int errnum, const char *msg)
+{
+	expect_open_flags(rel, 0, errnum, msg);
 }
 
 static void test_walk(void **state)
@@ -117,6 +147,31 @@ static void test_walk(void **state)
 	expect_open("new/deeper", 0, NULL);
 }
 
+/* CL_TRUST_CANONICAL: what the walk would follow is refused instead, with ELOOP */
+static void test_walk_canonical(void **state)
+{
+	const unsigned c = CL_TRUST_CANONICAL;
+	char path[256];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/c/d", base);
+	assert_int_equal(cl_mkdir_p_at(AT_FDCWD, path, 0755, NULL), 0);
+	expect_open_flags("c/d", c, 0, NULL);
+	expect_open_flags("c/d", c | CL_TRUST_OWN, 0, NULL);
+	expect_open_flags("c/./d", c, ELOOP, "/c/./d' is not a canonical path ('.', '..'");
+	expect_open_flags("c/d/../d", c, ELOOP, "is not a canonical path");
+	expect_open_flags("c//d", c, ELOOP, "is not a canonical path");
+	expect_open_flags("c/d/", c, ELOOP, "is not a canonical path");
+	expect_open_flags("c/d/.", c, ELOOP, "is not a canonical path");
+	snprintf(path, sizeof(path), "%s/c/link", base);
+	assert_int_equal(symlink("d", path), 0);
+	expect_open_flags("c/link", c, ELOOP, "/c/link' is not a canonical path: '");
+	expect_open_flags("c/link", c, ELOOP, "/c/link' is a symlink, pass the real path");
+	expect_open("c/link", 0, NULL);
+	/* a missing part: ENOENT, as without the flag */
+	expect_open_flags("c/missing/x", c, ENOENT, "missing");
+}
+
 static void test_file(void **state)
 {
 	char path[256];
@@ -153,8 +208,8 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rules),
-	    cmocka_unit_test(test_walk),
+	    cmocka_unit_test(test_rules), cmocka_unit_test(test_rules_own),
+	    cmocka_unit_test(test_walk),  cmocka_unit_test(test_walk_canonical),
 	    cmocka_unit_test(test_file),
 	};
 
