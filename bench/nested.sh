@@ -26,6 +26,9 @@ STOPS=${BENCH_NESTED_STOPS:-5}
 RESULTS=$HERE/results-nested.txt
 PREFIX=clnest$$
 T=
+# bounding_caps, outer_jq, hook_pair: the outer container as 800-nested.bats makes it
+# shellcheck source=tests/integration/nested-lib.bash
+. "$TOP/tests/integration/nested-lib.bash"
 
 die() {
 	echo "bench nested: $*" >&2
@@ -92,10 +95,8 @@ noop_hooks='{"prestart": [{"path": "/bin/true", "args": ["true"]}],
 	"poststop": [{"path": "/bin/true", "args": ["true"]}]}'
 # cl_hooks [ROOT RUN_DIR]: the hook pair with --root and --run-dir (none: the defaults)
 cl_hooks() {
-	jq -nc --arg b "$CRYPTLAYER" --arg r "${1:-}" --arg d "${2:-}" '
-		([$b] + (if $r == "" then [] else ["--root", $r, "--run-dir", $d] end) + ["hook"]) as $a
-		| {prestart: [{path: $b, args: ($a + ["prestart"])}],
-		   poststop: [{path: $b, args: ($a + ["poststop"])}]}'
+	hook_pair "$(jq -nc --arg b "$CRYPTLAYER" --arg r "${1:-}" --arg d "${2:-}" \
+		'[$b] + (if $r == "" then [] else ["--root", $r, "--run-dir", $d] end) + ["hook"]')"
 }
 # stamped HOOKS STAMP FILE: stamps A, B around prestart and C, D around poststop (the
 # hook windows: what the runtime spends in the hooks, without the noise of the whole run)
@@ -121,19 +122,9 @@ window() {
 	awk '{ t[$1] = $2 } END { if (!("D" in t)) exit 1; print t["B"] - t["A"] + t["D"] - t["C"] }' "$1"
 }
 
-# the outer: privileged (HELPERS: all capabilities this machine has, no seccomp, rw /sys
-# and cgroups), /usr and this tree read-only, /shared; STOP_STAMPS: stamps around poststop
-# bounding_caps: the capability names of this process's bounding set, as a JSON array
-# (what a privileged container can get here: this machine lacks some, e.g. CAP_SYS_RESOURCE)
-bounding_caps() {
-	local names=(CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE) bnd i out=()
-	bnd=$((16#$(awk '/^CapBnd/ {print $2}' /proc/self/status)))
-	for i in "${!names[@]}"; do
-		(((bnd >> i) & 1)) && out+=("CAP_${names[i]}")
-	done
-	printf '%s\n' "${out[@]}" | jq -R . | jq -sc .
-}
-caps=$(bounding_caps)
+# the outer: privileged, /usr and this tree read-only, /shared (nested-lib.bash: outer_jq);
+# STOP_STAMPS: stamps around poststop
+outer_jq >"$T/outer.jq"
 make_outer() {
 	local dir=$1 stamps=$2 hooks
 	hooks=$(cl_hooks "$T/root" "$T/run" | jq -c --arg s "$S/bin/stamp" \
@@ -141,24 +132,11 @@ make_outer() {
 		.poststop = [{path: $s, args: ["stamp", $f, "C"]}] + .poststop
 			+ [{path: $s, args: ["stamp", $f, "D"]}] end')
 	mkdir -p "$dir/rootfs"
-	jq --argjson caps "$caps" --argjson hooks "$hooks" --arg top "$TOP" --arg s "$S" \
-		--arg ob "$T/obase" '
-		.process.terminal = false | .root = {path: "rootfs", readonly: false}
-		| .process.args = ["sh", "-c", "while :; do sleep 1; done"]
-		| .process.capabilities = {bounding: $caps, effective: $caps, permitted: $caps}
-		| .process.noNewPrivileges = false
-		| del(.linux.seccomp) | del(.linux.maskedPaths) | del(.linux.readonlyPaths)
-		| .mounts |= map(if .destination == "/sys" then .options = ["nosuid","noexec","nodev","rw"] else . end)
-		| .mounts |= map(select(.destination != "/sys/fs/cgroup"))
-		| .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid","noexec","nodev","rw"]},
-			{destination: "/usr", type: "bind", source: "/usr", options: ["rbind","ro"]},
-			{destination: $top, type: "bind", source: $top, options: ["rbind","ro"]},
-			{destination: "/shared", type: "bind", source: $s, options: ["rbind","rw"]},
-			{destination: "/ibase", type: "bind", source: ($s + "/ibase"), options: ["rbind","ro"]},
-			{destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid","nodev","mode=755"]}]
-		| .linux.resources = {devices: [{allow: true, access: "rwm"}]}
-		| .annotations = {"io.cryptlayer.base": $ob, "io.cryptlayer.nested": "true"}
-		| .hooks = $hooks' "$T/spec.json" >"$dir/config.json"
+	jq --argjson args '["sh", "-c", "while :; do sleep 1; done"]' --argjson hooks "$hooks" \
+		--argjson ann "$(jq -nc --arg b "$T/obase" \
+			'{"io.cryptlayer.base": $b, "io.cryptlayer.nested": "true"}')" \
+		--arg top "$TOP" --arg ibase "$S/ibase" --arg obase "$T/obase" --arg shared "$S" \
+		-f "$T/outer.jq" "$T/spec.json" >"$dir/config.json"
 }
 start_outer() {
 	runc create --bundle "$1" "$2" </dev/null >/dev/null 2>&1 || die "outer $2 failed to start"

@@ -8,6 +8,7 @@
 # shellcheck disable=SC2030,SC2031 # each test runs in its own subshell, by design
 
 load helpers
+load nested-lib
 
 setup_file() {
 	CL_STORE_SIZE=512M setup_store
@@ -21,7 +22,7 @@ setup_file() {
 	# filesystem: an inner overlay over the outer's overlay is one stacking level more)
 	make_base "$T/ibase"
 	mkdir -p "$T/shared"
-	build_outer_jq
+	outer_jq >"$T/outer.jq"
 }
 
 teardown_file() {
@@ -36,48 +37,9 @@ teardown_file() {
 	teardown_store
 }
 
-# the outer's config: privileged (all capabilities this machine has, no seccomp, no
-# masked paths), rw /sys and cgroups, the host's /usr and this build tree read-only, a
-# tmpfs on /run and /tmp first (so a checkout under /tmp stays visible: HELPERS: what
-# nested runtimes need here)
-# bounding_caps: the capability names of this process's bounding set, as a JSON array
-# (what a privileged container can get here: this machine lacks some, e.g. CAP_SYS_RESOURCE)
-bounding_caps() {
-	local names=(CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE) bnd i out=()
-	bnd=$((16#$(awk '/^CapBnd/ {print $2}' /proc/self/status)))
-	for i in "${!names[@]}"; do
-		(((bnd >> i) & 1)) && out+=("CAP_${names[i]}")
-	done
-	printf '%s\n' "${out[@]}" | jq -R . | jq -sc .
-}
-
-build_outer_jq() {
-	local caps
-	caps=$(bounding_caps)
-	cat >"$T/outer.jq" <<EOF
-.process.terminal = false | .process.args = \$args | .root.readonly = false
-| .process.capabilities = {bounding: $caps, effective: $caps, permitted: $caps}
-| .process.noNewPrivileges = false
-| del(.linux.seccomp) | del(.linux.maskedPaths) | del(.linux.readonlyPaths)
-| .mounts |= map(if .destination == "/sys" then .options = ["nosuid","noexec","nodev","rw"] else . end)
-| .mounts |= map(select(.destination != "/sys/fs/cgroup"))
-| .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid","noexec","nodev","relatime","rw"]},
-   {destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid","nodev","mode=755"]},
-   {destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid","nodev","mode=1777"]},
-   {destination: "/usr", type: "bind", source: "/usr", options: ["rbind","ro"]},
-   {destination: \$top, type: "bind", source: \$top, options: ["rbind","ro"]},
-   {destination: "/ibase", type: "bind", source: \$ibase, options: ["rbind","ro"]},
-   {destination: "/obase", type: "bind", source: \$obase, options: ["rbind","ro"]},
-   {destination: "/shared", type: "bind", source: \$shared, options: ["rbind","rw"]}]
-| .linux.resources = {devices: [{allow: true, access: "rwm"}]}
-| .annotations = \$ann
-| .hooks = {prestart: [{path: \$hook[0], args: (\$hook + ["prestart"])}],
-            poststop: [{path: \$hook[0], args: (\$hook + ["poststop"])}]}
-EOF
-}
-
 # make_outer DIR [ANNOTATIONS_JSON [HOOK_ARGV_JSON [OBASE IBASE SHARED]]]: a privileged
-# bundle over obase, nested=true by default, hooked to this suite's store by default
+# bundle over obase (nested-lib.bash: outer_jq), nested=true by default, hooked to this
+# suite's store by default
 make_outer() {
 	local dir=$1 ann=${2:-} hook=${3:-} ob=${4:-$T/obase} ib=${5:-$T/ibase} sh=${6:-$T/shared}
 	[ -n "$ann" ] || ann=$(jq -nc --arg b "$ob" \
@@ -88,7 +50,7 @@ make_outer() {
 	(cd "$dir" && runc spec)
 	jq --argjson args '["sh", "-c", "trap \"exit 0\" TERM; while :; do sleep 1; done"]' \
 		--argjson ann "$ann" --arg top "$TOP" --arg ibase "$ib" --arg obase "$ob" \
-		--arg shared "$sh" --argjson hook "$hook" \
+		--arg shared "$sh" --argjson hooks "$(hook_pair "$hook")" \
 		-f "$T/outer.jq" "$dir/config.json" >"$dir/c" && mv "$dir/c" "$dir/config.json"
 }
 
