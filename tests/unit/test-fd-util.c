@@ -28,8 +28,8 @@
 
 #define DEEP 2000
 
-static char base[] = "/tmp/cl-test-fd-util.XXXXXX";
-static int base_fd = -1;
+#define TMPDIR_FIXTURE_NAME "cl-test-fd-util"
+#include "tests/unit/tmpdir-fixture.h"
 
 /* ---- a hook in openat(2): move a directory out of the tree on the first ".." ------------ */
 
@@ -421,28 +421,14 @@ static void test_moved_directory(void **state)
 	assert_null(err);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	if (!mkdtemp(base))
-		return -1;
-	base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return base_fd < 0 ? -1 : 0;
-}
-
 static int teardown(void **state)
 {
-	int tmp = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	char mnt[sizeof(base) + 16];
 
-	(void)state;
 	move_from = NULL;
 	snprintf(mnt, sizeof(mnt), "%s/mnt/a/b/m", base);
 	(void)umount2(mnt, MNT_DETACH); /* left by a failed test_mount_point_refused */
-	(void)cl_rm_rf_at(tmp, base + strlen("/tmp/"), NULL);
-	close(tmp);
-	close(base_fd);
-	return 0;
+	return tmpdir_teardown(state);
 }
 
 int main(void)
@@ -459,5 +445,5 @@ int main(void)
 	    cmocka_unit_test(test_moved_directory),
 	};
 
-	return cmocka_run_group_tests_name("fd-util", tests, setup, teardown);
+	return cmocka_run_group_tests_name("fd-util", tests, tmpdir_setup, teardown);
 }

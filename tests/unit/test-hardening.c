@@ -22,8 +22,8 @@
 #include "lib/core/log.h"
 #include "lib/plan/plan.h"
 
-static char base[] = "/tmp/cl-test-hardening.XXXXXX";
-static int base_fd = -1;
+#define TMPDIR_FIXTURE_NAME "cl-test-hardening"
+#include "tests/unit/tmpdir-fixture.h"
 
 static __attribute__((noinline)) char *slurp(const char *name)
 {
@@ -243,23 +243,6 @@ static void test_base_allowlist(void **state)
 	expect_base(&in, NULL);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	if (!mkdtemp(base))
-		return -1;
-	base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return base_fd < 0 ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	(void)cl_rm_rf_at(AT_FDCWD, base, NULL);
-	close(base_fd);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,5 +254,5 @@ int main(void)
 	    cmocka_unit_test(test_base_allowlist),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

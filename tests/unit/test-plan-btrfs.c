@@ -13,6 +13,7 @@
 
 #include "lib/core/cleanup.h"
 #include "lib/plan/plan.h"
+#include "tests/unit/plan-helpers.h"
 
 #define STORE_ROOT "/var/lib/cryptlayer"
 #define STORE_DIR STORE_ROOT "/store"
@@ -39,31 +40,6 @@ static int setup(void **state)
 	    .snapshot_dir_same_fs = true,
 	};
 	return 0;
-}
-
-static void assert_ops(const struct cl_plan *p, const char *want)
-{
-	char got[512] = "";
-
-	for (int i = 0; i < p->n_ops; i++) {
-		if (i)
-			strcat(got, ",");
-		strcat(got, cl_plan_op_name(p->ops[i]));
-	}
-	assert_string_equal(got, want);
-}
-
-static void expect_refused(int errnum, const char *needle)
-{
-	struct cl_plan p = {.n_ops = 77};
-	struct cl_error *err = NULL;
-
-	assert_int_equal(cl_plan_create(&in, &p, &err), -errnum);
-	assert_non_null(err);
-	if (!strstr(err->msg, needle))
-		fail_msg("message '%s' lacks '%s'", err->msg, needle);
-	cl_error_free(&err);
-	assert_int_equal(p.n_ops, 77);
 }
 
 static void test_create_default_dir(void **state)
@@ -129,20 +105,22 @@ static void test_refusals(void **state)
 	(void)state;
 	in.lower_on_btrfs = false;
 	in.lower_subvolume = false;
-	expect_refused(EINVAL, "base '/srv/images/base' is not on btrfs");
+	expect_refused(&in, EINVAL, "base '/srv/images/base' is not on btrfs");
 	in.lower_on_btrfs = true;
-	expect_refused(EINVAL, "is not a btrfs subvolume (make one with 'btrfs subvolume create");
+	expect_refused(&in, EINVAL,
+		       "is not a btrfs subvolume (make one with 'btrfs subvolume create");
 	in.lower_subvolume = true;
 	in.snapshot_dir_same_fs = false;
-	expect_refused(EXDEV, "snapshot directory '/srv/images/.cryptlayer-snapshots' is not on "
-			      "the btrfs filesystem of base '/srv/images/base'");
+	expect_refused(&in, EXDEV,
+		       "snapshot directory '/srv/images/.cryptlayer-snapshots' is not on "
+		       "the btrfs filesystem of base '/srv/images/base'");
 	in.snapshot_dir_same_fs = true;
 	in.snapshot_dir = "/srv/nowhere";
 	in.snapshot_dir_exists = false;
-	expect_refused(ENOENT, "snapshot directory '/srv/nowhere' does not exist");
+	expect_refused(&in, ENOENT, "snapshot directory '/srv/nowhere' does not exist");
 	in.snapshot_dir = "/srv/images/base/snaps";
 	in.snapshot_dir_exists = true;
-	expect_refused(EINVAL, "is inside base");
+	expect_refused(&in, EINVAL, "is inside base");
 	/* the overlay backend never looks at btrfs facts */
 	req.backend = CL_BACKEND_OVERLAY;
 	in.lower_on_btrfs = false;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "lib/plan/plan.h"
+#include "tests/unit/plan-helpers.h"
 
 #define STORE_ROOT "/var/lib/cryptlayer"
 #define STORE_DIR STORE_ROOT "/store"
@@ -38,36 +39,6 @@ static int setup(void **state)
 	    .owner = CL_OWNER_CLI,
 	};
 	return 0;
-}
-
-/* "a,b,c" from the op names, for one readable comparison per plan */
-static void assert_ops(const struct cl_plan *p, const char *want)
-{
-	char got[512] = "";
-
-	assert_true(p->n_ops >= 0 && p->n_ops <= CL_PLAN_MAX_OPS);
-	for (int i = 0; i < p->n_ops; i++) {
-		if (i)
-			strcat(got, ",");
-		strcat(got, cl_plan_op_name(p->ops[i]));
-	}
-	assert_string_equal(got, want);
-}
-
-static void expect_refused(int errnum, const char *needle)
-{
-	struct cl_plan p = {.n_ops = 77};
-	struct cl_error *err = NULL;
-
-	assert_int_equal(cl_plan_create(&in, &p, &err), -errnum);
-	assert_non_null(err);
-	assert_int_equal(err->errnum, errnum);
-	if (!strstr(err->msg, needle))
-		fail_msg("message '%s' lacks '%s'", err->msg, needle);
-	cl_error_free(&err);
-	assert_int_equal(p.n_ops, 77); /* ret untouched on failure */
-	assert_null(p.rec.id);
-	assert_int_equal(cl_plan_create(&in, &p, NULL), -errnum);
 }
 
 /* ---- create ---------------------------------------------------------------------------- */
@@ -176,12 +147,12 @@ static void test_create_hook_needs_pid_and_root(void **state)
 	in.owner = CL_OWNER_HOOK;
 	in.root_path = "/run/bundles/demo/rootfs";
 	in.pid = 0;
-	expect_refused(EINVAL, "hook layer needs the container's root.path and pid");
+	expect_refused(&in, EINVAL, "hook layer needs the container's root.path and pid");
 	in.pid = -1;
-	expect_refused(EINVAL, "needs the container's root.path and pid");
+	expect_refused(&in, EINVAL, "needs the container's root.path and pid");
 	in.pid = 1234;
 	in.root_path = NULL;
-	expect_refused(EINVAL, "needs the container's root.path and pid");
+	expect_refused(&in, EINVAL, "needs the container's root.path and pid");
 }
 
 static void test_create_upper_owner(void **state)
@@ -298,21 +269,21 @@ static void test_create_bad_base(void **state)
 
 	(void)state;
 	in.lower = "/";
-	expect_refused(EPERM, "base '/' refused");
+	expect_refused(&in, EPERM, "base '/' refused");
 	for (size_t i = 0; i < sizeof(contains) / sizeof(contains[0]); i++) {
 		char needle[256];
 
 		in.lower = contains[i][0];
 		snprintf(needle, sizeof(needle), "base '%s' refused: it contains '%s'",
 			 contains[i][0], contains[i][1]);
-		expect_refused(EPERM, needle);
+		expect_refused(&in, EPERM, needle);
 	}
 	for (size_t i = 0; i < sizeof(inside) / sizeof(inside[0]); i++) {
 		in.lower = inside[i];
-		expect_refused(EPERM, "refused");
+		expect_refused(&in, EPERM, "refused");
 	}
 	in.lower = STORE_DIR "/containers/other/merged";
-	expect_refused(EPERM, "it is inside the store");
+	expect_refused(&in, EPERM, "it is inside the store");
 }
 
 static void test_create_near_miss_bases(void **state)
@@ -342,11 +313,11 @@ static void test_create_custom_roots(void **state)
 	in.store_dir = "/srv/cl";
 	in.run_dir = "/tmp/clrun";
 	in.lower = "/srv";
-	expect_refused(EPERM, "it contains '/srv/cl'");
+	expect_refused(&in, EPERM, "it contains '/srv/cl'");
 	in.lower = "/tmp";
-	expect_refused(EPERM, "it contains '/tmp/clrun'");
+	expect_refused(&in, EPERM, "it contains '/tmp/clrun'");
 	in.lower = "/srv/cl/containers/x";
-	expect_refused(EPERM, "inside the store");
+	expect_refused(&in, EPERM, "inside the store");
 }
 
 static void test_create_bad_id(void **state)
@@ -356,7 +327,7 @@ static void test_create_bad_id(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		in.id = bad[i];
-		expect_refused(EINVAL, "invalid layer id");
+		expect_refused(&in, EINVAL, "invalid layer id");
 	}
 }
 
@@ -365,7 +336,7 @@ static void test_create_not_supported(void **state)
 	(void)state;
 	/* btrfs is built (test-plan-btrfs.c): without its facts the base is refused */
 	req.backend = CL_BACKEND_BTRFS;
-	expect_refused(EINVAL, "base '/srv/base' is not on btrfs");
+	expect_refused(&in, EINVAL, "base '/srv/base' is not on btrfs");
 }
 
 /* nested=true (DESIGN §6): a nest made after the policy, bound after the mount */
@@ -394,15 +365,15 @@ static void test_create_nested_refused(void **state)
 	(void)state;
 	req.nested = true;
 	in.nest_no_sys_admin = true;
-	expect_refused(EPERM, "needs a privileged container: CAP_SYS_ADMIN");
+	expect_refused(&in, EPERM, "needs a privileged container: CAP_SYS_ADMIN");
 	in.nest_userns = true; /* checked first: it is the deeper reason */
-	expect_refused(ENOTSUP, "nested=true in a user namespace is not supported yet");
+	expect_refused(&in, ENOTSUP, "nested=true in a user namespace is not supported yet");
 	in.nest_userns = in.nest_no_sys_admin = false;
 	req.keymode = CL_KEY_PERSISTENT;
-	expect_refused(ENOTSUP, "nested=true with a persistent key is not supported yet");
+	expect_refused(&in, ENOTSUP, "nested=true with a persistent key is not supported yet");
 	req.keymode = CL_KEY_EPHEMERAL;
 	req.backend = CL_BACKEND_BTRFS;
-	expect_refused(EINVAL, "is not on btrfs");
+	expect_refused(&in, EINVAL, "is not on btrfs");
 }
 
 static void test_create_id_checked_first(void **state)
@@ -412,7 +383,7 @@ static void test_create_id_checked_first(void **state)
 	in.id = "../../etc";
 	in.lower = "/";
 	req.backend = CL_BACKEND_BTRFS;
-	expect_refused(EINVAL, "invalid layer id '../../etc'");
+	expect_refused(&in, EINVAL, "invalid layer id '../../etc'");
 }
 
 /* ---- teardown -------------------------------------------------------------------------- */

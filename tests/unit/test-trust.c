@@ -21,7 +21,8 @@
 #include "lib/core/fd-util.h"
 #include "lib/core/trust.h"
 
-static char base[] = "/tmp/cl-test-trust.XXXXXX";
+#define TMPDIR_FIXTURE_NAME "cl-test-trust"
+#include "tests/unit/tmpdir-fixture.h"
 
 static const char *rule_flags(uid_t uid, mode_t mode, int target, unsigned flags)
 {
@@ -192,19 +193,6 @@ static void test_file(void **state)
 	cl_error_free(&err);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	return mkdtemp(base) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	(void)cl_rm_rf_at(AT_FDCWD, base, NULL);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,5 +201,5 @@ int main(void)
 	    cmocka_unit_test(test_file),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

@@ -24,8 +24,8 @@
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
 
-static char base[] = "/tmp/cl-test-write-keep.XXXXXX";
-static int base_fd = -1;
+#define TMPDIR_FIXTURE_NAME "cl-test-write-keep"
+#include "tests/unit/tmpdir-fixture.h"
 static bool no_tmpfile;	       /* openat(O_TMPFILE) answers EOPNOTSUPP, as on vfat */
 static int names_at_sync = -1; /* entries of base at the last fsync */
 
@@ -127,23 +127,6 @@ static void test_fallback_without_tmpfile(void **state)
 	assert_contents("{\"v\": 4}");
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	if (!mkdtemp(base))
-		return -1;
-	base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return base_fd < 0 ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	(void)cl_rm_rf_at(AT_FDCWD, base, NULL);
-	close(base_fd);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,5 +135,5 @@ int main(void)
 	    cmocka_unit_test(test_fallback_without_tmpfile),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
