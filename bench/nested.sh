@@ -26,7 +26,7 @@ STOPS=${BENCH_NESTED_STOPS:-5}
 RESULTS=$HERE/results-nested.txt
 PREFIX=clnest$$
 T=
-# bounding_caps, outer_jq, hook_pair: the outer container as 800-nested.bats makes it
+# bounding_caps, outer_jq, hook_pair, kill_and_wait: the outer as 800-nested.bats has it
 # shellcheck source=tests/integration/nested-lib.bash
 . "$TOP/tests/integration/nested-lib.bash"
 
@@ -143,12 +143,7 @@ start_outer() {
 	runc start "$2"
 }
 stop_outer() {
-	local _
-	runc kill "$1" KILL
-	for _ in $(seq 1 200); do
-		runc state "$1" 2>/dev/null | grep -q '"status": "stopped"' && break
-		sleep 0.02
-	done
+	kill_and_wait "$1" KILL runc
 	runc delete "$1"
 }
 

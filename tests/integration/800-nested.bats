@@ -104,13 +104,8 @@ start_inner() {
 
 # stop_inner OUTER NAME RUNTIME: kill and delete it (poststop runs inside the outer)
 stop_inner() {
-	local o=$1 name=$2 rt=$3 _
-	in_outer "$o" "$rt" kill "$name" KILL
-	for _ in $(seq 1 100); do
-		in_outer "$o" "$rt" state "$name" 2>/dev/null | grep -q '"status": "stopped"' && break
-		sleep 0.05
-	done
-	in_outer "$o" "$rt" delete "$name"
+	kill_and_wait "$2" KILL in_outer "$1" "$3"
+	in_outer "$1" "$3" delete "$2"
 }
 
 # inner_key OUTER NAME: its key id, from the inner cryptlayer's status
@@ -124,13 +119,8 @@ key_status() {
 
 # stop_outer NAME [kill]: SIGTERM (or SIGKILL) and delete; the outer poststop runs
 stop_outer() {
-	local name=$1 sig=${2:-KILL} _
-	runc kill "$name" "$sig"
-	for _ in $(seq 1 100); do
-		runc state "$name" 2>/dev/null | grep -q '"status": "stopped"' && break
-		sleep 0.05
-	done
-	runc delete "$name"
+	kill_and_wait "$1" "${2:-KILL}" runc
+	runc delete "$1"
 }
 
 # assert_tree_erased OUTER KEY...: every key ABSENT, no nest, layer, record or mount
@@ -259,11 +249,7 @@ EOW
 		make_inner "$o-1"
 		start_inner "$o" "$o-1" runc
 		keys+=("$(inner_key "$o" "$o-1")")
-		runc kill "$o" KILL
-		for _ in $(seq 1 100); do
-			runc state "$o" 2>/dev/null | grep -q '"status": "stopped"' && break
-			sleep 0.05
-		done
+		kill_and_wait "$o" KILL runc
 		runc delete "$o" 2>/dev/null || runc delete -f "$o" 2>/dev/null || true
 		[ -e "$BATS_TEST_TMPDIR/$o/killed" ] && killed=$((killed + 1))
 		run_cryptlayer gc
@@ -501,11 +487,7 @@ PY
 	wait_for_file "$STORE/nest/$o/store/containers/$o-i/crypt/upper/ready"
 	ki=$(crun_wrapped exec "$o" "$CRYPTLAYER" status "$o-i" --json </dev/null | jq -r .key_id)
 	[[ $ki =~ ^[0-9a-f]{32}$ ]] && [ "$ki" != "$OKEY" ]
-	crun_wrapped kill "$o" KILL
-	for _ in $(seq 1 100); do
-		crun_wrapped state "$o" 2>/dev/null | grep -q '"status": "stopped"' && break
-		sleep 0.05
-	done
+	kill_and_wait "$o" KILL crun_wrapped
 	crun_wrapped delete "$o"
 	assert_tree_erased "$o" "$OKEY" "$ki"
 }

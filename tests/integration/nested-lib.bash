@@ -49,3 +49,16 @@ hook_pair() {
 	jq -nc --argjson h "$1" '{prestart: [{path: $h[0], args: ($h + ["prestart"])}],
 		poststop: [{path: $h[0], args: ($h + ["poststop"])}]}'
 }
+
+# kill_and_wait NAME SIG RUNTIME...: 'RUNTIME kill NAME SIG', then wait until 'RUNTIME state
+# NAME' says stopped (5 s at most; the caller's delete reports one that is not); RUNTIME
+# may be a command with arguments ('in_outer OUTER runc')
+kill_and_wait() {
+	local name=$1 sig=$2 _
+	shift 2
+	"$@" kill "$name" "$sig"
+	for _ in $(seq 1 100); do
+		"$@" state "$name" 2>/dev/null | grep -q '"status": "stopped"' && break
+		sleep 0.05
+	done
+}
