@@ -14,49 +14,26 @@
 # Writes bench/results-btrfs.txt. Environment: BENCH_BTRFS_RUNS (rounds, >= 11, default
 # 31), CRYPTLAYER (default build/cryptlayer). Needs root, runc and mkfs.btrfs.
 set -euo pipefail
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOP=$(cd "$HERE/.." && pwd)
-CRYPTLAYER=$(realpath "${CRYPTLAYER:-$TOP/build/cryptlayer}")
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" btrfs
 RUNS=${BENCH_BTRFS_RUNS:-31}
 RESULTS=$HERE/results-btrfs.txt
-PREFIX=clbtrfs$$
-T=
 
-die() {
-	echo "bench btrfs: $*" >&2
-	exit 1
-}
+bench_need_root
+bench_need runc
+bench_need mkfs.btrfs btrfs-progs
+bench_min BENCH_BTRFS_RUNS "$RUNS" 11
 
-[ "$(id -u)" -eq 0 ] || die "needs root"
-command -v runc >/dev/null || die "runc is not installed"
-command -v mkfs.btrfs >/dev/null || die "mkfs.btrfs is not installed (btrfs-progs)"
-{ [[ $RUNS =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 11 ]; } || die "BENCH_BTRFS_RUNS must be >= 11"
-
-cleanup() {
-	local name id
-	[ -n "$T" ] || return 0
-	for name in $(runc list -q 2>/dev/null | grep "^$PREFIX-" || true); do
-		runc delete --force "$name" >/dev/null 2>&1 || true
-	done
+# on exit, before bench/lib.sh unmounts the run dir and store and removes $T
+bench_cleanup() {
+	local id
+	bench_runc_delete
 	for id in $("${CL[@]}" list --json 2>/dev/null | jq -r '.[].id' 2>/dev/null || true); do
 		"${CL[@]}" destroy "$id" >/dev/null 2>&1 || echo "bench btrfs: destroy $id failed" >&2
 	done
-	umount "$T/run" 2>/dev/null || true
-	umount "$T/root/store" 2>/dev/null || true
 	umount "$T/btr" 2>/dev/null || true
-	if grep -qF "$T/" /proc/self/mountinfo; then
-		echo "bench btrfs: something is still mounted under $T; left it in place" >&2
-	else
-		rm -rf "$T"
-	fi
-	T=
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/cryptlayer-btrfs.XXXXXX")
+bench_tmpdir "${TMPDIR:-/tmp}"
 CL=("$CRYPTLAYER" --root "$T/root" --run-dir "$T/run")
 mkdir -p "$T/res" "$T/run" "$T/btr"
 mount -t tmpfs -o size=16m,mode=0700 cl-btrfs "$T/run" || die "cannot mount a tmpfs run dir"

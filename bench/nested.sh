@@ -16,51 +16,27 @@
 # >= 11, default 21), BENCH_NESTED_COUNTS (default "0 10 50"), BENCH_NESTED_STOPS (stops
 # per count, default 5), CRYPTLAYER (default build/cryptlayer). Needs root and runc.
 set -euo pipefail
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOP=$(cd "$HERE/.." && pwd)
-CRYPTLAYER=$(realpath "${CRYPTLAYER:-$TOP/build/cryptlayer}")
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" nested
 RUNS=${BENCH_NESTED_RUNS:-21}
 COUNTS=${BENCH_NESTED_COUNTS:-"0 10 50"}
 STOPS=${BENCH_NESTED_STOPS:-5}
 RESULTS=$HERE/results-nested.txt
-PREFIX=clnest$$
-T=
 # bounding_caps, outer_jq, hook_pair, kill_and_wait: the outer as 800-nested.bats has it
 # shellcheck source=tests/integration/nested-lib.bash
 . "$TOP/tests/integration/nested-lib.bash"
 
-die() {
-	echo "bench nested: $*" >&2
-	exit 1
-}
+bench_need_root
+bench_need runc
+bench_min BENCH_NESTED_RUNS "$RUNS" 11
+bench_min BENCH_NESTED_STOPS "$STOPS" 1
 
-[ "$(id -u)" -eq 0 ] || die "needs root"
-command -v runc >/dev/null || die "runc is not installed"
-{ [[ $RUNS =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 11 ]; } || die "BENCH_NESTED_RUNS must be >= 11"
-{ [[ $STOPS =~ ^[0-9]+$ ]] && [ "$STOPS" -ge 1 ]; } || die "BENCH_NESTED_STOPS must be >= 1"
-
-cleanup() {
-	local name
-	[ -n "$T" ] || return 0
-	for name in $(runc list -q 2>/dev/null | grep "^$PREFIX-" || true); do
-		runc delete --force "$name" >/dev/null 2>&1 || true
-	done
+# on exit, before bench/lib.sh unmounts the run dir and store and removes $T
+bench_cleanup() {
+	bench_runc_delete
 	"${CL[@]}" gc >/dev/null 2>&1 || true
-	umount "$T/run" 2>/dev/null || true
-	umount "$T/root/store" 2>/dev/null || true
-	if grep -qF "$T/" /proc/self/mountinfo; then
-		echo "bench nested: something is still mounted under $T; left it in place" >&2
-	else
-		rm -rf "$T"
-	fi
-	T=
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/cryptlayer-nested.XXXXXX")
+bench_tmpdir "${TMPDIR:-/tmp}"
 S=$T/shared # bound into the outer at /shared
 CL=("$CRYPTLAYER" --root "$T/root" --run-dir "$T/run")
 mkdir -p "$S/bin" "$S/res" "$T/run"

@@ -17,45 +17,33 @@
 #
 # Writes bench/results-oci.txt. Needs root (a store); no network.
 set -euo pipefail
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOP=$(cd "$HERE/.." && pwd)
-CRYPTLAYER=${CRYPTLAYER:-$TOP/build/cryptlayer}
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" oci
 CTR_SPEED=$TOP/build/tests/ctr-speed
 ROUNDS=${BENCH_OCI_ROUNDS:-3}
 MIB=${BENCH_OCI_MIB:-1024}
 TREE=${BENCH_OCI_TREE:-/usr/share/doc}
 RESULTS=$HERE/results-oci.txt
 NPROC=$(nproc)
-T=
 CLS=
 BASE=
 
-die() {
-	echo "bench/oci: $*" >&2
-	exit 1
-}
-
-cleanup() {
-	[ -z "$T" ] && return
+# on exit, before bench/lib.sh unmounts the store and removes $T
+bench_cleanup() {
 	if [ -n "$CLS" ]; then
 		$CLS destroy bench >/dev/null 2>&1 || true
 		$CLS destroy imp >/dev/null 2>&1 || true
-		umount "$T/root/store" 2>/dev/null || true
 	fi
-	rm -rf "$T"
 	[ -z "$BASE" ] || rmdir "$BASE"
 }
-trap cleanup EXIT
 
-[ "$(id -u)" -eq 0 ] || die "needs root (a store on a loop image)"
-if ! [[ $ROUNDS =~ ^[0-9]+$ ]] || [ "$ROUNDS" -lt 1 ]; then die "BENCH_OCI_ROUNDS must be >= 1"; fi
-[ -x "$CRYPTLAYER" ] || die "$CRYPTLAYER not found: run 'make' first"
+bench_need_root
+bench_min BENCH_OCI_ROUNDS "$ROUNDS" 1
 [ -x "$CTR_SPEED" ] || make -s -C "$TOP" build/tests/ctr-speed >/dev/null || die "cannot build $CTR_SPEED"
-command -v skopeo >/dev/null || die "skopeo is not installed"
+bench_need skopeo
 TREE_MIB=$(du -sm "$TREE" | cut -f1)
 
-T=$(mktemp -d /dev/shm/cloci.XXXXXX)
+bench_tmpdir /dev/shm
 CLS="$CRYPTLAYER --root $T/root --run-dir $T/run"
 # the (empty) base may not be on the filesystem of /dev (the base checks of issue 15)
 BASE=$(mktemp -d /var/tmp/cloci-base.XXXXXX)
