@@ -12,10 +12,11 @@
  * blockcipher/blockcipher_aes_ctr.go), as a pipeline: the stream is cut into 1 MiB
  * chunks; chunk i is AES-256-CTR with the counter block nonce + i·65536 (the 16-byte
  * nonce is the initial counter block, incremented as one 128-bit big-endian number:
- * Go's cipher.NewCTR and OpenSSL's CTR mode agree), on any of the worker threads; the
- * HMAC-SHA256 over the ciphertext (key = the AES key) and the SHA-256 digests of the
- * input and of the output each run on their own thread, in order. A fixed ring of
- * chunks bounds memory (2 MiB each) whatever the layer size.
+ * Go's cipher.NewCTR and OpenSSL's CTR mode agree), on any of the worker threads (or
+ * on a stage thread that needs it first); the HMAC-SHA256 over the ciphertext (key =
+ * the AES key) and the SHA-256 digests of the input and of the output each run on
+ * their own thread, in order. A fixed ring of chunks bounds memory (at most 16 chunks
+ * of 2 MiB) whatever the layer size.
  *
  * Threads: plain pthreads doing EVP calls on memory, and write(2) (encrypt) or
  * read(2) (decrypt/verify) on fds opened before cl_ctr_new(); futex for the locks.
@@ -33,6 +34,10 @@ enum cl_ctr_mode {
 	 * first pass; its SHA-256 (sha_in), checked against the first pass's, is what
 	 * proves it is the same blob */
 	CL_CTR_DECRYPT_NOMAC,
+	/* ENCRYPT without the two digests (sha_in and sha_out are zero): the ocicrypt
+	 * cipher alone, AES-256-CTR + HMAC-SHA256, as bench/oci.sh measures it against
+	 * openssl speed; export needs ENCRYPT */
+	CL_CTR_CIPHER,
 	_CL_CTR_MODE_MAX,
 };
 
@@ -51,7 +56,8 @@ struct cl_ctr;
  * @key: CL_CTR_KEY_LEN bytes (copied)
  * @nonce: the initial counter block
  * @jobs: CTR worker threads (0: all CPUs)
- * @fd: ENCRYPT: where the ciphertext is written; DECRYPT: where it is read; else -1
+ * @fd: ENCRYPT, CIPHER: where the ciphertext is written; DECRYPT: where it is read;
+ *	else -1
  * @ret: the pipeline
  * @err: error out
  * Return: 0 or -errno.
@@ -60,7 +66,7 @@ int cl_ctr_new(enum cl_ctr_mode mode, const struct cl_secret *key,
 	       const unsigned char nonce[CL_CTR_NONCE_LEN], unsigned jobs, int fd,
 	       struct cl_ctr **ret, struct cl_error **err);
 
-/** cl_ctr_write() - push @len input bytes (ENCRYPT, VERIFY). Return: 0 or -errno. */
+/** cl_ctr_write() - push @len input bytes (ENCRYPT, CIPHER, VERIFY). Return: 0 or -errno. */
 int cl_ctr_write(struct cl_ctr *c, const void *buf, size_t len, struct cl_error **err);
 
 /** cl_ctr_feed_fd() - push everything read from @fd to its end (VERIFY). */

@@ -7,10 +7,12 @@
  * DECRYPT gives the plaintext back, VERIFY the same HMAC; sizes around the chunk size.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -155,6 +157,70 @@ static void test_carry(void **state)
 	check(3 * CL_CTR_CHUNK + 5, nonce, 3);
 }
 
+/* CIPHER: the same ciphertext and HMAC as ENCRYPT, no digests */
+static void test_cipher(void **state)
+{
+	size_t len = 3 * CL_CTR_CHUNK + 7, mlen = 32;
+	unsigned char *pt = malloc(len), *ct = malloc(len + 1), *want = malloc(len);
+	unsigned char nonce[16], mac[32], zero[32] = {0};
+	struct cl_ctr_result res = {0};
+	struct cl_error *err = NULL;
+	struct cl_ctr *c = NULL;
+	int fd = memfd_create("ct", 0);
+
+	(void)state;
+	assert_int_equal(RAND_bytes(nonce, 16), 1);
+	assert_int_equal(RAND_bytes(pt, (int)len), 1);
+	oneshot(nonce, pt, len, want);
+	assert_int_equal(cl_ctr_new(CL_CTR_CIPHER, key, nonce, 2, fd, &c, &err), 0);
+	assert_int_equal(cl_ctr_write(c, pt, len, &err), 0);
+	assert_int_equal(cl_ctr_finish(c, &res, &err), 0);
+	cl_ctr_free(c);
+	assert_int_equal(slurp(fd, ct, len + 1), len);
+	assert_memory_equal(ct, want, len);
+	assert_non_null(
+	    EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key->data, 32, ct, len, mac, 32, &mlen));
+	assert_memory_equal(res.hmac, mac, 32);
+	assert_memory_equal(res.sha_in, zero, 32);
+	assert_memory_equal(res.sha_out, zero, 32);
+	assert_int_equal(res.bytes, len);
+	close(fd);
+	free(pt);
+	free(ct);
+	free(want);
+}
+
+/* DECRYPT reads on a stage thread: its read error reaches the reader; freeing a
+ * pipeline that was not read to the end joins its threads (the ring was full) */
+static void test_decrypt_errors(void **state)
+{
+	unsigned char nonce[16] = {0}, *buf = calloc(1, 20 * CL_CTR_CHUNK);
+	struct cl_error *err = NULL;
+	struct cl_ctr *c = NULL;
+	int fd = memfd_create("ct", 0), wfd;
+	const void *b;
+	char path[64];
+
+	(void)state;
+	assert_int_equal(write(fd, buf, 20 * CL_CTR_CHUNK), (ssize_t)(20 * CL_CTR_CHUNK));
+	lseek(fd, 0, SEEK_SET);
+	assert_int_equal(cl_ctr_new(CL_CTR_DECRYPT, key, nonce, 2, fd, &c, &err), 0);
+	assert_int_equal(cl_ctr_read(c, &b, &err), (ssize_t)CL_CTR_CHUNK);
+	cl_ctr_free(c);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	wfd = open(path, O_WRONLY);
+	assert_true(wfd >= 0);
+	assert_int_equal(cl_ctr_new(CL_CTR_DECRYPT_NOMAC, key, nonce, 1, wfd, &c, &err), 0);
+	assert_int_equal(cl_ctr_read(c, &b, &err), -EBADF);
+	assert_non_null(err);
+	assert_non_null(strstr(err->msg, "read layer blob"));
+	cl_error_free(&err);
+	cl_ctr_free(c);
+	close(wfd);
+	close(fd);
+	free(buf);
+}
+
 static void test_bad_key(void **state)
 {
 	struct cl_error *err = NULL;
@@ -172,8 +238,8 @@ static void test_bad_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sizes),
-	    cmocka_unit_test(test_carry),
+	    cmocka_unit_test(test_sizes),   cmocka_unit_test(test_carry),
+	    cmocka_unit_test(test_cipher),  cmocka_unit_test(test_decrypt_errors),
 	    cmocka_unit_test(test_bad_key),
 	};
 	struct cl_error *err = NULL;
