@@ -62,7 +62,8 @@ int cl_cmd_hook(const struct cl_globals *g, int argc, char **argv)
 	stage = argv[optind];
 	/* podman drops a hook's stderr: also log where an admin finds it (DESIGN §3) */
 	/* only into a run dir no other user can write (lib/core/trust.h) */
-	run_fd = cl_trusted_dir_open(g->run_dir, "run dir", CL_TRUST_CREATE, 0700, NULL);
+	run_fd =
+	    cl_trusted_dir_open(g->run_dir, "run dir", CL_TRUST_CREATE | CL_TRUST_ONCE, 0700, NULL);
 	if (run_fd >= 0) {
 		snprintf(logpath, sizeof(logpath), "%s/cryptlayer.log", g->run_dir);
 		cl_log_open(logpath);

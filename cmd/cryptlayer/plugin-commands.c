@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cmd/cryptlayer/cli.h"
+#include "lib/crypto/algs.h"
 
 static int run(const struct cl_globals *g, const struct cl_host_ops *host, int argc, char **argv)
 {
@@ -15,6 +16,7 @@ static int run(const struct cl_globals *g, const struct cl_host_ops *host, int a
 	    {"import", cl_cmd_import},	 {"keyprovider", cl_cmd_keyprovider},
 	};
 
+	cl_crypto_init(false); /* before the key-file path can choose the lean one */
 	if (cl_plugin_host_set(host) < 0)
 		return CL_EXIT_FAIL;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -248,8 +248,66 @@ static bool canonical_text(const char *path)
 	return true;
 }
 
+/* CL_TRUST_ONCE: the directories walked and checked by this process, with their rules */
+#define ONCE_RULES (CL_TRUST_OWN | CL_TRUST_CANONICAL)
+static struct {
+	char *path;
+	unsigned rules;
+	int fd; /* O_PATH */
+} once[4];
+
+/*
+ * A new open file description of the kept directory, not a dup: callers flock() what they
+ * get (the store root), and a lock on a shared description would outlive their close().
+ */
+static int once_get(const char *path, unsigned rules)
+{
+	for (size_t i = 0; i < CL_ARRAY_SIZE(once) && once[i].path; i++)
+		if (once[i].rules == rules && !strcmp(once[i].path, path)) {
+			int fd = openat(once[i].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			return fd < 0 ? -errno : fd;
+		}
+	return -ENOENT;
+}
+
+static void once_put(const char *path, unsigned rules, int fd)
+{
+	for (size_t i = 0; i < CL_ARRAY_SIZE(once); i++) {
+		if (once[i].path)
+			continue;
+		once[i].fd = openat(fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (once[i].fd < 0)
+			return;
+		once[i].path = strdup(path);
+		once[i].rules = rules;
+		if (!once[i].path) {
+			close(once[i].fd);
+			once[i].fd = -1;
+		}
+		return;
+	}
+}
+
+static int trusted_dir_walk(const char *path, const char *what, unsigned flags, mode_t mode,
+			    struct cl_error **err);
+
 int cl_trusted_dir_open(const char *path, const char *what, unsigned flags, mode_t mode,
 			struct cl_error **err)
+{
+	unsigned rules = flags & ONCE_RULES;
+	int fd = (flags & CL_TRUST_ONCE) ? once_get(path, rules) : -ENOENT;
+
+	if (fd >= 0)
+		return fd;
+	fd = trusted_dir_walk(path, what, flags, mode, err);
+	if (fd >= 0 && (flags & CL_TRUST_ONCE))
+		once_put(path, rules, fd);
+	return fd;
+}
+
+static int trusted_dir_walk(const char *path, const char *what, unsigned flags, mode_t mode,
+			    struct cl_error **err)
 {
 	struct walk w = {.fd = -1};
 	char why[96];

@@ -31,6 +31,13 @@
 #define CL_TRUST_CREATE (1U << 0)    /* make missing directories, mode @mode */
 #define CL_TRUST_OWN (1U << 1)	     /* the directory itself: the effective uid's, not root's */
 #define CL_TRUST_CANONICAL (1U << 2) /* refuse symlinks and '.', '..', '//' in @path (ELOOP) */
+/*
+ * Open once per process: the first successful walk of @path (with the same rules) is kept,
+ * and later calls with this flag get a new open of that checked directory (the run dir
+ * and the store root are opened up to eight times by one hook; each walk is ~15 syscalls).
+ * What was checked is what is used, even if the path is renamed or replaced meanwhile.
+ */
+#define CL_TRUST_ONCE (1U << 3)
 
 /**
  * cl_trusted_dir_open() - open directory @path (absolute), walking it from '/' one
@@ -38,7 +45,7 @@
  * and checking each directory reached, so the fd returned is the one checked.
  * @what: names it in messages ("run dir", "store root"): "run dir '/run/x' is writable by
  *	others (mode 0777)", "run dir '/a/b': '/a' is world-writable without the sticky bit"
- * @flags: CL_TRUST_CREATE, CL_TRUST_OWN, CL_TRUST_CANONICAL
+ * @flags: CL_TRUST_CREATE, CL_TRUST_OWN, CL_TRUST_CANONICAL, CL_TRUST_ONCE
  * @mode: for directories made with CL_TRUST_CREATE
  * Return: an O_RDONLY|O_DIRECTORY|O_CLOEXEC fd, or -errno: -EPERM when a rule above is
  * broken (the message names the path and what is wrong), -ENOENT when missing, -ELOOP

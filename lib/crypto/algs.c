@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -14,6 +15,17 @@ static const char *failed;
 static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
 static EVP_KDF *hkdf;
 static pthread_once_t hkdf_once = PTHREAD_ONCE_INIT;
+
+void cl_crypto_init(bool lean)
+{
+	uint64_t opts = lean ? OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
+				   OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS
+			     : OPENSSL_INIT_LOAD_CONFIG | OPENSSL_INIT_ADD_ALL_CIPHERS |
+				   OPENSSL_INIT_ADD_ALL_DIGESTS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS;
+
+	/* a failure here shows again, with its reason, at the first fetch */
+	(void)OPENSSL_init_crypto(opts, NULL);
+}
 
 /*
  * HKDF alone: a new layer's key identifier on kernels without AF_ALG needs only this, and

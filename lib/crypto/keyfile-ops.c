@@ -21,6 +21,7 @@ const struct cl_keyfile_ops *cl_keyfile_ops(struct cl_error **err)
 			     ops->abi, CL_KEYFILE_OPS_ABI);
 		return NULL;
 	}
+	ops->init(true); /* no-op when a command of the plugin initialised OpenSSL first */
 	ops->log_forward_to(cl_vlog); /* a repaired key-file copy is logged where admins look */
 	return ops;
 }

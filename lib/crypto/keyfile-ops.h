@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/core/err.h"
@@ -13,7 +14,7 @@
  * so that hooks of ephemeral layers never load OpenSSL (lib/core/plugin.h).
  */
 #define CL_KEYFILE_OPS_SYMBOL "cl_keyfile_plugin_ops"
-#define CL_KEYFILE_OPS_ABI 3
+#define CL_KEYFILE_OPS_ABI 4
 
 struct cl_keyfile_ops {
 	unsigned abi, size;
@@ -23,6 +24,7 @@ struct cl_keyfile_ops {
 	__typeof__(cl_keyfile_erase_at) *erase_at;
 	__typeof__(cl_kdf_fscrypt_key_id) *fscrypt_key_id;
 	__typeof__(cl_log_forward_to) *log_forward_to; /* the plugin logs through the binary */
+	void (*init)(bool lean); /* cl_crypto_init(), called with lean=true at load */
 };
 
 /**

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Plugin side of lib/crypto/keyfile-ops.h: built into cryptlayer-crypto.so only. */
+#include "lib/crypto/algs.h"
 #include "lib/crypto/keyfile-ops.h"
 
 __attribute__((visibility("default"))) const struct cl_keyfile_ops cl_keyfile_plugin_ops = {
@@ -11,4 +12,5 @@ __attribute__((visibility("default"))) const struct cl_keyfile_ops cl_keyfile_pl
     .erase_at = cl_keyfile_erase_at,
     .fscrypt_key_id = cl_kdf_fscrypt_key_id,
     .log_forward_to = cl_log_forward_to,
+    .init = cl_crypto_init,
 };

@@ -149,7 +149,7 @@ static void gc_ids(struct gc_run *run, struct cl_store *store, char **ids, int n
 static int lock_gc(const char *root, struct cl_error **err)
 {
 	_cleanup_close_ int rfd =
-	    cl_trusted_dir_open(root, "store root", CL_TRUST_CREATE, 0700, err);
+	    cl_trusted_dir_open(root, "store root", CL_TRUST_CREATE | CL_TRUST_ONCE, 0700, err);
 	_cleanup_close_ int fd = -1;
 
 	if (rfd < 0)

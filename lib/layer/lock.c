@@ -28,7 +28,8 @@ int cl_layer_id_lock(const struct cl_ctx *ctx, const char *id, int *ret_fd, stru
 	if (asprintf(&name, "locks/%s", id) < 0 || asprintf(&path, "%s/%s", ctx->root, name) < 0)
 		return cl_error_set(err, ENOMEM, "lock of layer '%s'", id);
 	/* the store root, checked once (lib/core/trust.h); the lock file under that fd */
-	rfd = cl_trusted_dir_open(ctx->root, "store root", CL_TRUST_CREATE, 0700, err);
+	rfd = cl_trusted_dir_open(ctx->root, "store root", CL_TRUST_CREATE | CL_TRUST_ONCE, 0700,
+				  err);
 	if (rfd < 0)
 		return rfd;
 	if (mkdirat(rfd, "locks", 0700) < 0 && errno != EEXIST)

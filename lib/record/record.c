@@ -57,7 +57,7 @@ int cl_record_write(const char *run_dir, const struct cl_record *rec, struct cl_
 						     JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (r || !text)
 		return cl_error_set(err, ENOMEM, "record '%s'", rec->id);
-	dfd = cl_trusted_dir_open(run_dir, "run dir", CL_TRUST_CREATE, 0700, err);
+	dfd = cl_trusted_dir_open(run_dir, "run dir", CL_TRUST_CREATE | CL_TRUST_ONCE, 0700, err);
 	if (dfd < 0)
 		return dfd;
 	if (asprintf(&name, "%s.json", rec->id) < 0)
@@ -143,7 +143,7 @@ int cl_record_read(const char *run_dir, const char *id, struct cl_record *ret,
 
 	if (asprintf(&name, "%s.json", id) < 0 || asprintf(&path, "%s/%s", run_dir, name) < 0)
 		return cl_error_set(err, ENOMEM, "record");
-	dfd = cl_trusted_dir_open(run_dir, "run dir", 0, 0, err);
+	dfd = cl_trusted_dir_open(run_dir, "run dir", CL_TRUST_ONCE, 0, err);
 	if (dfd == -ENOENT)
 		cl_error_free(err);
 	if (dfd == -ENOENT)
@@ -188,7 +188,7 @@ static char *record_id(DIR *d, const char *name)
 
 int cl_record_list(const char *run_dir, char ***ret_ids, struct cl_error **err)
 {
-	int fd = cl_trusted_dir_open(run_dir, "run dir", 0, 0, err);
+	int fd = cl_trusted_dir_open(run_dir, "run dir", CL_TRUST_ONCE, 0, err);
 	DIR *d = NULL;
 	int n;
 

@@ -30,17 +30,16 @@ const char *cl_sandbox_active(void)
 	return active;
 }
 
-/* the bounding set: what no later exec could regain (needs CAP_SETPCAP; best effort) */
+/*
+ * The bounding set: what no later exec could regain (needs CAP_SETPCAP; best effort).
+ * Dropping a capability that is not in the set succeeds, so no PR_CAPBSET_READ first: one
+ * prctl per capability not kept, up to the kernel's last (EINVAL) or a refusal (EPERM).
+ */
 static void drop_bounding(uint64_t keep)
 {
-	for (unsigned c = 0; c < 64; c++) {
-		int r = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
-
-		if (r < 0)
-			break; /* past CAP_LAST_CAP */
-		if (r == 1 && !(keep & CL_CAP(c)))
-			(void)prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
-	}
+	for (unsigned c = 0; c < 64; c++)
+		if (!(keep & CL_CAP(c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+			break;
 }
 
 static int drop_caps(uint64_t keep, struct cl_error **err)

@@ -277,7 +277,8 @@ static int open_locked(struct cl_store *s, uint64_t size, bool create, struct cl
 	int r;
 
 	/* root acts on what is in the store: it must be ours alone (lib/core/trust.h) */
-	lock = cl_trusted_dir_open(s->root, "store root", create ? CL_TRUST_CREATE : 0, 0700, err);
+	lock = cl_trusted_dir_open(s->root, "store root",
+				   CL_TRUST_ONCE | (create ? CL_TRUST_CREATE : 0), 0700, err);
 	if (lock == -ENOENT && !create) {
 		cl_error_free(err);
 		return cl_error_set(err, ENOENT, "no store at '%s' (run 'cryptlayer store init')",

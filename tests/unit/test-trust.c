@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -193,12 +194,47 @@ static void test_file(void **state)
 	cl_error_free(&err);
 }
 
+/* CL_TRUST_ONCE: the directory checked first is the one used, each open a new description */
+static void test_once(void **state)
+{
+	char path[256], moved[256];
+	struct cl_error *err = NULL;
+	struct stat a, b;
+	int fd1, fd2, fd3;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/once", base);
+	snprintf(moved, sizeof(moved), "%s/once.old", base);
+	fd1 = cl_trusted_dir_open(path, "dir", CL_TRUST_CREATE | CL_TRUST_ONCE, 0700, &err);
+	assert_true(fd1 >= 0);
+	assert_int_equal(fstat(fd1, &a), 0);
+	/* the path now names another directory: the walked one is still what we get */
+	assert_int_equal(rename(path, moved), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	fd2 = cl_trusted_dir_open(path, "dir", CL_TRUST_ONCE, 0, &err);
+	assert_true(fd2 >= 0);
+	assert_int_equal(fstat(fd2, &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	/* without the flag, a new walk */
+	fd3 = cl_trusted_dir_open(path, "dir", 0, 0, &err);
+	assert_true(fd3 >= 0);
+	assert_int_equal(fstat(fd3, &b), 0);
+	assert_true(a.st_ino != b.st_ino);
+	close(fd3);
+	/* a lock taken on one open ends with its close (not a shared description) */
+	assert_int_equal(flock(fd1, LOCK_EX | LOCK_NB), 0);
+	assert_int_equal(flock(fd2, LOCK_EX | LOCK_NB), -1);
+	close(fd1);
+	assert_int_equal(flock(fd2, LOCK_EX | LOCK_NB), 0);
+	close(fd2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rules), cmocka_unit_test(test_rules_own),
 	    cmocka_unit_test(test_walk),  cmocka_unit_test(test_walk_canonical),
-	    cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_file),  cmocka_unit_test(test_once),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
