@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "lib/crypto/aead.h"
+#include "lib/crypto/algs.h"
 #include "lib/crypto/keyfile.h"
 #include "lib/crypto/machine-key.h"
 #include "tests/unit/hex.h"
@@ -435,5 +436,7 @@ int main(void)
 	    cmocka_unit_test(test_machine_key_keyring),
 	};
 
+	/* as the hooks run the key-file path: no openssl.cnf, no legacy names, no strings */
+	cl_crypto_init(true);
 	return cmocka_run_group_tests(keyfile, setup, teardown);
 }
