@@ -90,6 +90,8 @@ struct cl_ctr {
 	EVP_CIPHER *aes;
 	EVP_MAC_CTX *mac;
 	EVP_MD_CTX *hin, *hout;
+	EVP_MAC_CTX *gmac;	/* the input's tag (cl_ctr_new_tagged), or NULL */
+	bool in_sha;		/* the input stage computes sha_in */
 	struct stage stages[3]; /* HIN, MAC, HOUT */
 	pthread_t workers[MAX_WORKERS];
 	unsigned nstarted;
@@ -239,9 +241,11 @@ static int stage_act(struct stage *st, struct slot *s, struct cl_error **err)
 
 	switch (st->bit) {
 	case ST_HIN:
-		return EVP_DigestUpdate(c->hin, d, s->len) == 1
-			   ? 0
-			   : cl_error_ossl(err, EIO, "sha-256");
+		if (c->in_sha && EVP_DigestUpdate(c->hin, d, s->len) != 1)
+			return cl_error_ossl(err, EIO, "sha-256");
+		if (c->gmac && EVP_MAC_update(c->gmac, d, s->len) != 1)
+			return cl_error_ossl(err, EIO, "gmac");
+		return 0;
 	case ST_MAC:
 		if (EVP_MAC_update(c->mac, d, s->len) != 1)
 			return cl_error_ossl(err, EIO, "hmac");
@@ -519,7 +523,7 @@ int cl_ctr_finish(struct cl_ctr *c, struct cl_ctr_result *ret, struct cl_error *
 {
 	const void *buf;
 	unsigned int n1 = 0, n2 = 0;
-	size_t n = 0;
+	size_t n = 0, nt = 0;
 	ssize_t got;
 	int r = 0;
 
@@ -541,7 +545,9 @@ int cl_ctr_finish(struct cl_ctr *c, struct cl_ctr_result *ret, struct cl_error *
 	memset(ret, 0, sizeof(*ret));
 	if (((c->need & ST_MAC) &&
 	     (EVP_MAC_final(c->mac, ret->hmac, &n, sizeof(ret->hmac)) != 1 || n != 32)) ||
-	    ((c->need & ST_HIN) && EVP_DigestFinal_ex(c->hin, ret->sha_in, &n1) != 1) ||
+	    (c->in_sha && EVP_DigestFinal_ex(c->hin, ret->sha_in, &n1) != 1) ||
+	    (c->gmac && (EVP_MAC_final(c->gmac, ret->tag, &nt, sizeof(ret->tag)) != 1 ||
+			 nt != sizeof(ret->tag))) ||
 	    ((c->need & ST_HOUT) && EVP_DigestFinal_ex(c->hout, ret->sha_out, &n2) != 1))
 		r = cl_error_ossl(err, EIO, "layer cipher digests");
 	ret->bytes = c->bytes;
@@ -567,6 +573,7 @@ void cl_ctr_free(struct cl_ctr *c)
 	}
 	EVP_MAC_CTX_free(c->mac);
 	EVP_MD_CTX_free(c->hin);
+	EVP_MAC_CTX_free(c->gmac);
 	EVP_MD_CTX_free(c->hout);
 	EVP_CIPHER_free(c->aes);
 	cl_secret_free(c->key);
@@ -618,6 +625,22 @@ static int ctr_crypto(struct cl_ctr *c, struct cl_error **err)
 	return ok ? 0 : cl_error_ossl(err, EIO, "layer cipher setup");
 }
 
+/* GMAC: AES-256-GCM over the input as additional data, key and IV from @tag */
+static int ctr_tag(struct cl_ctr *c, const struct cl_secret *tag, struct cl_error **err)
+{
+	EVP_MAC *gmac = EVP_MAC_fetch(NULL, "GMAC", NULL);
+	OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, "AES-256-GCM", 0),
+			  OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_IV, tag->data + 32,
+							    CL_CTR_TAG_KEY_LEN - 32),
+			  OSSL_PARAM_construct_end()};
+
+	c->gmac = gmac ? EVP_MAC_CTX_new(gmac) : NULL;
+	EVP_MAC_free(gmac);
+	if (!c->gmac || EVP_MAC_init(c->gmac, tag->data, 32, p) != 1)
+		return cl_error_ossl(err, EIO, "gmac setup");
+	return 0;
+}
+
 static void stage_set(struct cl_ctr *c, unsigned i, unsigned bit, unsigned dep, bool on_out)
 {
 	struct stage *st = &c->stages[i];
@@ -660,12 +683,21 @@ int cl_ctr_new(enum cl_ctr_mode mode, const struct cl_secret *key,
 	       const unsigned char nonce[CL_CTR_NONCE_LEN], unsigned jobs, int fd,
 	       struct cl_ctr **ret, struct cl_error **err)
 {
+	return cl_ctr_new_tagged(mode, key, nonce, NULL, jobs, fd, ret, err);
+}
+
+int cl_ctr_new_tagged(enum cl_ctr_mode mode, const struct cl_secret *key,
+		      const unsigned char nonce[CL_CTR_NONCE_LEN], const struct cl_secret *tag,
+		      unsigned jobs, int fd, struct cl_ctr **ret, struct cl_error **err)
+{
 	_cleanup_(cl_ctr_freep) struct cl_ctr *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return cl_error_set(err, ENOMEM, "layer cipher");
 	if (key->len != CL_CTR_KEY_LEN || mode >= _CL_CTR_MODE_MAX)
 		return cl_error_set(err, EINVAL, "layer cipher: key of %zu bytes", key->len);
+	if (tag && (tag->len != CL_CTR_TAG_KEY_LEN || mode == CL_CTR_CIPHER))
+		return cl_error_set(err, EINVAL, "layer cipher: tag key of %zu bytes", tag->len);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv_prod, NULL);
 	pthread_cond_init(&c->cv_cons, NULL);
@@ -691,11 +723,14 @@ int cl_ctr_new(enum cl_ctr_mode mode, const struct cl_secret *key,
 		c->need &= ~ST_MAC;
 	if (mode == CL_CTR_CIPHER)
 		c->need &= ~(ST_HIN | ST_HOUT);
+	/* the second pass over a verified blob: its tag, not its digest, says it is the same */
+	c->in_sha = mode != CL_CTR_CIPHER && !(mode == CL_CTR_DECRYPT_NOMAC && tag);
 	c->key = cl_secret_new(CL_CTR_KEY_LEN, err);
 	if (!c->key)
 		return -ENOMEM;
 	memcpy(c->key->data, key->data, CL_CTR_KEY_LEN);
-	if (ctr_alloc(c, err) < 0 || ctr_crypto(c, err) < 0 || ctr_start(c, err) < 0)
+	if (ctr_alloc(c, err) < 0 || ctr_crypto(c, err) < 0 || (tag && ctr_tag(c, tag, err) < 0) ||
+	    ctr_start(c, err) < 0)
 		return -EIO;
 	*ret = TAKE_PTR(c);
 	return 0;
