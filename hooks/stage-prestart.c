@@ -127,10 +127,8 @@ int cl_hook_prestart(const struct cl_ctx *ctx, int in_fd, struct cl_error **err)
 		r = read_config(st.bundle, &cfg, err);
 	if (r == 0)
 		r = cl_oci_request_parse(cfg.annotations, cfg.n_annotations, &req, err);
-	if (r == 0 && req.enabled) {
-		cl_layer_warm(&req);
+	if (r == 0 && req.enabled)
 		r = cl_hook_sandbox(ctx, CL_SANDBOX_HOOK_PRESTART, true, err);
-	}
 	if (r == 0 && req.enabled)
 		r = setup(ctx, &st, &cfg, &req, err);
 	cl_oci_request_clear(&req);

@@ -107,7 +107,6 @@ int cl_cmd_create(const struct cl_globals *g, int argc, char **argv)
 	if (!id && cl_layer_new_id(&id) < 0)
 		return CL_EXIT_FAIL;
 	req.enabled = true;
-	cl_layer_warm(&req);
 	cl_layer_store_ready(&ctx, true);
 	if (cl_cli_sandbox(g, CL_SANDBOX_LAYER_SETUP, &err) < 0)
 		return cl_cli_fail(&err, "create");

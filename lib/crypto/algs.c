@@ -25,8 +25,6 @@ void cl_crypto_init(bool lean)
 
 	/* a failure here shows again, with its reason, at the first fetch */
 	(void)OPENSSL_init_crypto(opts, NULL);
-	if (lean)
-		(void)cl_crypto_hkdf_get(NULL); /* what every key-file user needs first */
 }
 
 /*

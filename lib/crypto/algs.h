@@ -35,7 +35,6 @@ const struct cl_crypto_algs *cl_crypto_algs_get(struct cl_error **err);
  *        openssl.cnf and no legacy name tables, which cost the hook ~0.5 ms here.
  *        false for the commands (export, import, keygen, ...), which read PEM keys and
  *        honour the system configuration. The first call wins; later ones change nothing.
- *        The lean one also fetches HKDF (so cl_keyfile_ops_prefetch() does that early).
  */
 void cl_crypto_init(bool lean);
 

@@ -1,18 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Binary side of lib/crypto/keyfile-ops.h. */
 #include <errno.h>
-#include <pthread.h>
-#include <stdbool.h>
 
 #include "lib/core/plugin.h"
 #include "lib/crypto/keyfile-ops.h"
 
 #define CL_CRYPTO_PLUGIN "cryptlayer-crypto.so"
 
-static pthread_t prefetch_thread;
-static bool prefetch_running;
-
-static const struct cl_keyfile_ops *ops_load(struct cl_error **err)
+const struct cl_keyfile_ops *cl_keyfile_ops(struct cl_error **err)
 {
 	const struct cl_keyfile_ops *ops;
 
@@ -29,34 +24,4 @@ static const struct cl_keyfile_ops *ops_load(struct cl_error **err)
 	ops->init(true); /* no-op when a command of the plugin initialised OpenSSL first */
 	ops->log_forward_to(cl_vlog); /* a repaired key-file copy is logged where admins look */
 	return ops;
-}
-
-void cl_keyfile_ops_settle(void)
-{
-	if (!prefetch_running)
-		return;
-	(void)pthread_join(prefetch_thread, NULL);
-	prefetch_running = false;
-}
-
-const struct cl_keyfile_ops *cl_keyfile_ops(struct cl_error **err)
-{
-	cl_keyfile_ops_settle();
-	return ops_load(err);
-}
-
-static void *prefetch_main(void *arg)
-{
-	struct cl_error *err = NULL;
-
-	(void)arg;
-	if (!ops_load(&err))
-		cl_error_free(&err); /* the caller's own cl_keyfile_ops() reports it */
-	return NULL;
-}
-
-void cl_keyfile_ops_prefetch(void)
-{
-	if (!prefetch_running)
-		prefetch_running = pthread_create(&prefetch_thread, NULL, prefetch_main, NULL) == 0;
 }

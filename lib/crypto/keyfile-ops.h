@@ -32,18 +32,3 @@ struct cl_keyfile_ops {
  * Return: the table, or NULL with *err set.
  */
 const struct cl_keyfile_ops *cl_keyfile_ops(struct cl_error **err);
-
-/**
- * cl_keyfile_ops_prefetch() - start loading cryptlayer-crypto.so and initialising OpenSSL
- * (~0.5 ms) on a thread, so that it overlaps the caller's own checks; cl_keyfile_ops()
- * joins it first and reports any error itself. Best effort: if no thread can be made,
- * nothing happens. Call it from the main thread before the sandbox, which then confines
- * that thread too (seccomp TSYNC).
- */
-void cl_keyfile_ops_prefetch(void);
-
-/**
- * cl_keyfile_ops_settle() - join the prefetch thread, if one was started: before anything
- * that needs a single-threaded process (setns into a mount namespace).
- */
-void cl_keyfile_ops_settle(void);

@@ -94,12 +94,6 @@ static int op_mkdir_layer(struct exec_ctx *c, struct cl_error **err)
 	return 0;
 }
 
-void cl_exec_key_warm(bool persistent)
-{
-	if (persistent || !cl_fscrypt_key_id_native())
-		cl_keyfile_ops_prefetch();
-}
-
 /*
  * The identifier the kernel will give @key: through AF_ALG (microseconds, no OpenSSL on
  * the hook's path), else with OpenSSL from the crypto plugin (kernels without AF_ALG).

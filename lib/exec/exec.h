@@ -9,13 +9,6 @@
 #include "lib/store/store.h"
 
 /**
- * cl_exec_key_warm() - before a create or unlock: when its key step will need the crypto
- * plugin (a persistent key, or a key identifier on a kernel without AF_ALG), start
- * loading it in the background (cl_keyfile_ops_prefetch()).
- */
-void cl_exec_key_warm(bool persistent);
-
-/**
  * cl_exec_create() - run a creation plan. On failure every step already done is undone
  * in reverse (unmount, delete files, remove the key, remove the layer and record), and
  * the process is back in its own mount namespace.

@@ -5,11 +5,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/core/cleanup.h"
-#include "lib/crypto/keyfile-ops.h"
 #include "lib/exec/ns.h"
 
 static int thread_count(void)
@@ -31,25 +29,6 @@ static int thread_count(void)
 	return n;
 }
 
-/*
- * setns(CLONE_NEWNS) needs a process of one thread. A thread just joined (the key-file
- * prefetch) can still be exiting for a few microseconds (it wakes its joiner before it
- * drops its share of the fs_struct): wait for /proc/self/task to show one, at most ~100 ms.
- */
-static int single_threaded(void)
-{
-	const struct timespec pause = {.tv_nsec = 50 * 1000};
-
-	for (int i = 0; i < 2000; i++) {
-		int n = thread_count();
-
-		if (n == 1 || n < 0)
-			return n < 0 ? n : 0;
-		nanosleep(&pause, NULL);
-	}
-	return -EINVAL;
-}
-
 int cl_ns_same_as_pid(pid_t pid)
 {
 	char path[64];
@@ -65,7 +44,7 @@ int cl_ns_enter_pid(pid_t pid, struct cl_ns_guard *ret_guard, struct cl_error **
 {
 	_cleanup_close_ int home = -1, target = -1;
 	char path[64];
-	int same, r;
+	int same;
 
 	ret_guard->home_fd = -1;
 	same = cl_ns_same_as_pid(pid);
@@ -73,10 +52,8 @@ int cl_ns_enter_pid(pid_t pid, struct cl_ns_guard *ret_guard, struct cl_error **
 		return cl_error_set(err, -same, "mount namespace of pid %d", (int)pid);
 	if (same)
 		return 0;
-	cl_keyfile_ops_settle();
-	r = single_threaded();
-	if (r < 0)
-		return cl_error_set(err, -r, "setns: process is multi-threaded");
+	if (thread_count() != 1)
+		return cl_error_set(err, EINVAL, "setns: process is multi-threaded");
 	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
 	home = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	if (home < 0)

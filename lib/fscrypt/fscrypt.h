@@ -38,12 +38,6 @@ int cl_fscrypt_add_key(int mnt_fd, const struct cl_secret *key, struct cl_key_id
 		       struct cl_error **err);
 
 /**
- * cl_fscrypt_key_id_native() - can cl_fscrypt_key_id_compute() work here (AF_ALG sockets
- * exist)? One socket(2); false on kernels without CONFIG_CRYPTO_USER_API.
- */
-bool cl_fscrypt_key_id_native(void);
-
-/**
  * cl_fscrypt_key_id_compute() - the identifier FS_IOC_ADD_ENCRYPTION_KEY will give @key,
  * computed without adding it (HKDF-SHA512 as in fs/crypto/hkdf.c, through AF_ALG
  * hmac(sha512)), so a record can name the key before the key exists.

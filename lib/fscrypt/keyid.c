@@ -19,11 +19,9 @@
  * built without it refuse the socket with EAFNOSUPPORT, and the caller gets that error.
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 #include <linux/if_alg.h>
 
 #include "lib/core/cleanup.h"
@@ -82,16 +80,6 @@ static int hmac_once(int tfm_fd, const void *key, size_t key_len, const void *ms
 	if (n != HMAC_LEN)
 		return alg_error(err, EIO, "short digest");
 	return 0;
-}
-
-bool cl_fscrypt_key_id_native(void)
-{
-	int fd = socket(AF_ALG, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
 }
 
 int cl_fscrypt_key_id_compute(const struct cl_secret *key, struct cl_key_id *ret_id,

@@ -545,11 +545,6 @@ int cl_layer_create_rewrite(const struct cl_ctx *ctx, const struct cl_layer_args
 	return r;
 }
 
-void cl_layer_warm(const struct cl_request *req)
-{
-	cl_exec_key_warm(req->keymode == CL_KEY_PERSISTENT);
-}
-
 void cl_layer_store_ready(const struct cl_ctx *ctx, bool create)
 {
 	_cleanup_(cl_store_freep) struct cl_store *store = NULL;

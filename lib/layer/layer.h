@@ -63,13 +63,6 @@ struct cl_layer_caller {
 };
 
 /**
- * cl_layer_warm() - about to create or unlock a layer for @req: start loading, in the
- * background, what its key step needs (lib/exec cl_exec_key_warm()). Call it before the
- * sandbox; it changes nothing that a later step does not check again.
- */
-void cl_layer_warm(const struct cl_request *req);
-
-/**
  * cl_layer_store_ready() - re-attach the store of @ctx now (loop device, mount), or with
  * @create make it (mkfs), so that the command, once sandboxed (no exec, no mount(2)),
  * finds it. Best effort: whatever fails here fails again, reported, in the command.
