@@ -45,14 +45,14 @@
 	"\x89"                                                                                     \
 	"CLX"
 
-CL_DEFINE_CLEANUP(EVP_MD_CTX *, EVP_MD_CTX_free)
+CL_DEFINE_CLEANUP(EVP_MAC_CTX *, EVP_MAC_CTX_free)
 
 struct oci_layer {
 	const struct cl_oci_desc *d;
 	int fd;
 	struct cl_occ_priv priv; /* encrypted layers */
 	unsigned char hmac[32];
-	struct cl_secret *tag_key; /* encrypted layers: the GMAC key of both passes */
+	struct cl_secret *tag_key; /* the GMAC key of both passes */
 	unsigned char tag[16];	   /* the blob's GMAC in pass 1 */
 };
 
@@ -69,7 +69,7 @@ struct oci_import {
 	struct cl_ctr *ctr;
 	struct cl_zstd *z;
 	struct cl_gzip *gz;
-	unsigned char buf[64 * 1024];
+	unsigned char buf[CL_CTR_CHUNK]; /* an oci-archive's and a plain layer's reads */
 	unsigned sandbox_flags;
 	int upper_fd; /* for populate_sandboxed() */
 };
@@ -242,16 +242,15 @@ static int layer_keys(struct oci_import *o, struct oci_layer *l, struct cl_error
 static int layer_verify(struct oci_layer *l, struct cl_error **err)
 {
 	_cleanup_(cl_ctr_freep) struct cl_ctr *c = NULL;
-	_cleanup_secret_ struct cl_secret *dummy = NULL;
 	struct cl_ctr_result res = {0};
 	char hex[CL_OCC_DIGEST_LEN + 1];
 	int r;
 
-	if (!l->d->encrypted && !(dummy = cl_secret_random(CL_CTR_KEY_LEN, err)))
+	l->tag_key = cl_secret_random(CL_CTR_TAG_KEY_LEN, err);
+	if (!l->tag_key)
 		return -EIO;
-	if (l->d->encrypted && !(l->tag_key = cl_secret_random(CL_CTR_TAG_KEY_LEN, err)))
-		return -EIO;
-	r = cl_ctr_new_tagged(CL_CTR_VERIFY, l->priv.key ? l->priv.key : dummy, l->priv.nonce,
+	/* a plain layer (no key): its digest and tag, no HMAC */
+	r = cl_ctr_new_tagged(CL_CTR_VERIFY, l->d->encrypted ? l->priv.key : NULL, l->priv.nonce,
 			      l->tag_key, 1, -1, &c, err);
 	if (r == 0)
 		r = cl_ctr_feed_fd(c, l->fd, err);
@@ -295,7 +294,8 @@ static int verify_all(struct oci_import *o, struct cl_error **err)
 
 struct pass2 {
 	struct oci_import *o;
-	EVP_MD_CTX *plain; /* a plain layer's digest, computed again */
+	EVP_MAC_CTX *plain; /* a plain layer's tag, computed again (the pipeline's otherwise) */
+	uint64_t plain_bytes;
 };
 
 static ssize_t src_blob(void *ctx, const void **ret, struct cl_error **err)
@@ -306,8 +306,10 @@ static ssize_t src_blob(void *ctx, const void **ret, struct cl_error **err)
 	if (p->o->ctr)
 		return cl_ctr_read(p->o->ctr, ret, err);
 	n = src_fd(p->o, ret, err);
-	if (n > 0 && EVP_DigestUpdate(p->plain, *ret, (size_t)n) != 1)
-		return cl_error_set(err, EIO, "sha-256");
+	if (n > 0 && EVP_MAC_update(p->plain, *ret, (size_t)n) != 1)
+		return cl_error_set(err, EIO, "gmac");
+	if (n > 0)
+		p->plain_bytes += (uint64_t)n;
 	return n;
 }
 
@@ -339,26 +341,24 @@ static void layer_close(struct oci_import *o)
 static int layer_recheck(struct pass2 *p, struct oci_layer *l, struct cl_error **err)
 {
 	struct cl_ctr_result res = {0};
-	char hex[CL_OCC_DIGEST_LEN + 1], plain[CL_OCC_DIGEST_LEN + 1];
-	unsigned char sha[32];
+	char plain[CL_OCC_DIGEST_LEN + 1];
+	size_t n = 0;
 	int r;
 
 	if (!p->o->ctr) {
-		if (EVP_DigestFinal_ex(p->plain, sha, NULL) != 1)
-			return cl_error_set(err, EIO, "sha-256");
-		cl_occ_digest_str(sha, hex);
-		return strcmp(hex, l->d->digest)
-			   ? cl_error_set(err, EBADMSG, "layer %s changed while importing",
-					  l->d->digest)
-			   : 0;
-	}
-	r = cl_ctr_finish(p->o->ctr, &res, err);
-	if (r < 0)
+		if (EVP_MAC_final(p->plain, res.tag, &n, sizeof(res.tag)) != 1 ||
+		    n != sizeof(res.tag))
+			return cl_error_set(err, EIO, "gmac");
+		res.bytes = p->plain_bytes;
+	} else if ((r = cl_ctr_finish(p->o->ctr, &res, err)) < 0) {
 		return r;
+	}
 	cl_occ_digest_str(res.sha_out, plain);
-	/* the bytes whose digest and HMAC pass 1 verified: the same tag under its key */
+	/* the bytes that pass 1 verified (digest, and HMAC): the same tag under its key */
 	if (CRYPTO_memcmp(res.tag, l->tag, sizeof(l->tag)) || res.bytes != l->d->size)
 		return cl_error_set(err, EBADMSG, "layer %s changed while importing", l->d->digest);
+	if (!p->o->ctr)
+		return 0;
 	if (strcmp(plain, l->priv.digest))
 		return cl_error_set(err, EBADMSG,
 				    "layer %s: decrypted blob is %s, the wrapped options say %s",
@@ -369,18 +369,18 @@ static int layer_recheck(struct pass2 *p, struct oci_layer *l, struct cl_error *
 static int layer_apply(struct oci_import *o, struct oci_layer *l, int upper_fd, unsigned flags,
 		       struct cl_error **err)
 {
-	_cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
-	struct pass2 p = {.o = o, .plain = md};
+	_cleanup_(EVP_MAC_CTX_freep) EVP_MAC_CTX *tag = NULL;
+	struct pass2 p = {.o = o};
 	const void *buf = NULL;
 	ssize_t n;
 	int r = 0;
 
 	o->cur = l;
-	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-		return cl_error_set(err, ENOMEM, "sha-256");
 	if (lseek(l->fd, 0, SEEK_SET) < 0)
 		return cl_error_set(err, errno, "layer %s", l->d->digest);
-	if (l->d->encrypted)
+	if (!l->d->encrypted && (r = cl_ctr_tag_new(l->tag_key, &tag, err)) == 0)
+		p.plain = tag;
+	else if (l->d->encrypted)
 		r = cl_ctr_new_tagged(CL_CTR_DECRYPT_NOMAC, l->priv.key, l->priv.nonce, l->tag_key,
 				      o->a->jobs, l->fd, &o->ctr, err);
 	if (r == 0 && l->d->compression == CL_OCI_GZIP)

@@ -619,25 +619,28 @@ static int ctr_crypto(struct cl_ctr *c, struct cl_error **err)
 	c->hin = EVP_MD_CTX_new();
 	c->hout = c->mode == CL_CTR_VERIFY ? NULL : EVP_MD_CTX_new();
 	ok = c->aes && c->mac && c->hin && (c->hout || c->mode == CL_CTR_VERIFY) &&
-	     EVP_MAC_init(c->mac, c->key->data, c->key->len, p) == 1 &&
+	     (!c->key || EVP_MAC_init(c->mac, c->key->data, c->key->len, p) == 1) &&
 	     EVP_DigestInit_ex(c->hin, sha, NULL) == 1 &&
 	     (!c->hout || EVP_DigestInit_ex(c->hout, sha, NULL) == 1);
 	return ok ? 0 : cl_error_ossl(err, EIO, "layer cipher setup");
 }
 
 /* GMAC: AES-256-GCM over the input as additional data, key and IV from @tag */
-static int ctr_tag(struct cl_ctr *c, const struct cl_secret *tag, struct cl_error **err)
+int cl_ctr_tag_new(const struct cl_secret *tag, EVP_MAC_CTX **ret, struct cl_error **err)
 {
 	EVP_MAC *gmac = EVP_MAC_fetch(NULL, "GMAC", NULL);
 	OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, "AES-256-GCM", 0),
 			  OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_IV, tag->data + 32,
 							    CL_CTR_TAG_KEY_LEN - 32),
 			  OSSL_PARAM_construct_end()};
+	EVP_MAC_CTX *x = gmac ? EVP_MAC_CTX_new(gmac) : NULL;
 
-	c->gmac = gmac ? EVP_MAC_CTX_new(gmac) : NULL;
 	EVP_MAC_free(gmac);
-	if (!c->gmac || EVP_MAC_init(c->gmac, tag->data, 32, p) != 1)
+	if (tag->len != CL_CTR_TAG_KEY_LEN || !x || EVP_MAC_init(x, tag->data, 32, p) != 1) {
+		EVP_MAC_CTX_free(x);
 		return cl_error_ossl(err, EIO, "gmac setup");
+	}
+	*ret = x;
 	return 0;
 }
 
@@ -694,8 +697,9 @@ int cl_ctr_new_tagged(enum cl_ctr_mode mode, const struct cl_secret *key,
 
 	if (!c)
 		return cl_error_set(err, ENOMEM, "layer cipher");
-	if (key->len != CL_CTR_KEY_LEN || mode >= _CL_CTR_MODE_MAX)
-		return cl_error_set(err, EINVAL, "layer cipher: key of %zu bytes", key->len);
+	if ((key ? key->len != CL_CTR_KEY_LEN : mode != CL_CTR_VERIFY) || mode >= _CL_CTR_MODE_MAX)
+		return cl_error_set(err, EINVAL, "layer cipher: key of %zu bytes",
+				    key ? key->len : 0);
 	if (tag && (tag->len != CL_CTR_TAG_KEY_LEN || mode == CL_CTR_CIPHER))
 		return cl_error_set(err, EINVAL, "layer cipher: tag key of %zu bytes", tag->len);
 	pthread_mutex_init(&c->mu, NULL);
@@ -725,12 +729,15 @@ int cl_ctr_new_tagged(enum cl_ctr_mode mode, const struct cl_secret *key,
 		c->need &= ~(ST_HIN | ST_HOUT);
 	/* the second pass over a verified blob: its tag, not its digest, says it is the same */
 	c->in_sha = mode != CL_CTR_CIPHER && !(mode == CL_CTR_DECRYPT_NOMAC && tag);
-	c->key = cl_secret_new(CL_CTR_KEY_LEN, err);
-	if (!c->key)
+	if (!key)
+		c->need &= ~ST_MAC; /* a plain blob: its digest (and tag) only */
+	c->key = key ? cl_secret_new(CL_CTR_KEY_LEN, err) : NULL;
+	if (key && !c->key)
 		return -ENOMEM;
-	memcpy(c->key->data, key->data, CL_CTR_KEY_LEN);
-	if (ctr_alloc(c, err) < 0 || ctr_crypto(c, err) < 0 || (tag && ctr_tag(c, tag, err) < 0) ||
-	    ctr_start(c, err) < 0)
+	if (key)
+		memcpy(c->key->data, key->data, CL_CTR_KEY_LEN);
+	if (ctr_alloc(c, err) < 0 || ctr_crypto(c, err) < 0 ||
+	    (tag && cl_ctr_tag_new(tag, &c->gmac, err) < 0) || ctr_start(c, err) < 0)
 		return -EIO;
 	*ret = TAKE_PTR(c);
 	return 0;

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <openssl/types.h>
+
 #include "lib/core/err.h"
 #include "lib/crypto/secret.h"
 
@@ -57,7 +59,7 @@ struct cl_ctr;
 /**
  * cl_ctr_new() - start the workers.
  * @mode: see enum cl_ctr_mode
- * @key: CL_CTR_KEY_LEN bytes (copied)
+ * @key: CL_CTR_KEY_LEN bytes (copied); NULL for VERIFY of a plain blob: no HMAC
  * @nonce: the initial counter block
  * @jobs: CTR worker threads (0: all CPUs)
  * @fd: ENCRYPT, CIPHER: where the ciphertext is written; DECRYPT: where it is read;
@@ -80,6 +82,13 @@ int cl_ctr_new(enum cl_ctr_mode mode, const struct cl_secret *key,
 int cl_ctr_new_tagged(enum cl_ctr_mode mode, const struct cl_secret *key,
 		      const unsigned char nonce[CL_CTR_NONCE_LEN], const struct cl_secret *tag,
 		      unsigned jobs, int fd, struct cl_ctr **ret, struct cl_error **err);
+
+/**
+ * cl_ctr_tag_new() - that GMAC on its own, for a blob read without the pipeline (a
+ * plain layer's second pass): EVP_MAC_update() it, EVP_MAC_final() 16 bytes.
+ * Return: 0 or -errno.
+ */
+int cl_ctr_tag_new(const struct cl_secret *tag, EVP_MAC_CTX **ret, struct cl_error **err);
 
 /** cl_ctr_write() - push @len input bytes (ENCRYPT, CIPHER, VERIFY). Return: 0 or -errno. */
 int cl_ctr_write(struct cl_ctr *c, const void *buf, size_t len, struct cl_error **err);

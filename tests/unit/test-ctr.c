@@ -277,6 +277,35 @@ static void test_decrypt_errors(void **state)
 	free(buf);
 }
 
+/* VERIFY without a key (a plain layer): digest and tag, no HMAC; other modes need one */
+static void test_plain_verify(void **state)
+{
+	size_t len = 2 * CL_CTR_CHUNK + 3;
+	unsigned char *pt = malloc(len), nonce[16] = {0}, sha[32], zero[32] = {0};
+	struct cl_secret *tk;
+	struct cl_ctr_result res = {0};
+	struct cl_error *err = NULL;
+	struct cl_ctr *c = NULL;
+
+	(void)state;
+	tk = cl_secret_random(CL_CTR_TAG_KEY_LEN, &err);
+	assert_int_equal(RAND_bytes(pt, (int)len), 1);
+	assert_int_equal(cl_ctr_new_tagged(CL_CTR_VERIFY, NULL, nonce, tk, 1, -1, &c, &err), 0);
+	assert_int_equal(cl_ctr_write(c, pt, len, &err), 0);
+	assert_int_equal(cl_ctr_finish(c, &res, &err), 0);
+	cl_ctr_free(c);
+	assert_int_equal(EVP_Digest(pt, len, sha, NULL, EVP_sha256(), NULL), 1);
+	assert_memory_equal(res.sha_in, sha, 32);
+	assert_memory_equal(res.hmac, zero, 32);
+	assert_memory_not_equal(res.tag, zero, 16);
+	c = NULL;
+	assert_int_equal(cl_ctr_new(CL_CTR_DECRYPT, NULL, nonce, 1, -1, &c, &err), -EINVAL);
+	assert_null(c);
+	cl_error_free(&err);
+	cl_secret_free(tk);
+	free(pt);
+}
+
 static void test_bad_key(void **state)
 {
 	struct cl_error *err = NULL;
@@ -294,9 +323,9 @@ static void test_bad_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sizes),   cmocka_unit_test(test_carry),
-	    cmocka_unit_test(test_cipher),  cmocka_unit_test(test_decrypt_errors),
-	    cmocka_unit_test(test_bad_key),
+	    cmocka_unit_test(test_sizes),	 cmocka_unit_test(test_carry),
+	    cmocka_unit_test(test_cipher),	 cmocka_unit_test(test_decrypt_errors),
+	    cmocka_unit_test(test_plain_verify), cmocka_unit_test(test_bad_key),
 	};
 	struct cl_error *err = NULL;
 	int r;
