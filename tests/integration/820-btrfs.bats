@@ -61,6 +61,14 @@ assert_nothing_left() {
 	refute_output --partial cryptlayer-snapshots
 }
 
+# stop_as_reboot ID: what a reboot does to layer ID: no mount, no key in the kernel, an
+# empty run dir (the store, with its note of the snapshot, stays)
+stop_as_reboot() {
+	umount "$STORE/containers/$1/merged"
+	"$PROBE" remove-key "$(jq -r .key_id "$CLRUN/$1.json")" "$STORE"
+	rm "$CLRUN/$1.json"
+}
+
 # base_change: add, change and delete files of the base while layers use it
 base_change() {
 	echo added >"$BTR/base/added-later"
@@ -318,10 +326,7 @@ $IMAGE:0"
 	local id
 	id=$(safename)
 	run_cryptlayer create --base "$BTR/base" --backend btrfs --id "$id"
-	# what a reboot does: no mount, no key in the kernel, an empty run dir
-	umount "$STORE/containers/$id/merged"
-	"$PROBE" remove-key "$(jq -r .key_id "$CLRUN/$id.json")" "$STORE"
-	rm "$CLRUN/$id.json"
+	stop_as_reboot "$id"
 	touch -d '-2 hours' "$STORE/containers/$id" "$STORE/snapshots/$id"
 	run_cryptlayer gc
 	assert_not_exist "$SNAPS/$id"
@@ -332,17 +337,14 @@ $IMAGE:0"
 	local id
 	id=$(safename)
 	run_cryptlayer create --base "$BTR/base" --backend btrfs --id "$id"
-	umount "$STORE/containers/$id/merged"
-	"$PROBE" remove-key "$(jq -r .key_id "$CLRUN/$id.json")" "$STORE"
-	rm "$CLRUN/$id.json"
+	stop_as_reboot "$id"
 	run_cryptlayer destroy "$id"
 	assert_not_exist "$SNAPS/$id"
 	assert_nothing_left
 	# only the note left (a delete cut short): destroy finishes it, create is not blocked
 	run_cryptlayer create --base "$BTR/base" --backend btrfs --id "$id"
-	umount "$STORE/containers/$id/merged"
-	"$PROBE" remove-key "$(jq -r .key_id "$CLRUN/$id.json")" "$STORE"
-	rm -rf "$CLRUN/$id.json" "${STORE:?}/containers/$id"
+	stop_as_reboot "$id"
+	rm -rf "${STORE:?}/containers/$id"
 	run_cryptlayer 1 create --base "$BTR/base" --backend btrfs --id "$id"
 	assert_output --partial "already exists in the store"
 	run_cryptlayer destroy "$id"
