@@ -367,7 +367,20 @@ static int op_snapshot(struct exec_ctx *c, struct cl_error **err)
 	if (r < 0)
 		return r;
 	c->snapshot_noted = true;
-	r = cl_btrfs_snapshot_fd(base, dir, p->rec.id, p->rec.snapshot, err);
+	/*
+	 * A teardown over the same base removes our directory once it is empty, maybe
+	 * between the open and the snapshot: the kernel refuses a dead directory (ENOENT).
+	 */
+	for (int i = 0;; i++) {
+		r = cl_btrfs_snapshot_fd(base, dir, p->rec.id, p->rec.snapshot, err);
+		if (r != -ENOENT || !p->snapshot_dir_default || i == 2)
+			break;
+		cl_error_free(err);
+		close(TAKE_FD(dir));
+		dir = open_snapshot_dir(c, err);
+		if (dir < 0)
+			return dir;
+	}
 	if (r < 0)
 		return r;
 	c->snapshot_made = true;
@@ -506,7 +519,6 @@ static int undo(struct exec_ctx *c, struct cl_error **err)
 	struct cl_plan t = {.ephemeral = c->plan->ephemeral, .owner = c->plan->owner};
 	bool erase = !strcmp(c->plan->begin_state, "creating");
 	bool remove_key = c->key_added && !c->key_was_present;
-	int r;
 
 	if (c->mounted_container)
 		t.ops[t.n_ops++] = CL_OP_UNMOUNT_CONTAINER;
@@ -533,10 +545,7 @@ static int undo(struct exec_ctx *c, struct cl_error **err)
 		free(c->plan->rec.key_id);
 		c->plan->rec.key_id = NULL;
 	}
-	r = cl_exec_teardown(c->store, &c->plan->rec, &t, c->run_dir, NULL, err);
-	if (c->snapshot_made && c->snapshot_dir_made)
-		(void)rmdir(c->plan->snapshot_dir); /* empty again, unless another layer's */
-	return r;
+	return cl_exec_teardown(c->store, &c->plan->rec, &t, c->run_dir, NULL, err);
 }
 
 /* a terminating signal arrived: taken here, reported as the run's error, undone */

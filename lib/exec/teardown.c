@@ -187,6 +187,9 @@ static int remove_layer(struct cl_store *store, const char *rel, struct cl_error
 /*
  * btrfs: delete <dir>/<id>, the read-only snapshot that was the layer's lower, then its
  * note snapshots/<id> in the store. Only a snapshot named after the layer is touched.
+ * <dir> goes too once empty if it is ours (.cryptlayer-snapshots): a create or delete
+ * racing with the rmdir makes it fail (ENOTEMPTY, ENOENT, ...), which is fine, and a
+ * create that loses its directory to it makes it again (exec.c op_snapshot).
  */
 static int op_delete_snapshot(struct cl_store *store, const struct cl_record *rec,
 			      struct cl_error **err)
@@ -213,6 +216,8 @@ static int op_delete_snapshot(struct cl_store *store, const struct cl_record *re
 		r = cl_btrfs_delete_snapshot_fd(dfd, rec->id, rec->snapshot, err);
 		if (r < 0)
 			return r;
+		if (cl_plan_snapshot_dir_ours(dir))
+			(void)rmdir(dir);
 	}
 	if (unlinkat(store->dir_fd, note, 0) < 0 && errno != ENOENT)
 		return cl_error_set(err, errno, "remove '%s/%s'", store->dir, note);

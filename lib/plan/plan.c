@@ -181,6 +181,13 @@ char *cl_plan_snapshot_dir(const char *lower, const char *dir)
 	return ret;
 }
 
+bool cl_plan_snapshot_dir_ours(const char *dir)
+{
+	const char *slash = strrchr(dir, '/');
+
+	return !strcmp(slash ? slash + 1 : dir, CL_PLAN_SNAPSHOT_DIR);
+}
+
 enum cl_btrfs_upper cl_plan_btrfs_upper(bool kernel_fscrypt, bool built, const char **ret_why)
 {
 	if (!kernel_fscrypt) {
@@ -213,7 +220,7 @@ static int check_btrfs(const struct cl_plan_input *in, const char *dir, struct c
 		    "'btrfs subvolume create DIR', copy the rootfs into DIR, use DIR "
 		    "as the base)",
 		    in->lower);
-	if (in->snapshot_dir && !in->snapshot_dir_exists)
+	if (in->snapshot_dir && !in->snapshot_dir_exists && !cl_plan_snapshot_dir_ours(dir))
 		return cl_error_set(err, ENOENT, "snapshot directory '%s' does not exist", dir);
 	if (!in->snapshot_dir_same_fs)
 		return cl_error_set(err, EXDEV,
@@ -252,7 +259,7 @@ static int plan_snapshot(const struct cl_plan_input *in, struct cl_plan *p, bool
 		p->rec.snapshot = NULL;
 		return cl_error_set(err, ENOMEM, "plan");
 	}
-	p->snapshot_dir_default = !in->snapshot_dir;
+	p->snapshot_dir_default = cl_plan_snapshot_dir_ours(dir);
 	p->snapshot_dir = TAKE_PTR(dir);
 	return 0;
 }

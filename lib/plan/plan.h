@@ -113,9 +113,9 @@ struct cl_plan {
 	pid_t pid;
 	unsigned long long lower_dev, lower_ino; /* the base exec must open (0: unchecked) */
 	const char *begin_state; /* the record's state until the last op: creating, unlocking */
-	/* btrfs: rec.snapshot is <snapshot_dir>/<id>; exec makes a missing default dir */
+	/* btrfs: rec.snapshot is <snapshot_dir>/<id>; exec makes a missing one of ours */
 	char *snapshot_dir;
-	bool snapshot_dir_default;
+	bool snapshot_dir_default; /* cl_plan_snapshot_dir_ours() */
 };
 
 #define CL_PLAN_SNAPSHOT_DIR ".cryptlayer-snapshots" /* the default, beside the base */
@@ -126,6 +126,13 @@ struct cl_plan {
  * Return: a malloc'ed path, or NULL (ENOMEM).
  */
 char *cl_plan_snapshot_dir(const char *lower, const char *dir);
+
+/**
+ * cl_plan_snapshot_dir_ours() - whether snapshot directory @dir is cryptlayer's own: named
+ * .cryptlayer-snapshots (the default, or a --snapshot-dir of that name). Ours are made
+ * when missing and removed when their last snapshot goes; any other is the user's.
+ */
+bool cl_plan_snapshot_dir_ours(const char *dir);
 
 /* where a btrfs layer's upper and work live */
 enum cl_btrfs_upper {

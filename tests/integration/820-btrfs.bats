@@ -110,6 +110,7 @@ base_restore() {
 
 	run_cryptlayer destroy "$id"
 	assert_not_exist "$snap"
+	assert_not_exist "$SNAPS"
 	assert_nothing_left
 	# the base keeps its changes
 	run cat "$BTR/base/etc/base-file"
@@ -179,6 +180,7 @@ $IMAGE:0"
 		assert_output absent
 	done
 	assert_nothing_left
+	assert_not_exist "$SNAPS"
 	for name in "${names[@]}"; do
 		run grep -c -a -F "PLAINTEXT-$name-marker" "$BTRIMG" "$IMAGE"
 		assert_output "$BTRIMG:0
@@ -244,6 +246,8 @@ $IMAGE:0"
 	assert_output ro=true
 	run_cryptlayer destroy "$id"
 	assert_not_exist "$BTR/snaps/$id"
+	# the user's directory stays
+	assert_dir_exists "$BTR/snaps"
 	assert_nothing_left
 	rmdir "$BTR/snaps"
 }
@@ -330,6 +334,30 @@ $IMAGE:0"
 	touch -d '-2 hours' "$STORE/containers/$id" "$STORE/snapshots/$id"
 	run_cryptlayer gc
 	assert_not_exist "$SNAPS/$id"
+	assert_not_exist "$SNAPS"
+	assert_nothing_left
+}
+
+@test "btrfs: .cryptlayer-snapshots goes with its last snapshot, and comes back" {
+	local id other=$BTR/other/.cryptlayer-snapshots
+	id=$(safename)
+	run_cryptlayer create --base "$BTR/base" --backend btrfs --id "$id-1"
+	run_cryptlayer create --base "$BTR/base" --backend btrfs --id "$id-2"
+	run_cryptlayer destroy "$id-1"
+	# it still holds the other layer's snapshot
+	run btrfs property get -ts "$SNAPS/$id-2" ro
+	assert_output ro=true
+	run_cryptlayer destroy "$id-2"
+	assert_not_exist "$SNAPS"
+	# a --snapshot-dir of that name is cryptlayer's too: made when missing, removed when empty
+	mkdir "$BTR/other"
+	run_cryptlayer --snapshot-dir "$other" create --base "$BTR/base" --backend btrfs --id "$id"
+	run btrfs property get -ts "$other/$id" ro
+	assert_output ro=true
+	run_cryptlayer destroy "$id"
+	assert_not_exist "$other"
+	rmdir "$BTR/other"
+	assert_not_exist "$SNAPS"
 	assert_nothing_left
 }
 

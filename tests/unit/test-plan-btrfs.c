@@ -72,6 +72,23 @@ static void test_create_configured_dir(void **state)
 	cl_plan_clear(&p);
 }
 
+/* a --snapshot-dir named like the default is ours: made when missing (teardown removes it) */
+static void test_create_configured_dir_ours(void **state)
+{
+	struct cl_plan p = {};
+
+	(void)state;
+	in.snapshot_dir = "/srv/other/.cryptlayer-snapshots";
+	in.snapshot_dir_exists = false;
+	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
+	assert_string_equal(p.rec.snapshot, "/srv/other/.cryptlayer-snapshots/c1");
+	assert_true(p.snapshot_dir_default);
+	cl_plan_clear(&p);
+	assert_true(cl_plan_snapshot_dir_ours("/.cryptlayer-snapshots"));
+	assert_false(cl_plan_snapshot_dir_ours("/srv/.cryptlayer-snapshots/x"));
+	assert_false(cl_plan_snapshot_dir_ours("/srv/my.cryptlayer-snapshots"));
+}
+
 static void test_create_persistent_hook(void **state)
 {
 	struct cl_plan p = {};
@@ -205,6 +222,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_create_default_dir),
 	    T(test_create_configured_dir),
+	    T(test_create_configured_dir_ours),
 	    T(test_create_persistent_hook),
 	    T(test_snapshot_dir_of_top_level),
 	    T(test_refusals),
