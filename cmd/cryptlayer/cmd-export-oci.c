@@ -243,13 +243,16 @@ static int stage_open(const char *out, int *ret_parent, char **ret_name, struct 
 		      struct cl_error **err)
 {
 	_cleanup_free_ char *d = strdup(out), *base = strdup(out), *tmpl = NULL;
+	/* once: dirname() cuts @d in place, and a second call would give the grandparent
+	 * (where the staging directory is not, so it was never removed) */
+	const char *dir = d ? dirname(d) : NULL;
 
-	if (!d || !base || asprintf(&tmpl, "%s/.%s.XXXXXX", dirname(d), basename(base)) < 0)
+	if (!dir || !base || asprintf(&tmpl, "%s/.%s.XXXXXX", dir, basename(base)) < 0)
 		return cl_error_set(err, ENOMEM, "output");
 	if (!mkdtemp(tmpl))
 		return cl_error_set(err, errno, "create a directory beside '%s'", out);
 	*ret_name = TAKE_PTR(tmpl);
-	*ret_parent = open(dirname(d), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	*ret_parent = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	b->dir_fd = open(*ret_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (*ret_parent < 0 || b->dir_fd < 0 || fchmod(b->dir_fd, 0755) < 0)
 		return cl_error_set(err, errno, "open '%s'", *ret_name);

@@ -300,6 +300,21 @@ tampered() {
 	assert_no_layer w2
 	run ls -A "$BATS_TEST_TMPDIR"
 	refute_output --partial ".o."
+	# nothing left beside the output: after an oci-archive, and after a full disk (the
+	# staging directory used to stay, with a copy of the encrypted layer in it)
+	local d=$BATS_TEST_TMPDIR/out full=$BATS_TEST_TMPDIR/full out1 out2 left
+	mkdir "$d" "$full"
+	run_cryptlayer export src --format oci -o "$d/img.tar" -r "$W/rsa.pub" --quiet
+	run ls -A "$d"
+	assert_output "img.tar"
+	mount -t tmpfs -o size=512k tmpfs "$full"
+	out1=$($CL export src --format oci -o "$full/img" -r "$W/rsa.pub" --quiet 2>&1) || true
+	out2=$($CL export src --format oci -o "$full/img.tar" -r "$W/rsa.pub" --quiet 2>&1) || true
+	left=$(ls -A "$full")
+	umount "$full"
+	[[ $out1 == *"No space left on device"* ]] || fail "export to a full disk: $out1"
+	[[ $out2 == *"No space left on device"* ]] || fail "export to a full disk (tar): $out2"
+	assert_equal "$left" ""
 }
 
 # kp MACHINEKEY JSON: one keyprovider exchange, as ocicrypt's command runner makes it
