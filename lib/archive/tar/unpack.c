@@ -385,6 +385,49 @@ static int convert_entry(struct unpack *u, struct archive_entry *e, struct cl_er
 	return 0;
 }
 
+#define HOLE_BLOCK 4096 /* zero blocks of this size, aligned in the file, become holes */
+
+static bool block_is_zero(const unsigned char *p, size_t n)
+{
+	/* data blocks usually differ from zero in their first bytes: a quick no first */
+	if (n == 0 || p[0] || p[n - 1] || p[n / 2])
+		return n == 0;
+	return !memcmp(p, p + 1, n - 1);
+}
+
+/*
+ * Write @size bytes at @off as few runs as possible: the aligned blocks that are all
+ * zeros are skipped, so they stay holes (what ARCHIVE_EXTRACT_SPARSE did: a 1 GiB run of
+ * zeros, even in a plain entry, takes no space), and each run of other blocks is one
+ * write(2). ARCHIVE_EXTRACT_SPARSE made one write(2) per 4 KiB block: 30,000 calls for a
+ * 124 MB layer, on the thread that bounds an import.
+ */
+static int write_runs(struct unpack *u, const unsigned char *buf, size_t size, la_int64_t off)
+{
+	size_t i = 0;
+
+	while (i < size) {
+		size_t start, len;
+		bool zero;
+
+		len = HOLE_BLOCK - (size_t)((off + (la_int64_t)i) % HOLE_BLOCK);
+		len = len < size - i ? len : size - i;
+		zero = block_is_zero(buf + i, len);
+		start = i;
+		i += len;
+		while (i < size) {
+			len = size - i < HOLE_BLOCK ? size - i : HOLE_BLOCK;
+			if (block_is_zero(buf + i, len) != zero)
+				break;
+			i += len;
+		}
+		if (!zero && archive_write_data_block(u->out, buf + start, i - start,
+						      off + (la_int64_t)start) < ARCHIVE_OK)
+			return -1;
+	}
+	return 0;
+}
+
 static int copy_data(struct unpack *u, const char *path, struct cl_error **err)
 {
 	for (;;) {
@@ -397,7 +440,7 @@ static int copy_data(struct unpack *u, const char *path, struct cl_error **err)
 			return 0;
 		if (r < ARCHIVE_WARN)
 			return unpack_fail(u, u->in, path, err);
-		if (archive_write_data_block(u->out, buf, size, off) < ARCHIVE_OK)
+		if (write_runs(u, buf, size, off) < 0)
 			return unpack_fail(u, u->out, path, err);
 	}
 }
@@ -439,7 +482,7 @@ static int unpack_open(struct unpack *u, struct cl_error **err)
 {
 	int opts = ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
 		   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM |
-		   ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SPARSE;
+		   ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR; /* holes: write_runs() */
 
 	if (geteuid() == 0)
 		opts |= ARCHIVE_EXTRACT_OWNER;
