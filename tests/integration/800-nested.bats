@@ -216,23 +216,26 @@ assert_tree_erased() {
 	refute_output --partial "$o"
 }
 
-# kill_hook_outer NAME DELAY_S: an outer whose poststop hook is SIGKILLed DELAY_S after it
-# starts (a wrapper hands it the state on its own stdin)
-make_killed_poststop() {
-	local dir=$1 delay=$2 w=$1/poststop-killer
+# make_killed_hook DIR STAGE DELAY_S: the outer bundle in DIR runs its STAGE hook (prestart
+# or poststop) through a wrapper that SIGKILLs it DELAY_S after it starts (the wrapper
+# hands it the state on its own stdin) and notes that in DIR/killed; a poststop wrapper
+# then exits 0, a prestart one with the hook's status
+make_killed_hook() {
+	local dir=$1 stage=$2 delay=$3 w=$1/$2-killer end=
+	[ "$stage" != poststop ] || end="exit 0"
 	cat >"$w" <<EOW
 #!/bin/sh
 exec 3<&0
-$CRYPTLAYER --root $CLROOT --run-dir $CLRUN hook poststop <&3 &
+$CRYPTLAYER --root $CLROOT --run-dir $CLRUN hook $stage <&3 &
 p=\$!
 sleep $delay
 kill -9 \$p 2>/dev/null && echo killed >>$dir/killed
 wait \$p
-exit 0
+$end
 EOW
 	chmod +x "$w"
-	jq --arg w "$w" '.hooks.poststop = [{path: $w, args: [$w]}]' "$dir/config.json" \
-		>"$dir/c" && mv "$dir/c" "$dir/config.json"
+	jq --arg w "$w" --arg s "$stage" '.hooks[$s] = [{path: $w, args: [$w]}]' \
+		"$dir/config.json" >"$dir/c" && mv "$dir/c" "$dir/config.json"
 }
 
 @test "kill -9 of the outer poststop hook mid-way, then gc: every key ABSENT, nothing left" {
@@ -242,7 +245,7 @@ EOW
 		o=n8-$(safename)
 		make_outer "$BATS_TEST_TMPDIR/$o"
 		delay=$(awk -v r="$round" 'BEGIN { printf "%.3f", (r - 1) * 0.004 }')
-		make_killed_poststop "$BATS_TEST_TMPDIR/$o" "$delay"
+		make_killed_hook "$BATS_TEST_TMPDIR/$o" poststop "$delay"
 		runc create --bundle "$BATS_TEST_TMPDIR/$o" "$o" </dev/null >/dev/null 2>&1
 		runc start "$o"
 		keys=("$($CL status "$o" --json | jq -r .key_id)")
@@ -566,25 +569,13 @@ PY
 
 @test "kill -9 of the outer prestart hook mid-way (nest half made), then gc: nothing left" {
 	skip_if_no_runtime runc
-	local o b w delay round key killed=0
+	local o b delay round key killed=0
 	for round in 1 2 3 4 5; do
 		o=n8-$(safename)
 		b=$BATS_TEST_TMPDIR/$o
 		make_outer "$b"
 		delay=$(awk -v r="$round" 'BEGIN { printf "%.4f", (r - 1) * 0.0015 }')
-		w=$b/prestart-killer
-		cat >"$w" <<EOW
-#!/bin/sh
-exec 3<&0
-$CRYPTLAYER --root $CLROOT --run-dir $CLRUN hook prestart <&3 &
-p=\$!
-sleep $delay
-kill -9 \$p 2>/dev/null && echo killed >>$b/killed
-wait \$p
-EOW
-		chmod +x "$w"
-		jq --arg w "$w" '.hooks.prestart = [{path: $w, args: [$w]}]' "$b/config.json" \
-			>"$b/c" && mv "$b/c" "$b/config.json"
+		make_killed_hook "$b" prestart "$delay"
 		runc create --bundle "$b" "$o" </dev/null >/dev/null 2>&1 || true
 		[ -e "$b/killed" ] && killed=$((killed + 1))
 		# every key id the record named (it names the key before the key exists)
