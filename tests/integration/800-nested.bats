@@ -123,6 +123,13 @@ stop_outer() {
 	runc delete "$1"
 }
 
+# assert_nothing_made OUTER: no nest, layer directory or record of OUTER
+assert_nothing_made() {
+	assert_not_exist "$STORE/nest/$1"
+	assert_not_exist "$STORE/containers/$1"
+	assert_not_exist "$CLRUN/$1.json"
+}
+
 # assert_tree_erased OUTER KEY...: every key ABSENT, no nest, layer, record or mount
 assert_tree_erased() {
 	local o=$1 k
@@ -131,9 +138,7 @@ assert_tree_erased() {
 		run key_status "$k"
 		assert_output absent
 	done
-	assert_not_exist "$STORE/nest/$o"
-	assert_not_exist "$STORE/containers/$o"
-	assert_not_exist "$CLRUN/$o.json"
+	assert_nothing_made "$o"
 	run grep -c -e "$STORE/nest/$o" -e "$STORE/containers/$o/" /proc/self/mountinfo
 	assert_output 0
 }
@@ -404,9 +409,7 @@ PY
 	run grep -F "$o" "$CLRUN/cryptlayer.log"
 	assert_output --partial "'/var/lib/containers' in the container is or passes through a symlink: refused"
 	runc delete -f "$o" 2>/dev/null || true
-	assert_not_exist "$STORE/nest/$o"
-	assert_not_exist "$STORE/containers/$o"
-	assert_not_exist "$CLRUN/$o.json"
+	assert_nothing_made "$o"
 
 	# no CAP_SYS_ADMIN: the runc hook, and prepare
 	o=n8-$(safename)
@@ -422,9 +425,7 @@ PY
 	runc delete -f "$o" 2>/dev/null || true
 	run_cryptlayer 1 prepare --bundle "$b"
 	assert_output --partial "needs a privileged container"
-	assert_not_exist "$STORE/nest/$o"
-	assert_not_exist "$STORE/containers/$o"
-	assert_not_exist "$CLRUN/$o.json"
+	assert_nothing_made "$o"
 
 	# a user namespace in the config
 	o=n8-$(safename)
@@ -436,9 +437,7 @@ PY
 		"$b/config.json" >"$b/c" && mv "$b/c" "$b/config.json"
 	run_cryptlayer 1 prepare --bundle "$b"
 	assert_output "cryptlayer: prepare: nested=true in a user namespace is not supported yet (the inner cryptlayer needs CAP_SYS_ADMIN of the host): Operation not supported"
-	assert_not_exist "$STORE/nest/$o"
-	assert_not_exist "$STORE/containers/$o"
-	assert_not_exist "$CLRUN/$o.json"
+	assert_nothing_made "$o"
 }
 
 @test "build-farm load: 20 inner containers started at once in one outer, 20 keys, all erased" {
@@ -582,9 +581,7 @@ PY
 		key=$(jq -r '.key_id // empty' "$CLRUN/$o.json" 2>/dev/null || true)
 		runc delete -f "$o" >/dev/null 2>&1 || true
 		run_cryptlayer gc
-		assert_not_exist "$STORE/nest/$o"
-		assert_not_exist "$STORE/containers/$o"
-		assert_not_exist "$CLRUN/$o.json"
+		assert_nothing_made "$o"
 		if [ -n "$key" ]; then
 			run key_status "$key"
 			assert_output absent
