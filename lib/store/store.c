@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -225,6 +226,14 @@ static int mount_image(const char *image, const char *target, struct cl_error **
 		return cl_error_set(err, ENOMEM, "mount '%s'", image);
 	r = loop_mount(lm, cxt, image, target, err);
 	lm->mnt_free_context(cxt);
+	/*
+	 * Private, so that what is mounted under it (the layers' overlays) is not copied into
+	 * other mount namespaces: on a systemd host / is shared and most services' namespaces
+	 * are its slaves, and each copy would keep a layer "in use" (and its plaintext
+	 * reachable) until that service exits. The store mount itself still propagates.
+	 */
+	if (r == 0 && mount(NULL, target, NULL, MS_PRIVATE, NULL) < 0)
+		r = cl_error_set(err, errno, "make the store mount '%s' private", target);
 	return r;
 }
 

@@ -84,3 +84,27 @@ assert_allocated_store() {
 	run $c store remove
 	assert_success
 }
+
+# On a systemd host / is shared and most services run in mount namespaces that are its
+# slaves: a mount made later under a shared parent is copied into each of them. A layer
+# mounted that way could never be destroyed ("another mount namespace holds ...").
+@test "the store mount is private: a layer's overlay is not copied into other mount namespaces" {
+	local c="$CRYPTLAYER --root $T/host/root --run-dir $T/run" m pid
+	mount -t tmpfs -o size=200M none "$T/host"
+	mount --make-shared "$T/host"
+	# a namespace whose copy of $T/host is a slave of ours (a systemd service's, say)
+	unshare -m --propagation slave sleep 300 &
+	pid=$!
+	wait_until grep -q " $T/host .* master:" "/proc/$pid/mountinfo"
+	make_base "$T/base"
+	$c store init --size 64M >/dev/null
+	m=$($c create --base "$T/base" --id priv)
+	echo data >"$m/f"
+	run grep -c " $m " "/proc/$pid/mountinfo"
+	assert_output 0
+	run $c destroy priv
+	kill "$pid"
+	assert_success
+	run $c store remove
+	assert_success
+}

@@ -119,6 +119,14 @@ assert_not_in_image() {
 	assert_output 0
 }
 
+# wait_until CMD [ARG]...: poll CMD until it succeeds (at most 10 s)
+wait_until() {
+	local _
+	for _ in $(seq 1 1000); do "$@" && return 0; sleep 0.01; done
+	echo "timed out waiting for: $*" >&2
+	return 1
+}
+
 wait_for_file() {
 	local _
 	for _ in $(seq 1 100); do [ -e "$1" ] && return 0; sleep 0.05; done
