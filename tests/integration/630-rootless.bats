@@ -297,6 +297,31 @@ run_checked() {
 	assert_nothing_listed
 }
 
+@test "rootless podman, persistent key: after podman rm, the user's gc erases the layer" {
+	local name id key
+	name=$(safename)
+	id=$(upod run -d --name "$name" --runtime=runc "${RUN_U[@]}" \
+		--annotation io.cryptlayer.key=persistent clbase sh -c "$MARK" "$name")
+	wait_ready "$id"
+	key=$(key_of "$id")
+	upod stop -t 0 "$name" >/dev/null
+	assert_absent "$key"
+	# locked and owned by a podman container that still exists: gc keeps it
+	run ucl gc
+	assert_success
+	run ucl status "$id" --json
+	assert_success
+	upod rm -f -t 0 "$name" >/dev/null
+	run ucl gc
+	assert_success
+	run ucl status "$id"
+	assert_failure 1
+	assert_absent "$key"
+	assert_marker_hidden "$name"
+	assert_nothing_listed
+	assert_not_exist "$STORE/keys/$id"
+}
+
 # python: add 'user' keys to the user keyring until EDQUOT (twice, 0.5 s apart), or clear it
 FILL_KEYS='import ctypes, os, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
