@@ -332,25 +332,69 @@ static int open_snapshot_dir(struct exec_ctx *c, struct cl_error **err)
 }
 
 /*
- * Note the snapshot in the store (snapshots/<id>: records vanish at reboot, the store
- * does not; gc finds an orphan by it), then make it, read-only, from the checked base.
- * The note is not fsynced (DESIGN §6b): a killed create leaves it in the page cache,
- * which gc reads. Against a power cut an fsync would not order it either (the rename
- * after it reaches the store's journal later), and it cost every create ~1 ms beside
- * the snapshot's own btrfs commit.
+ * The note snapshots/<id> in the store naming the snapshot: records vanish at reboot,
+ * the store does not, and gc finds an orphan by it. New (O_EXCL: create refuses an id
+ * whose note is left), written before the snapshot is made, complete with its final
+ * newline: a kill between the open and the write leaves it empty, and gc removes a note
+ * cut short (its snapshot was never made). Not fsynced (DESIGN §6b): a killed create
+ * leaves it in the page cache, which gc reads; an fsync cost every create ~1 ms, and
+ * durability across a power cut is the gap §6b states.
  */
+static int write_note(struct exec_ctx *c, struct cl_error **err)
+{
+	_cleanup_free_ char *note = NULL, *text = NULL;
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (asprintf(&note, "snapshots/%s", c->plan->rec.id) < 0 ||
+	    asprintf(&text, "%s\n", c->plan->rec.snapshot) < 0)
+		return cl_error_set(err, ENOMEM, "snapshot");
+	r = cl_mkdir_p_at(c->store->dir_fd, "snapshots", 0700, err);
+	if (r < 0)
+		return r;
+	fd = openat(c->store->dir_fd, note, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	if (fd < 0)
+		return cl_error_set(err, errno, "create '%s/%s'", c->store->dir, note);
+	c->snapshot_noted = true;
+	r = cl_write_all(fd, text, strlen(text));
+	return r < 0 ? cl_error_set(err, -r, "write '%s/%s'", c->store->dir, note) : 0;
+}
+
+/*
+ * The snapshot into @dir. A teardown over the same base removes our directory once it is
+ * empty, maybe between its open and the snapshot: the kernel refuses a dead directory
+ * (ENOENT), and the directory is made and opened again.
+ */
+static int snapshot_into(struct exec_ctx *c, int base, int dir, struct cl_error **err)
+{
+	struct cl_plan *p = c->plan;
+	_cleanup_close_ int again = -1;
+	int r;
+
+	for (int i = 0;; i++) {
+		r = cl_btrfs_snapshot_fd(base, again >= 0 ? again : dir, p->rec.id, p->rec.snapshot,
+					 err);
+		if (r != -ENOENT || !p->snapshot_dir_default || i == 2)
+			return r;
+		cl_error_free(err);
+		if (again >= 0)
+			close(TAKE_FD(again));
+		again = open_snapshot_dir(c, err);
+		if (again < 0)
+			return again;
+	}
+}
+
+/* note the snapshot in the store, then make it, read-only, from the checked base */
 static int op_snapshot(struct exec_ctx *c, struct cl_error **err)
 {
 	struct cl_plan *p = c->plan;
 	_cleanup_close_ int base = -1, dir = -1;
-	_cleanup_free_ char *note = NULL, *text = NULL;
 	int r;
 
 	if (!p->snapshot_dir || !p->rec.snapshot)
 		return cl_error_set(err, EINVAL, "snapshot op without a snapshot directory");
-	if (asprintf(&note, "snapshots/%s", p->rec.id) < 0 ||
-	    asprintf(&text, "%s\n", p->rec.snapshot) < 0)
-		return cl_error_set(err, ENOMEM, "snapshot");
 	base = open_base(c, O_RDONLY, err);
 	if (base < 0)
 		return base;
@@ -360,27 +404,9 @@ static int op_snapshot(struct exec_ctx *c, struct cl_error **err)
 	dir = open_snapshot_dir(c, err);
 	if (dir < 0)
 		return dir;
-	r = cl_mkdir_p_at(c->store->dir_fd, "snapshots", 0700, err);
+	r = write_note(c, err);
 	if (r == 0)
-		r = cl_write_file_replace_at(c->store->dir_fd, note, text, strlen(text), 0600,
-					     CL_WRITE_NO_SYNC, err);
-	if (r < 0)
-		return r;
-	c->snapshot_noted = true;
-	/*
-	 * A teardown over the same base removes our directory once it is empty, maybe
-	 * between the open and the snapshot: the kernel refuses a dead directory (ENOENT).
-	 */
-	for (int i = 0;; i++) {
-		r = cl_btrfs_snapshot_fd(base, dir, p->rec.id, p->rec.snapshot, err);
-		if (r != -ENOENT || !p->snapshot_dir_default || i == 2)
-			break;
-		cl_error_free(err);
-		close(TAKE_FD(dir));
-		dir = open_snapshot_dir(c, err);
-		if (dir < 0)
-			return dir;
-	}
+		r = snapshot_into(c, base, dir, err);
 	if (r < 0)
 		return r;
 	c->snapshot_made = true;

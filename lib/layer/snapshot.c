@@ -107,6 +107,12 @@ int cl_layer_snapshot_orphan(const struct cl_ctx *ctx, struct cl_store *store, c
 	r = cl_read_file_at(store->dir_fd, note, 4096, &text, &len, err);
 	if (r < 0)
 		return r;
+	/* cut short by a kill (exec.c write_note): the snapshot comes after the whole note */
+	if (len == 0 || text[len - 1] != '\n') {
+		if (unlinkat(store->dir_fd, note, 0) < 0 && errno != ENOENT)
+			return cl_error_set(err, errno, "remove '%s/%s'", store->dir, note);
+		return 1;
+	}
 	text[strcspn(text, "\n")] = '\0';
 	if (text[0] != '/')
 		return cl_error_set(err, EINVAL, "'%s/%s' is malformed", store->dir, note);

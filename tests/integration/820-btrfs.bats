@@ -338,6 +338,22 @@ $IMAGE:0"
 	assert_nothing_left
 }
 
+@test "btrfs: gc removes a note cut short by a kill (no snapshot was made after it)" {
+	local id
+	id=$(safename)
+	# what a kill between the note's open and its write leaves: an empty note, no record
+	mkdir -p "$STORE/snapshots"
+	: >"$STORE/snapshots/$id"
+	run_cryptlayer gc
+	assert_not_exist "$STORE/snapshots/$id"
+	assert_nothing_left
+	# a note without its final newline is cut short too; destroy finishes it as well
+	printf '%s' "$SNAPS/$id" >"$STORE/snapshots/$id"
+	run_cryptlayer destroy "$id"
+	assert_not_exist "$STORE/snapshots/$id"
+	assert_nothing_left
+}
+
 @test "btrfs: .cryptlayer-snapshots goes with its last snapshot, and comes back" {
 	local id other=$BTR/other/.cryptlayer-snapshots
 	id=$(safename)
