@@ -77,3 +77,29 @@ bool cl_proc_alive(pid_t pid, unsigned long long start)
 		return kill(pid, 0) == 0 || errno == EPERM;
 	return start == 0 || now == start;
 }
+
+void cl_proc_comm(pid_t pid, char *buf, size_t len)
+{
+	char path[64], comm[64]; /* TASK_COMM_LEN is 16, and a line end */
+	ssize_t n;
+	int fd;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	if (comm[n - 1] == '\n') /* the kernel's own line end; one inside the name is shown */
+		n--;
+	comm[n] = '\0';
+	for (char *p = comm; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+	snprintf(buf, len, "%s", comm);
+}

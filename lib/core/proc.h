@@ -23,3 +23,9 @@ int cl_proc_start_time(pid_t pid, unsigned long long *ret);
  * use this to decide whether an erase may go ahead, and doubt keeps.
  */
 bool cl_proc_alive(pid_t pid, unsigned long long start);
+
+/**
+ * cl_proc_comm() - the command name of @pid (/proc/PID/comm), for messages: anything but
+ * printable ASCII shown as '?'. Empty when it cannot be read.
+ */
+void cl_proc_comm(pid_t pid, char *buf, size_t len);

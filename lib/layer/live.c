@@ -43,10 +43,20 @@ bool cl_layer_in_use(const struct cl_record *rec, char *buf, size_t len, const c
 	if (cl_layer_process_alive(rec, buf, len, ret_why))
 		return true;
 	/* cli, bundle, podman: a container's namespace holds the merged mount (errors: held) */
-	if (!is_hook(rec) && rec->merged && cl_mount_is_mountpoint(rec->merged) > 0 &&
-	    cl_mount_used_elsewhere(rec->merged) != 0) {
-		snprintf(buf, len, "layer '%s' is in use: another mount namespace holds '%s'",
-			 rec->id, rec->merged);
+	if (!is_hook(rec) && rec->merged && cl_mount_is_mountpoint(rec->merged) > 0) {
+		int pid = cl_mount_used_elsewhere(rec->merged), n;
+		char comm[32];
+
+		if (pid == 0)
+			return false;
+		n = snprintf(buf, len, "layer '%s' is in use: another mount namespace holds '%s'",
+			     rec->id, rec->merged);
+		/* name a process of that namespace, so the admin can tell what holds it */
+		if (pid > 0 && n >= 0 && (size_t)n < len) {
+			cl_proc_comm(pid, comm, sizeof(comm));
+			snprintf(buf + n, len - (size_t)n, " (pid %d%s%s)", pid, comm[0] ? " " : "",
+				 comm);
+		}
 		*ret_why = buf;
 		return true;
 	}

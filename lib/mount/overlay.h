@@ -45,7 +45,8 @@ int cl_mount_is_mountpoint(const char *path);
  * cl_mount_used_elsewhere() - whether the filesystem mounted on @target (the overlay of
  * a layer) is also mounted in another mount namespace, such as a container's whose
  * root it is. Scans /proc/<pid>/mountinfo once per namespace; for gc, not hot paths.
- * Return: 1, 0 (also when @target does not exist) or -errno.
+ * Return: the pid of a process in such a namespace (> 0), 0 (also when @target does not
+ * exist) or -errno.
  */
 int cl_mount_used_elsewhere(const char *target);
 

@@ -78,6 +78,8 @@ int cl_mount_used_elsewhere(const char *target)
 		if (stat(ns, &st) < 0 || seen_add(&seen, &n, st.st_ino))
 			continue; /* gone, a kernel thread, or a namespace already read */
 		r = ns_has_dev(de->d_name, mnt.st_dev);
+		if (r > 0)
+			r = atoi(de->d_name);
 	}
 	return r;
 }

@@ -108,3 +108,24 @@ assert_allocated_store() {
 	run $c store remove
 	assert_success
 }
+
+@test "a layer held by another mount namespace: destroy refuses and names a process there" {
+	local c="$CRYPTLAYER --root $T/host/root --run-dir $T/run" m pid
+	mount -t tmpfs -o size=200M none "$T/host"
+	make_base "$T/base"
+	$c store init --size 64M >/dev/null
+	m=$($c create --base "$T/base" --id held)
+	# a namespace made while the layer is mounted holds a private copy (plaintext reachable)
+	unshare -m --propagation private sleep 300 &
+	pid=$!
+	wait_until grep -q " $m " "/proc/$pid/mountinfo"
+	run $c destroy held
+	assert_failure 1
+	assert_output --partial "another mount namespace holds '$m' (pid $pid sleep)"
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	run $c destroy held
+	assert_success
+	run $c store remove
+	assert_success
+}

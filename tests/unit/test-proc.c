@@ -98,11 +98,32 @@ static void test_hostile_comm(void **state)
 	assert_int_equal(cl_proc_start_time(pid, &start), -ESRCH);
 }
 
+/* cl_proc_comm(): a name for messages, control bytes shown as '?', never a line break */
+static void test_comm(void **state)
+{
+	char old[17] = "", comm[32];
+
+	(void)state;
+	prctl(PR_GET_NAME, old, 0, 0, 0);
+	prctl(PR_SET_NAME,
+	      "a\nb\x01"
+	      "c d",
+	      0, 0, 0);
+	cl_proc_comm(getpid(), comm, sizeof(comm));
+	assert_string_equal(comm, "a?b?c d");
+	cl_proc_comm(getpid(), comm, 3);
+	assert_string_equal(comm, "a?");
+	prctl(PR_SET_NAME, old, 0, 0, 0);
+	cl_proc_comm(-1, comm, sizeof(comm));
+	assert_string_equal(comm, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_self),
 	    cmocka_unit_test(test_hostile_comm),
+	    cmocka_unit_test(test_comm),
 	};
 
 	return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
