@@ -80,6 +80,7 @@ struct cl_ctr {
 	size_t mem_len;
 	struct slot *cur; /* being filled (push) or handed out (pull) */
 	uint64_t fill_seq, cons_seq, total;
+	unsigned nbusy; /* slots filled and not yet free */
 	bool eof, stop, in_eof;
 	int error;
 	struct cl_error *err;
@@ -128,9 +129,13 @@ static void slot_changed(struct cl_ctr *c, struct slot *s)
 {
 	if ((s->done & c->need) == c->need) {
 		s->busy = false;
-		pthread_cond_signal(&c->cv_prod);
-		if (c->stages[0].fills)
-			pthread_cond_signal(&c->stages[0].cv);
+		/* the producer refills once half the ring is free, not at every free slot: each
+		 * wake-up can preempt a hash thread, the one that bounds the pipeline */
+		if (--c->nbusy <= c->nslots / 2) {
+			pthread_cond_signal(&c->cv_prod);
+			if (c->stages[0].fills)
+				pthread_cond_signal(&c->stages[0].cv);
+		}
 		return;
 	}
 	/* a stage not started (or not needed) has no waiter: the signal is a no-op */
@@ -284,6 +289,7 @@ static ssize_t read_full(int fd, unsigned char *buf, size_t len)
 static void slot_submit_locked(struct cl_ctr *c, struct slot *s)
 {
 	s->seq = c->fill_seq++;
+	c->nbusy++;
 	s->done = 0;
 	s->claimed = false;
 	s->busy = true;
@@ -393,8 +399,9 @@ static int slot_get(struct cl_ctr *c, struct slot **ret, struct cl_error **err)
 	int r = 0;
 
 	pthread_mutex_lock(&c->mu);
-	while (s->busy && !c->error)
-		pthread_cond_wait(&c->cv_prod, &c->mu);
+	if (s->busy)
+		while ((s->busy || c->nbusy > c->nslots / 2) && !c->error)
+			pthread_cond_wait(&c->cv_prod, &c->mu);
 	if (c->error)
 		r = take_error(c, err);
 	pthread_mutex_unlock(&c->mu);
