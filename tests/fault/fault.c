@@ -26,7 +26,9 @@
  *
  * CRYPTLAYER_FAULT_STOP=SYMBOL stops the process (SIGSTOP) at its first call of SYMBOL,
  * announced as "cryptlayer-fault: stopped at call N (SYMBOL)": a test inspects it mid-run
- * (/proc/PID/environ, a crash of it), waiting for the stop, never sleeping.
+ * (/proc/PID/environ, a crash of it), waiting for the stop, never sleeping. SYMBOL@K
+ * stops at its Kth call instead (820-btrfs: between two steps that share no symbol of
+ * their own); the test checks where it stopped.
  *
  * CRYPTLAYER_FAULT_KEYS=FILE (the secret scan, 375-secret-scan): getrandom() of exactly
  * 64 bytes returns FILE's first 64 bytes (so every fscrypt key is known), of exactly 32
@@ -57,8 +59,9 @@
 struct cl_fault_state {
 	long at;	      /* the call to fail; 0: none */
 	const char *kill_sym; /* the symbol whose first call is a SIGKILL, or NULL */
-	const char *stop_sym; /* the symbol whose first call is a SIGSTOP, or NULL */
-	long calls;	      /* wrapped calls so far */
+	const char *stop_sym; /* the symbol whose first (or stop_nth) call is a SIGSTOP, or NULL */
+	long stop_nth, stop_seen;
+	long calls; /* wrapped calls so far */
 	int ready;
 };
 
@@ -81,6 +84,11 @@ static struct cl_fault_state *state(void)
 		p->at = v ? strtol(v, NULL, 10) : 0;
 		p->kill_sym = getenv("CRYPTLAYER_FAULT_KILL");
 		p->stop_sym = getenv("CRYPTLAYER_FAULT_STOP");
+		p->stop_nth = 1;
+		if (p->stop_sym && strchr(p->stop_sym, '@')) {
+			p->stop_nth = strtol(strchr(p->stop_sym, '@') + 1, NULL, 10);
+			p->stop_sym = strndup(p->stop_sym, strcspn(p->stop_sym, "@"));
+		}
 		__atomic_store_n(&p->ready, 1, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&s, p, __ATOMIC_RELEASE);
@@ -136,8 +144,8 @@ static int fault(const char *sym, int errnum)
 		dprintf(STDERR_FILENO, "cryptlayer-fault: killed at call %ld (%s)\n", n, sym);
 		raise(SIGKILL);
 	}
-	if (s->stop_sym && !strcmp(s->stop_sym, sym)) {
-		s->stop_sym = NULL; /* the first call only */
+	if (s->stop_sym && !strcmp(s->stop_sym, sym) && ++s->stop_seen == s->stop_nth) {
+		s->stop_sym = NULL; /* that call only */
 		dprintf(STDERR_FILENO, "cryptlayer-fault: stopped at call %ld (%s)\n", n, sym);
 		raise(SIGSTOP);
 	}

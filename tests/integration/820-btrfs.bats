@@ -377,6 +377,34 @@ $IMAGE:0"
 	assert_nothing_left
 }
 
+@test "btrfs: a create whose snapshot directory an rmdir removed under it makes it again" {
+	local fault=$TOP/build-fault/cryptlayer id pid at_window=no
+	make -C "$TOP" B=build-fault FAULT=1 all >/dev/null
+	id=$(safename)
+	# the store, its locks/ and snapshots/ made, so that the count below holds
+	run_cryptlayer create --base "$BTR/base" --backend btrfs --id "$id-0"
+	run_cryptlayer destroy "$id-0"
+	# stopped at the mkdirat of the store's snapshots/ (its 7th): after the snapshot
+	# directory was made and opened, before the note and the snapshot
+	CRYPTLAYER_FAULT_STOP=mkdirat@7 $fault --root "$CLROOT" --run-dir "$CLRUN" \
+		create --base "$BTR/base" --backend btrfs --id "$id" >"$W/out" 2>"$W/err" &
+	pid=$!
+	wait_until grep -q '^State:.*stopped' "/proc/$pid/status" || true
+	if [ -d "$SNAPS" ] && [ ! -e "$SNAPS/$id" ] && [ ! -e "$STORE/snapshots/$id" ]; then
+		at_window=yes
+		# what a destroy over the same base does once its snapshot was the last there
+		rmdir "$SNAPS"
+	fi
+	kill -CONT "$pid"
+	wait "$pid" || { cat "$W/err"; false; }
+	assert_equal "$at_window" yes
+	run btrfs property get -ts "$SNAPS/$id" ro
+	assert_output ro=true
+	run_cryptlayer destroy "$id"
+	assert_not_exist "$SNAPS"
+	assert_nothing_left
+}
+
 @test "btrfs: destroy of a layer whose record is gone deletes its snapshot too" {
 	local id
 	id=$(safename)
