@@ -373,14 +373,13 @@ static int snapshot_into(struct exec_ctx *c, int base, int dir, struct cl_error 
 	int r;
 
 	for (int i = 0;; i++) {
-		r = cl_btrfs_snapshot_fd(base, again >= 0 ? again : dir, p->rec.id, p->rec.snapshot,
-					 err);
+		r = cl_btrfs_snapshot_fd(base, dir, p->rec.id, p->rec.snapshot, err);
 		if (r != -ENOENT || !p->snapshot_dir_default || i == 2)
 			return r;
 		cl_error_free(err);
 		if (again >= 0)
 			close(TAKE_FD(again));
-		again = open_snapshot_dir(c, err);
+		dir = again = open_snapshot_dir(c, err);
 		if (again < 0)
 			return again;
 	}
