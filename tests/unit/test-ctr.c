@@ -50,6 +50,22 @@ static size_t slurp(int fd, unsigned char *buf, size_t max)
 
 /* the GMAC of import's two passes: VERIFY and DECRYPT_NOMAC under one tag key agree on
  * the same bytes and differ on changed ones; tagged DECRYPT_NOMAC computes no sha_in */
+/* what @fd holds is @want (@len bytes), and @hmac is its HMAC-SHA256 under the key */
+static void assert_ciphertext(int fd, const unsigned char *want, size_t len,
+			      const unsigned char hmac[32])
+{
+	unsigned char *ct = malloc(len + 1), mac[32];
+	size_t mlen = 32;
+
+	assert_non_null(ct);
+	assert_int_equal(slurp(fd, ct, len + 1), len);
+	assert_memory_equal(ct, want, len);
+	assert_non_null(
+	    EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key->data, 32, ct, len, mac, 32, &mlen));
+	assert_memory_equal(hmac, mac, 32);
+	free(ct);
+}
+
 static unsigned char *tagged_pass(enum cl_ctr_mode mode, int fd, size_t len,
 				  const unsigned char *nonce, unsigned jobs,
 				  const struct cl_secret *tk, struct cl_ctr_result *res)
@@ -216,9 +232,9 @@ static void test_carry(void **state)
 /* CIPHER: the same ciphertext and HMAC as ENCRYPT, no digests */
 static void test_cipher(void **state)
 {
-	size_t len = 3 * CL_CTR_CHUNK + 7, mlen = 32;
-	unsigned char *pt = malloc(len), *ct = malloc(len + 1), *want = malloc(len);
-	unsigned char nonce[16], mac[32], zero[32] = {0};
+	size_t len = 3 * CL_CTR_CHUNK + 7;
+	unsigned char *pt = malloc(len), *want = malloc(len);
+	unsigned char nonce[16], zero[32] = {0};
 	struct cl_ctr_result res = {0};
 	struct cl_error *err = NULL;
 	struct cl_ctr *c = NULL;
@@ -232,17 +248,12 @@ static void test_cipher(void **state)
 	assert_int_equal(cl_ctr_write(c, pt, len, &err), 0);
 	assert_int_equal(cl_ctr_finish(c, &res, &err), 0);
 	cl_ctr_free(c);
-	assert_int_equal(slurp(fd, ct, len + 1), len);
-	assert_memory_equal(ct, want, len);
-	assert_non_null(
-	    EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key->data, 32, ct, len, mac, 32, &mlen));
-	assert_memory_equal(res.hmac, mac, 32);
+	assert_ciphertext(fd, want, len, res.hmac);
 	assert_memory_equal(res.sha_in, zero, 32);
 	assert_memory_equal(res.sha_out, zero, 32);
 	assert_int_equal(res.bytes, len);
 	close(fd);
 	free(pt);
-	free(ct);
 	free(want);
 }
 
