@@ -240,6 +240,17 @@ sb_container() {
 		'{ociVersion: "1.0.2", id: "sbfault", status: "created", pid: $p, bundle: $b}')
 }
 
+# sb_nothing_left WHEN: no layer directory, record, or key named in the fault build's
+# err output of sbfault is left (says which, after WHEN)
+sb_nothing_left() {
+	local k
+	[ ! -e "$STORE/containers/sbfault" ] || { echo "$1: layer dir left"; return 1; }
+	[ ! -e "$CLRUN/sbfault.json" ] || { echo "$1: record left"; return 1; }
+	for k in $(sed -n 's/^cryptlayer-fault-key: //p' "$BATS_TEST_TMPDIR/err"); do
+		[ "$("$PROBE" key-status "$k" "$STORE")" = absent ] || { echo "$1: key $k left"; return 1; }
+	done
+}
+
 # sb_stop: the stand-in exits, then poststop (as the runtime runs it)
 sb_stop() {
 	kill "$PID"
@@ -286,20 +297,10 @@ walk_prestart() {
 			if grep -q "$STORE/containers/sbfault" "/proc/$PID/mountinfo" /proc/self/mountinfo; then
 				echo "N=$n: a layer mount is left"; return 1
 			fi
-			[ ! -e "$STORE/containers/sbfault" ] || { echo "N=$n: layer dir left"; return 1; }
-			[ ! -e "$CLRUN/sbfault.json" ] || { echo "N=$n: record left"; return 1; }
-			for k in $(sed -n 's/^cryptlayer-fault-key: //p' "$BATS_TEST_TMPDIR/err"); do
-				[ "$("$PROBE" key-status "$k" "$STORE")" = absent ] ||
-					{ echo "N=$n: key $k left"; return 1; }
-			done
+			sb_nothing_left "N=$n" || return 1
 		fi
 		sb_stop
-		[ ! -e "$STORE/containers/sbfault" ] || { echo "N=$n: poststop left the layer"; return 1; }
-		[ ! -e "$CLRUN/sbfault.json" ] || { echo "N=$n: poststop left the record"; return 1; }
-		for k in $(sed -n 's/^cryptlayer-fault-key: //p' "$BATS_TEST_TMPDIR/err"); do
-			[ "$("$PROBE" key-status "$k" "$STORE")" = absent ] ||
-				{ echo "N=$n: key $k left after poststop"; return 1; }
-		done
+		sb_nothing_left "N=$n, after poststop" || return 1
 	done
 	echo "# $sc: $seen_eperm fault points refused with EPERM (from call $first), walk ended at N=$n"
 	[ "$seen_eperm" -gt 5 ]

@@ -372,6 +372,21 @@ step_create_nested() {
 	clean "after gc"
 }
 
+# destroy_and_retry N ID CLI...: destroy ID under fault point N, then the retry, also
+# after an exit 0 (a best-effort step may leave the lock file to the next command on the
+# id): nothing may be left
+destroy_and_retry() {
+	local n=$1 id=$2
+	shift 2
+	fault_cli "$n" /dev/null "$@" destroy "$id"
+	outcome destroy || true
+	if again "$@" destroy "$id"; then
+		clean "after destroy and its retry (which exited 0)"
+	else
+		problem "destroy again: $(cat "$W/again")"
+	fi
+}
+
 # destroy of a nested layer holding a mounted inner layer (its key made by an inner
 # cryptlayer on MERGED/var/lib/cryptlayer): a failure is retried, then nothing is left
 step_destroy_nested() {
@@ -389,13 +404,7 @@ step_destroy_nested() {
 	}
 	echo "marker-$id" >"$m/var/lib/cryptlayer/containers/$id-in/merged/marker"
 	$inner status "$id-in" --json | jq -r .key_id >>"$W/keys"
-	fault_cli "$1" /dev/null $CL destroy "$id"
-	outcome destroy || true
-	if again $CL destroy "$id"; then
-		clean "after destroy and its retry (which exited 0)"
-	else
-		problem "destroy again: $(cat "$W/again")"
-	fi
+	destroy_and_retry "$1" "$id" $CL
 	rm -rf "$W/irun"
 }
 
@@ -424,15 +433,7 @@ step_destroy() {
 	}
 	echo "marker-$id" >"$STORE/containers/$id/merged/marker"
 	key_of "$id" >/dev/null
-	fault_cli "$1" /dev/null $CL destroy "$id"
-	outcome destroy || true
-	# the retry, also after an exit 0 (a best-effort step may leave the lock file to the
-	# next command on the id)
-	if again $CL destroy "$id"; then
-		clean "after destroy and its retry (which exited 0)"
-	else
-		problem "destroy again: $(cat "$W/again")"
-	fi
+	destroy_and_retry "$1" "$id" $CL
 }
 
 step_destroy_persistent() {
@@ -441,13 +442,7 @@ step_destroy_persistent() {
 		setup_failed "make and lock $id"
 		return 0
 	}
-	fault_cli "$1" /dev/null $CLP destroy "$id"
-	outcome destroy || true
-	if again $CLP destroy "$id"; then
-		clean "after destroy and its retry (which exited 0)"
-	else
-		problem "destroy again: $(cat "$W/again")"
-	fi
+	destroy_and_retry "$1" "$id" $CLP
 }
 
 # fc-lock is unlocked before and after
