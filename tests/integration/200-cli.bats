@@ -85,20 +85,14 @@ teardown_file() {
 
 @test "prepare --bundle, then plain runc run; poststop erases" {
 	skip_if_no_runtime runc
-	local name bundle key
+	local name bundle
 	name=$(safename)
 	bundle=$BATS_TEST_TMPDIR/$name
 	make_bundle "$bundle" none "$BATS_FILE_TMPDIR/base" \
 		sh -c "cat /etc/base-file; echo written > /new; cat /new"
 	run_cryptlayer prepare --bundle "$bundle"
 	assert_equal "$(jq -r .root.path "$bundle/config.json")" "$STORE/containers/$name/merged"
-	key=$($CL status "$name" --json | jq -r .key_id)
-	run runc run --bundle "$bundle" "$name" </dev/null
-	assert_success
-	assert_line base-file
-	assert_line written
-	run "$PROBE" key-status "$key" "$STORE"
-	assert_output absent
+	run_prepared "$name" "$bundle"
 	assert_not_exist "$STORE/containers/$name"
 	assert_no_layer_mounts
 }

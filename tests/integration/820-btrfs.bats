@@ -425,7 +425,7 @@ $IMAGE:0"
 
 @test "btrfs: prepare --bundle with io.cryptlayer.backend=btrfs, then plain runc run" {
 	skip_if_no_runtime runc
-	local name bundle key
+	local name bundle
 	name=$(safename)
 	bundle=$BATS_TEST_TMPDIR/$name
 	make_bundle "$bundle" none "$BTR/base" sh -c "cat /etc/base-file; echo written > /new; cat /new"
@@ -433,13 +433,7 @@ $IMAGE:0"
 	run_cryptlayer prepare --bundle "$bundle"
 	run btrfs property get -ts "$SNAPS/$name" ro
 	assert_output ro=true
-	key=$($CL status "$name" --json | jq -r .key_id)
-	run runc run --bundle "$bundle" "$name" </dev/null
-	assert_success
-	assert_line base-file
-	assert_line written
-	run "$PROBE" key-status "$key" "$STORE"
-	assert_output absent
+	run_prepared "$name" "$bundle"
 	assert_nothing_left
 }
 

@@ -119,6 +119,20 @@ assert_not_in_image() {
 	assert_output 0
 }
 
+# run_prepared NAME BUNDLE: 'runc run' of a bundle that 'prepare' rewrote, whose command
+# prints /etc/base-file and a file it wrote: both shown, and its layer's key ABSENT after
+# the run (poststop erased it)
+run_prepared() {
+	local key
+	key=$($CL status "$1" --json | jq -r .key_id)
+	run runc run --bundle "$2" "$1" </dev/null
+	assert_success
+	assert_line base-file
+	assert_line written
+	run "$PROBE" key-status "$key" "$STORE"
+	assert_output absent
+}
+
 # wait_until CMD [ARG]...: poll CMD until it succeeds (at most 10 s)
 wait_until() {
 	local _
