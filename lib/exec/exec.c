@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/btrfs/btrfsutil-dl.h"
 #include "lib/btrfs/snapshot.h"
+#include "lib/core/bg.h"
 #include "lib/core/cleanup.h"
 #include "lib/core/fd-util.h"
 #include "lib/core/signals.h"
@@ -385,8 +388,11 @@ static int snapshot_into(struct exec_ctx *c, int base, int dir, struct cl_error 
 	}
 }
 
-/* note the snapshot in the store, then make it, read-only, from the checked base */
-static int op_snapshot(struct exec_ctx *c, struct cl_error **err)
+/*
+ * Everything the snapshot needs but the ioctl: the checked base and the snapshot directory
+ * opened (@ret[0], @ret[1]), the note written, libbtrfsutil loaded.
+ */
+static int snapshot_prepare(struct exec_ctx *c, int ret[2], struct cl_error **err)
 {
 	struct cl_plan *p = c->plan;
 	_cleanup_close_ int base = -1, dir = -1;
@@ -404,12 +410,32 @@ static int op_snapshot(struct exec_ctx *c, struct cl_error **err)
 	if (dir < 0)
 		return dir;
 	r = write_note(c, err);
-	if (r == 0)
-		r = snapshot_into(c, base, dir, err);
 	if (r < 0)
 		return r;
-	c->snapshot_made = true;
+	if (!cl_btrfsutil(err))
+		return cl_error_errnum(err);
+	ret[0] = TAKE_FD(base);
+	ret[1] = TAKE_FD(dir);
 	return 0;
+}
+
+/* the read-only snapshot of the prepared base (closes @fds) */
+static int snapshot_make(struct exec_ctx *c, int fds[2], struct cl_error **err)
+{
+	_cleanup_close_ int base = fds[0], dir = fds[1];
+	int r = snapshot_into(c, base, dir, err);
+
+	c->snapshot_made = r == 0;
+	return r;
+}
+
+/* note the snapshot in the store, then make it, read-only, from the checked base */
+static int op_snapshot(struct exec_ctx *c, struct cl_error **err)
+{
+	int fds[2];
+	int r = snapshot_prepare(c, fds, err);
+
+	return r < 0 ? r : snapshot_make(c, fds, err);
 }
 
 static int new_overlay(struct exec_ctx *c, struct cl_error **err)
@@ -516,6 +542,8 @@ static int run_op(struct exec_ctx *c, enum cl_op_kind k, struct cl_error **err)
 		return op_mount_nest(c, err);
 	case CL_OP_SNAPSHOT:
 		return op_snapshot(c, err);
+	case CL_OP_SNAPSHOT_WAIT: /* snapshot_beside() waited */
+		return 0;
 	default:
 		return cl_error_set(err, EINVAL, "op '%s' in a creation plan", cl_plan_op_name(k));
 	}
@@ -584,6 +612,76 @@ static int interrupted(struct cl_error **err)
 			    strsignal(sig));
 }
 
+/* the plan's ops [@from, @to), in order, up to the first failure or signal */
+static int run_ops(struct exec_ctx *c, int from, int to, struct cl_error **err)
+{
+	int r = 0;
+
+	for (int i = from; i < to && r == 0; i++) {
+		r = interrupted(err);
+		if (r == 0)
+			r = run_op(c, c->plan->ops[i], err);
+	}
+	return r;
+}
+
+struct side_steps {
+	struct exec_ctx *c;
+	int from, to;
+	bool snapping; /* the snapshot's thread is (about to be) asleep in its ioctl */
+};
+
+static int side_job(void *arg, struct cl_error **err)
+{
+	struct side_steps *s = arg;
+
+	/*
+	 * A scheduler that runs a new thread first (EEVDF) would run these steps before the
+	 * ioctl starts: give way until it has (bounded: on another CPU it needs no way)
+	 */
+	for (int i = 0; i < 64 && !__atomic_load_n(&s->snapping, __ATOMIC_ACQUIRE); i++)
+		sched_yield();
+	return run_ops(s->c, s->from, s->to, err);
+}
+
+/*
+ * CL_OP_SNAPSHOT at ops[@i]. The snapshot's ioctl sleeps through a btrfs transaction
+ * commit (a device flush: 1-2 ms here); the steps after it up to CL_OP_SNAPSHOT_WAIT
+ * (key, policy, directories: no fork, no setns) run meanwhile on a second thread, which
+ * starts once everything else of the snapshot is ready, so that this thread goes to sleep
+ * at once. Both are waited for before anything is undone; the steps' error is reported
+ * first. Return: the wait op's index, or -errno.
+ */
+static int snapshot_beside(struct exec_ctx *c, int i, struct cl_error **err)
+{
+	struct side_steps s = {.c = c, .from = i + 1, .to = i + 1};
+	struct cl_error *snap_err = NULL;
+	struct cl_bg bg;
+	int fds[2], r, rs;
+
+	while (s.to < c->plan->n_ops && c->plan->ops[s.to] != CL_OP_SNAPSHOT_WAIT)
+		s.to++;
+	if (s.to == c->plan->n_ops)
+		return cl_error_set(err, EINVAL, "snapshot op without its wait");
+	r = snapshot_prepare(c, fds, err);
+	if (r < 0)
+		return r;
+	if (cl_bg_start(&bg, side_job, &s, NULL) < 0) {
+		/* no thread: one after the other */
+		r = snapshot_make(c, fds, err);
+		if (r == 0)
+			r = run_ops(c, s.from, s.to, err);
+		return r < 0 ? r : s.to;
+	}
+	__atomic_store_n(&s.snapping, true, __ATOMIC_RELEASE);
+	rs = snapshot_make(c, fds, &snap_err);
+	r = cl_bg_wait(&bg, err);
+	if (r == 0 && rs < 0)
+		r = cl_error_move(err, &snap_err);
+	cl_error_free(&snap_err);
+	return r < 0 ? r : s.to;
+}
+
 int cl_exec_create(struct cl_store *store, struct cl_plan *plan, const char *run_dir,
 		   struct cl_error **err)
 {
@@ -603,8 +701,13 @@ int cl_exec_create_populated(struct cl_store *store, struct cl_plan *plan, const
 	cl_signals_block(&sb);
 	for (int i = 0; i < plan->n_ops && r == 0; i++) {
 		r = interrupted(err);
-		if (r == 0)
+		if (r == 0 && plan->ops[i] == CL_OP_SNAPSHOT) {
+			r = snapshot_beside(&c, i, err);
+			i = r < 0 ? i : r;
+			r = r < 0 ? r : 0;
+		} else if (r == 0) {
 			r = run_op(&c, plan->ops[i], err);
+		}
 	}
 	if (r < 0) {
 		struct cl_error *e = NULL;

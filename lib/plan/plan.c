@@ -35,6 +35,7 @@ const char *cl_plan_op_name(enum cl_op_kind k)
 	    [CL_OP_MOUNT_NEST] = "mount-nest",
 	    [CL_OP_ERASE_NEST] = "erase-nest",
 	    [CL_OP_SNAPSHOT] = "snapshot",
+	    [CL_OP_SNAPSHOT_WAIT] = "snapshot-wait",
 	    [CL_OP_DELETE_SNAPSHOT] = "delete-snapshot",
 	};
 
@@ -357,6 +358,12 @@ int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct c
 	p.begin_state = "creating";
 	push(&p, CL_OP_BEGIN_RECORD);
 	push(&p, CL_OP_MKDIR_LAYER);
+	/*
+	 * the record names the snapshot before it exists: a kill -9 leaves it findable. Its
+	 * btrfs commit (a flush: ~1 ms of waiting) runs beside the key and directory steps
+	 */
+	if (p.rec.snapshot)
+		push(&p, CL_OP_SNAPSHOT);
 	push(&p, CL_OP_ADD_KEY);
 	/* the wrapped key is durable before anything is encrypted with it */
 	if (!p.ephemeral)
@@ -370,9 +377,8 @@ int cl_plan_create(const struct cl_plan_input *in, struct cl_plan *ret, struct c
 		push(&p, CL_OP_MAKE_NEST);
 	if (in->populate)
 		push(&p, CL_OP_POPULATE_UPPER);
-	/* the record names the snapshot before it exists: a kill -9 leaves it findable */
 	if (p.rec.snapshot)
-		push(&p, CL_OP_SNAPSHOT);
+		push(&p, CL_OP_SNAPSHOT_WAIT);
 	push(&p, in->owner == CL_OWNER_HOOK ? CL_OP_MOUNT_CONTAINER : CL_OP_MOUNT_MERGED);
 	if (p.nested)
 		push(&p, CL_OP_MOUNT_NEST);

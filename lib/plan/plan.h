@@ -47,12 +47,13 @@ enum cl_op_kind {
 	CL_OP_MOUNT_NEST, /* bind them at /var/lib/cryptlayer and /var/lib/containers */
 	CL_OP_ERASE_NEST, /* every key under the nest (read from its policies) ABSENT, then rm */
 	/* btrfs backend (DESIGN §6b) */
-	CL_OP_SNAPSHOT,	       /* read-only snapshot of the base: the overlay's lower */
+	CL_OP_SNAPSHOT,	       /* read-only snapshot of the base: the overlay's lower (started) */
+	CL_OP_SNAPSHOT_WAIT,   /* ...made: it runs beside the steps between (DESIGN §6b) */
 	CL_OP_DELETE_SNAPSHOT, /* delete it (and snapshots/<id> in the store) */
 	_CL_OP_MAX,
 };
 
-#define CL_PLAN_MAX_OPS 14
+#define CL_PLAN_MAX_OPS 16
 
 struct cl_plan_input {
 	const char *id;

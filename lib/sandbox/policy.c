@@ -287,12 +287,14 @@ const struct cl_sandbox_group_def cl_sandbox_groups[_CL_SG_MAX] = {
 #define CAPS_READ (CL_CAP(CAP_DAC_OVERRIDE) | CL_CAP(CAP_DAC_READ_SEARCH) | CL_CAP(CAP_SYS_PTRACE))
 #define G_LIFECYCLE                                                                                \
 	(CL_SG(CL_SG_BASE) | CL_SG(CL_SG_FILE_WRITE) | CL_SG(CL_SG_KEYS) | CL_SG(CL_SG_PROC))
+/* a phase that makes layers: a btrfs snapshot runs on a second thread (lib/exec/exec.c) */
+#define G_MAKER (G_LIFECYCLE | CL_SG(CL_SG_MOUNT) | CL_SG(CL_SG_THREADS))
 
 const struct cl_sandbox_policy cl_sandbox_policies[_CL_SANDBOX_PHASE_MAX] = {
-    [CL_SANDBOX_HOOK_PRECREATE] = {"precreate", G_LIFECYCLE | CL_SG(CL_SG_MOUNT), CAPS_MOUNTER},
-    [CL_SANDBOX_HOOK_PRESTART] = {"prestart", G_LIFECYCLE | CL_SG(CL_SG_MOUNT), CAPS_MOUNTER},
+    [CL_SANDBOX_HOOK_PRECREATE] = {"precreate", G_MAKER, CAPS_MOUNTER},
+    [CL_SANDBOX_HOOK_PRESTART] = {"prestart", G_MAKER, CAPS_MOUNTER},
     [CL_SANDBOX_HOOK_POSTSTOP] = {"poststop", G_LIFECYCLE | CL_SG(CL_SG_UMOUNT), CAPS_LIFECYCLE},
-    [CL_SANDBOX_LAYER_SETUP] = {"layer-setup", G_LIFECYCLE | CL_SG(CL_SG_MOUNT), CAPS_MOUNTER},
+    [CL_SANDBOX_LAYER_SETUP] = {"layer-setup", G_MAKER, CAPS_MOUNTER},
     [CL_SANDBOX_LAYER_TEARDOWN] = {"layer-teardown", G_LIFECYCLE | CL_SG(CL_SG_UMOUNT),
 				   CAPS_LIFECYCLE},
     [CL_SANDBOX_READ] = {"read", CL_SG(CL_SG_BASE) | CL_SG(CL_SG_KEYS) | CL_SG(CL_SG_PROC),

@@ -39,6 +39,16 @@ setup_file() {
 	export BASE=$W/base MK=$W/mk/machine.key
 	export CLP="$CL --machine-key file:$MK"
 	make_base "$BASE"
+	# the btrfs backend's walk: a base subvolume on a btrfs loop filesystem
+	if command -v mkfs.btrfs >/dev/null; then
+		export BTR=$W/btr
+		truncate -s 512M "$W/btrfs.img"
+		mkfs.btrfs -q -f "$W/btrfs.img" >/dev/null
+		mkdir -p "$BTR"
+		mount -o loop "$W/btrfs.img" "$BTR"
+		btrfs subvolume create "$BTR/base" >/dev/null
+		make_base "$BTR/base"
+	fi
 	mkdir -p "$W/mk-walk"
 	# the machine key exists before the walks that do not create it (their call counts
 	# stay the same from one N to the next)
@@ -87,6 +97,7 @@ teardown_file() {
 		$CLP destroy "$id" >/dev/null 2>&1 || true
 	done
 	teardown_store
+	[ -z "${BTR:-}" ] || umount "$BTR" 2>/dev/null || true
 }
 
 # ---- one run with a fault -------------------------------------------------------------
@@ -173,7 +184,7 @@ gc_old() {
 # leftovers [ID...]: what is left of any layer but the persistent layers ID (made by
 # new_persistent), one per line: "mount PATH", "key HEX STATUS" (of the keys this N
 # added), "path PATH" (layer directories, key files, lock files, records and their
-# temporary files)
+# temporary files, notes of snapshots), "snap PATH" (btrfs snapshots)
 leftovers() {
 	local k s d id keep='^$' keys='^$'
 	for id in "$@"; do
@@ -189,11 +200,14 @@ leftovers() {
 		s=$("$PROBE" key-status "$k" "$STORE")
 		[ "$s" = absent ] || echo "key $k $s"
 	done
-	for d in "$STORE/containers" "$STORE/keys" "$STORE/nest" "$CLROOT/locks" "$CLRUN"; do
+	for d in "$STORE/containers" "$STORE/keys" "$STORE/nest" "$STORE/snapshots" \
+		"$CLROOT/locks" "$CLRUN"; do
 		[ -d "$d" ] || continue
 		find "$d" -mindepth 1 -maxdepth 1 ! -name cryptlayer.log -printf '%f\n' |
 			grep -Ev "$keep" | sed "s|^|path $d/|" || true
 	done
+	[ -z "${BTR:-}" ] || [ ! -d "$BTR/.cryptlayer-snapshots" ] ||
+		find "$BTR/.cryptlayer-snapshots" -mindepth 1 -maxdepth 1 -printf 'snap %p\n'
 }
 
 # clean WHEN [--but-locks] [ID...]: nothing is left (see leftovers; lock files aside
@@ -227,6 +241,7 @@ force_clean() {
 		mount) umount -l "$a" ;;
 		key) "$PROBE" remove-key "$a" "$STORE" >/dev/null || true ;;
 		path) rm -rf "$a" ;;
+		snap) btrfs subvolume delete "$a" >/dev/null || true ;;
 		esac
 	done
 }
@@ -352,6 +367,22 @@ step_create() {
 	else
 		[ "$(cat "$W/out")" = "$STORE/containers/$id/merged" ] || problem "stdout: $(cat "$W/out")"
 		layer_ok "$id"
+		again $CL destroy "$id" || problem "destroy after create: $(cat "$W/again")"
+	fi
+	clean "after gc"
+}
+
+# create --backend btrfs (issue 12): the snapshot is made while a second thread runs the
+# key steps; a fault in either leaves no snapshot, note or key
+step_create_btrfs() {
+	local id=fc-btrfs
+	fault_cli "$1" "$W/out" $CL create --base "$BTR/base" --backend btrfs --id "$id"
+	if outcome create; then
+		clean "by the failed create (before gc)"
+		gc_old
+	else
+		layer_ok "$id"
+		[ -d "$BTR/.cryptlayer-snapshots/$id" ] || problem "no snapshot"
 		again $CL destroy "$id" || problem "destroy after create: $(cat "$W/again")"
 	fi
 	clean "after gc"
@@ -639,6 +670,11 @@ step_precreate() {
 
 @test "create (persistent, a new machine key): every fault point leaves nothing" {
 	walk "create (persistent)" step_create_persistent
+}
+
+@test "create --backend btrfs: every fault point leaves nothing (snapshot deleted)" {
+	[ -n "${BTR:-}" ] || skip "mkfs.btrfs is not installed (btrfs-progs): no btrfs walk"
+	walk "create (btrfs)" step_create_btrfs
 }
 
 @test "destroy (ephemeral, mounted): a failure is retried, then nothing is left" {

@@ -384,9 +384,9 @@ $IMAGE:0"
 	# the store, its locks/ and snapshots/ made, so that the count below holds
 	run_cryptlayer create --base "$BTR/base" --backend btrfs --id "$id-0"
 	run_cryptlayer destroy "$id-0"
-	# stopped at the mkdirat of the store's snapshots/ (its 7th): after the snapshot
+	# stopped at the mkdirat of the store's snapshots/ (its 5th): after the snapshot
 	# directory was made and opened, before the note and the snapshot
-	CRYPTLAYER_FAULT_STOP=mkdirat@7 $fault --root "$CLROOT" --run-dir "$CLRUN" \
+	CRYPTLAYER_FAULT_STOP=mkdirat@5 $fault --root "$CLROOT" --run-dir "$CLRUN" \
 		create --base "$BTR/base" --backend btrfs --id "$id" >"$W/out" 2>"$W/err" &
 	pid=$!
 	wait_until grep -q '^State:.*stopped' "/proc/$pid/status" || true

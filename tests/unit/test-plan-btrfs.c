@@ -48,9 +48,10 @@ static void test_create_default_dir(void **state)
 
 	(void)state;
 	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
-	/* the snapshot comes last before the mount: cheap failures first */
-	assert_ops(&p, "begin-record,mkdir-layer,add-key,set-policy,mkdir-upper,snapshot,"
-		       "mount-merged,write-record");
+	/* the snapshot starts once the layer is there, runs beside the key steps, and is
+	 * waited for before the mount */
+	assert_ops(&p, "begin-record,mkdir-layer,snapshot,add-key,set-policy,mkdir-upper,"
+		       "snapshot-wait,mount-merged,write-record");
 	assert_string_equal(p.rec.snapshot, "/srv/images/.cryptlayer-snapshots/c1");
 	assert_string_equal(p.snapshot_dir, "/srv/images/.cryptlayer-snapshots");
 	assert_true(p.snapshot_dir_default);
@@ -100,8 +101,9 @@ static void test_create_persistent_hook(void **state)
 	in.pid = 42;
 	in.populate = true;
 	assert_int_equal(cl_plan_create(&in, &p, NULL), 0);
-	assert_ops(&p, "begin-record,mkdir-layer,add-key,write-keyfile,set-policy,mkdir-upper,"
-		       "write-desc,populate-upper,snapshot,mount-container,write-record");
+	assert_ops(&p, "begin-record,mkdir-layer,snapshot,add-key,write-keyfile,set-policy,"
+		       "mkdir-upper,write-desc,populate-upper,snapshot-wait,mount-container,"
+		       "write-record");
 	cl_plan_clear(&p);
 }
 

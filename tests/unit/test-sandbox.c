@@ -257,6 +257,9 @@ static void child_bulk_stream(void)
 
 static void child_prestart(void)
 {
+	pthread_t t;
+	int e;
+
 	load_raw(CL_SANDBOX_HOOK_PRESTART);
 	forbidden_everywhere();
 	/* allowed: the filter lets them through, the kernel answers (EBADF, not EPERM) */
@@ -266,6 +269,12 @@ static void child_prestart(void)
 	expect_allowed("ioctl(-1)", syscall(SYS_ioctl, -1, 0));
 	expect_allowed("keyctl(-1)", syscall(SYS_keyctl, -1, 0, 0, 0, 0));
 	expect_allowed("socket(AF_ALG)", syscall(SYS_socket, AF_ALG, SOCK_SEQPACKET, 0));
+	/* a thread (the btrfs snapshot beside the key steps), never a new process */
+	expect("clone3", syscall(SYS_clone3, NULL, 0), ENOSYS);
+	e = pthread_create(&t, NULL, nothing, NULL);
+	expect("pthread_create", e ? (errno = e, -1) : 0, 0);
+	if (!e)
+		pthread_join(t, NULL);
 }
 
 static void child_poststop(void)
