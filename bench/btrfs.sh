@@ -2,13 +2,17 @@
 # bench/btrfs.sh ('bench/run btrfs', issue 12): what the btrfs backend costs (DESIGN §6b).
 #
 #   O(1) in base size: 'cryptlayer create --backend btrfs' + 'destroy' over a 10 MB and a
-#               1 GiB base subvolume (busybox plus an allocated file), interleaved, on a
-#               btrfs loop filesystem; goal: 1 GiB <= 1.2x 10 MB.
+#               1 GiB base subvolume (busybox plus an allocated file), interleaved (the
+#               order rotating each round), on a btrfs loop filesystem; goal: 1 GiB <= 1.2x
+#               10 MB.
 #   vs overlay: the same create + destroy with the overlay backend over the 10 MB base,
 #               interleaved with the above; goal: btrfs <= 1.5x overlay.
 #   hook cost:  'runc run' of /bin/true with no-op prestart/poststop hooks (/bin/true)
 #               against cryptlayer's (io.cryptlayer.backend=btrfs over the 10 MB base),
-#               interleaved; cryptlayer - noop (paired medians); goal: <= 5 ms. The
+#               interleaved; cryptlayer - noop (paired medians) of the hook windows: the
+#               time between stamp hooks (bench/stamp.c) put before and after the hooks of
+#               each stage inside one run, prestart's plus poststop's, as bench/run does;
+#               goal: <= 5 ms. The whole runs too (noisier: runc's own ~25 ms). The
 #               overlay backend's hooks over the same base, in the same rounds, for scale.
 #
 # Writes bench/results-btrfs.txt. Environment: BENCH_BTRFS_RUNS (rounds, >= 11, default
@@ -38,6 +42,7 @@ CL=("$CRYPTLAYER" --root "$T/root" --run-dir "$T/run")
 mkdir -p "$T/res" "$T/run" "$T/btr"
 mount -t tmpfs -o size=16m,mode=0700 cl-btrfs "$T/run" || die "cannot mount a tmpfs run dir"
 cc -O2 -o "$T/timeit" "$HERE/timeit.c" || die "cannot build bench/timeit.c"
+cc -O2 -o "$T/stamp" "$HERE/stamp.c" || die "cannot build bench/stamp.c"
 "${CL[@]}" store init --size 256M >/dev/null
 
 # ---- fixtures -----------------------------------------------------------------------------
@@ -77,6 +82,20 @@ HOOKS=$(jq -n --arg b "$CRYPTLAYER" --arg r "$T/root" --arg d "$T/run" '
 make_bundle "$T/cl" "$HOOKS" \
 	"$(jq -n --arg b "$T/btr/small" '{"io.cryptlayer.base": $b, "io.cryptlayer.backend": "btrfs"}')"
 make_bundle "$T/clov" "$HOOKS" "$(jq -n --arg b "$T/btr/small" '{"io.cryptlayer.base": $b}')"
+# the same three with a stamp before and after each stage's hooks (A, B around prestart, C,
+# D around poststop) in $T/stamps (bench/run's hook windows)
+stamped() {
+	jq --arg s "$T/stamp" --arg f "$T/stamps" '
+		def st(l): {path: $s, args: ["stamp", $f, l]};
+		{prestart: ([st("A")] + (.prestart // []) + [st("B")]),
+		 poststop: ([st("C")] + (.poststop // []) + [st("D")])}' <<<"$1"
+}
+for v in noop cl clov; do
+	mkdir -p "$T/w$v"
+	cp -a "$T/$v/rootfs" "$T/w$v/"
+	jq --argjson h "$(stamped "$(jq .hooks "$T/$v/config.json")")" '.hooks = $h' \
+		"$T/$v/config.json" >"$T/w$v/config.json"
+done
 
 # ---- measuring ----------------------------------------------------------------------------
 # create_destroy NAME BASE BACKEND: ns of create + destroy, appended to res/NAME. A
@@ -99,19 +118,33 @@ create_destroy() {
 	die "destroy $id failed"
 }
 
-# run_one VARIANT: ns of 'runc run' of that bundle, appended to res/run.VARIANT
+# run_one VARIANT: ns of 'runc run' of that bundle, appended to res/run.VARIANT; then the
+# same with the stamped bundle: ns between the stamps around its hooks to res/win.VARIANT
 run_one() {
 	"$T/timeit" -o "$T/log" runc run --bundle "$T/$1" "$PREFIX-$1-$i" >>"$T/res/run.$1" ||
 		{ cat "$T/log" >&2; die "runc run ($1) failed"; }
+	: >"$T/stamps"
+	runc run --bundle "$T/w$1" "$PREFIX-w$1-$i" >"$T/log" 2>&1 ||
+		{ cat "$T/log" >&2; die "runc run (w$1) failed"; }
+	awk -v r="$T/res/win.$1" '{ t[$1] = $2 } END { if (!("A" in t) || !("D" in t)) exit 1
+		print t["B"] - t["A"] + t["D"] - t["C"] >>r; print t["B"] - t["A"] >>(r ".pre")
+		print t["D"] - t["C"] >>(r ".post") }' "$T/stamps" ||
+		die "runc run (w$1): the stamps are missing"
 }
 
+# each round rotates the order of the three create+destroy variants and of the three runs:
+# a fixed order gave the variant after the runc runs a systematic ~0.4 ms more (a btrfs
+# commit still in flight), which biased both ratios
+CD=("small $T/btr/small btrfs" "big $T/btr/big btrfs" "overlay $T/btr/small overlay")
+RUN=(noop cl clov)
 for i in $(seq 0 "$RUNS"); do
-	create_destroy small "$T/btr/small" btrfs
-	create_destroy big "$T/btr/big" btrfs
-	create_destroy overlay "$T/btr/small" overlay
-	run_one noop
-	run_one cl
-	run_one clov
+	for k in 0 1 2; do
+		# shellcheck disable=SC2086 # name, base and backend
+		create_destroy ${CD[(i + k) % 3]}
+	done
+	for k in 0 1 2; do
+		run_one "${RUN[(i + k) % 3]}"
+	done
 	if [ "$i" = 0 ]; then # warm-up round
 		rm -f "$T"/res/*
 	fi
@@ -136,8 +169,19 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 	printf '%-40s %8s\n' "runc run /bin/true, no-op hooks" "$(med "$T/res/run.noop")"
 	printf '%-40s %8s\n' "runc run /bin/true, cryptlayer btrfs" "$(med "$T/res/run.cl")"
 	printf '%-40s %8s\n' "runc run /bin/true, cryptlayer overlay" "$(med "$T/res/run.clov")"
-	printf '%-40s %8s   (goal <= 5)\n' "hook cost, btrfs (cryptlayer - noop)" \
+	printf '%-40s %8s\n' "whole run, btrfs (cryptlayer - noop)" \
 		"$(paired "$T/res/run.noop" "$T/res/run.cl")"
-	printf '%-40s %8s\n' "hook cost, overlay (cryptlayer - noop)" \
+	printf '%-40s %8s\n' "whole run, overlay (cryptlayer - noop)" \
 		"$(paired "$T/res/run.noop" "$T/res/run.clov")"
+	printf '%-40s %8s\n' "hook windows, no-op hooks" "$(med "$T/res/win.noop")"
+	printf '%-40s %8s   (goal <= 5)\n' "hook cost, btrfs (windows, - noop)" \
+		"$(paired "$T/res/win.noop" "$T/res/win.cl")"
+	printf '%-40s %8s\n' "hook cost, overlay (windows, - noop)" \
+		"$(paired "$T/res/win.noop" "$T/res/win.clov")"
+	for s in pre post; do
+		printf '%-40s %8s\n' "  $s window, btrfs - noop" \
+			"$(paired "$T/res/win.noop.$s" "$T/res/win.cl.$s")"
+		printf '%-40s %8s\n' "  $s window, overlay - noop" \
+			"$(paired "$T/res/win.noop.$s" "$T/res/win.clov.$s")"
+	done
 } | tee "$RESULTS"
