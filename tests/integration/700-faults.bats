@@ -42,12 +42,7 @@ setup_file() {
 	# the btrfs backend's walk: a base subvolume on a btrfs loop filesystem
 	if command -v mkfs.btrfs >/dev/null; then
 		export BTR=$W/btr
-		truncate -s 512M "$W/btrfs.img"
-		mkfs.btrfs -q -f "$W/btrfs.img" >/dev/null
-		mkdir -p "$BTR"
-		mount -o loop "$W/btrfs.img" "$BTR"
-		btrfs subvolume create "$BTR/base" >/dev/null
-		make_base "$BTR/base"
+		make_btrfs_base "$W/btrfs.img" "$BTR" 512M
 	fi
 	mkdir -p "$W/mk-walk"
 	# the machine key exists before the walks that do not create it (their call counts
@@ -372,35 +367,34 @@ step_create() {
 	clean "after gc"
 }
 
-# create --backend btrfs (issue 12): the snapshot is made while a second thread runs the
-# key steps; a fault in either leaves no snapshot, note or key
-step_create_btrfs() {
-	local id=fc-btrfs
-	fault_cli "$1" "$W/out" $CL create --base "$BTR/base" --backend btrfs --id "$id"
+# create_step N ID HAVE ARGS...: 'create --id ID ARGS' with call N failing: a failed
+# create leaves nothing, before gc and after; one that succeeded has a right layer and the
+# path HAVE (what ARGS made besides), and its destroy leaves nothing
+create_step() {
+	local n=$1 id=$2 have=$3
+	shift 3
+	fault_cli "$n" "$W/out" $CL create --id "$id" "$@"
 	if outcome create; then
 		clean "by the failed create (before gc)"
 		gc_old
 	else
 		layer_ok "$id"
-		[ -d "$BTR/.cryptlayer-snapshots/$id" ] || problem "no snapshot"
+		[ -e "$have" ] || problem "no ${have#"$W/"}"
 		again $CL destroy "$id" || problem "destroy after create: $(cat "$W/again")"
 	fi
 	clean "after gc"
 }
 
+# create --backend btrfs (issue 12): the snapshot is made while a second thread runs the
+# key steps; a fault in either leaves no snapshot, note or key
+step_create_btrfs() {
+	create_step "$1" fc-btrfs "$BTR/.cryptlayer-snapshots/fc-btrfs" --base "$BTR/base" \
+		--backend btrfs
+}
+
 # create --nested (issue 11): the nest and its binds under merged, undone at any fault
 step_create_nested() {
-	local id=fc-nested
-	fault_cli "$1" "$W/out" $CL create --base "$BASE" --id "$id" --nested
-	if outcome create; then
-		clean "by the failed create (before gc)"
-		gc_old
-	else
-		layer_ok "$id"
-		[ -d "$STORE/nest/$id/store" ] || problem "no nest"
-		again $CL destroy "$id" || problem "destroy after create: $(cat "$W/again")"
-	fi
-	clean "after gc"
+	create_step "$1" fc-nested "$STORE/nest/fc-nested/store" --base "$BASE" --nested
 }
 
 # destroy_and_retry N ID CLI...: destroy ID under fault point N, then the retry, also

@@ -14,12 +14,7 @@ setup_file() {
 	command -v mkfs.btrfs >/dev/null || skip "mkfs.btrfs is not installed (btrfs-progs)"
 	setup_store
 	export W=$BATS_FILE_TMPDIR BTR=$BATS_FILE_TMPDIR/btr BTRIMG=$BATS_FILE_TMPDIR/btrfs.img
-	truncate -s 1G "$BTRIMG"
-	mkfs.btrfs -q -f "$BTRIMG" >/dev/null
-	mkdir -p "$BTR"
-	mount -o loop "$BTRIMG" "$BTR"
-	btrfs subvolume create "$BTR/base" >/dev/null
-	make_base "$BTR/base"
+	make_btrfs_base "$BTRIMG" "$BTR" 1G
 	export SNAPS=$BTR/.cryptlayer-snapshots
 }
 

@@ -13,12 +13,7 @@ setup_file() {
 	command -v podman >/dev/null || skip "podman is not installed"
 	setup_store
 	export W=$BATS_FILE_TMPDIR BTR=$BATS_FILE_TMPDIR/btr BTRIMG=$BATS_FILE_TMPDIR/btrfs.img
-	truncate -s 1G "$BTRIMG"
-	mkfs.btrfs -q -f "$BTRIMG" >/dev/null
-	mkdir -p "$BTR"
-	mount -o loop "$BTRIMG" "$BTR"
-	btrfs subvolume create "$BTR/base" >/dev/null
-	make_base "$BTR/base"
+	make_btrfs_base "$BTRIMG" "$BTR" 1G
 	make_hooks_dir "$W/hooks.d"
 	# podman's graph root on the btrfs, with its btrfs driver
 	export PODMAN_BASE="--root $BTR/podroot --runroot $W/podrun --tmpdir $W/podtmp

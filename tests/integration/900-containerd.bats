@@ -290,6 +290,8 @@ ctd_cycle() {
 	wait "${pids[@]}"
 	echo "# 20 x (ctr run, exec, kill, rm) at once: $(elapsed "$t0") s" >&3
 	run grep -L '^ok [0-9a-f]\{32\}$' "$CTD"/res/*
+	# what a failed cycle said (shown when the assertion fails)
+	for f in $output; do echo "${f##*/}: $(cat "$f")"; done
 	assert_output "" # every file is one 'ok KEY' line
 	run cat "$CTD"/res/*
 	assert_equal "$(grep -c '^ok ' <<<"$output")" 20

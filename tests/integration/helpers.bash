@@ -47,6 +47,17 @@ make_base() {
 	echo "keep" >"$dir/data/sub/keep"
 }
 
+# make_btrfs_base IMG MNT SIZE: a btrfs filesystem of SIZE in image IMG, loop-mounted on
+# MNT, with a base subvolume MNT/base holding a busybox rootfs (make_base)
+make_btrfs_base() {
+	truncate -s "$3" "$1"
+	mkfs.btrfs -q -f "$1" >/dev/null
+	mkdir -p "$2"
+	mount -o loop "$1" "$2"
+	btrfs subvolume create "$2/base" >/dev/null
+	make_base "$2/base"
+}
+
 # run_cryptlayer [expected-rc] args...: run $CL, check the exit code (default 0).
 run_cryptlayer() {
 	local want=0
