@@ -121,6 +121,29 @@ static int compute_key_id(const struct cl_secret *key, struct cl_key_id *ret, st
 	return 0;
 }
 
+/*
+ * The kernel names the key as it adds it, through a provisioning key that stays until the
+ * record names the identifier (lib/fscrypt/provision.c): a kill in between leaves it to
+ * the teardown. Return: -EOPNOTSUPP (*err untouched) where no provisioning key can be made.
+ */
+static int add_key_named_by_kernel(struct exec_ctx *c, const struct cl_secret *key,
+				   struct cl_error **err)
+{
+	char desc[4096];
+	int r = cl_fscrypt_provision_desc(c->store->dir, c->plan->rec.id, desc, sizeof(desc));
+
+	if (r < 0)
+		return -EOPNOTSUPP;
+	r = cl_fscrypt_add_key_provisioned(c->store->dir_fd, key, desc, &c->key_id, err);
+	if (r < 0)
+		return r;
+	c->key_added = true;
+	r = record_key_id(c, &c->key_id, err);
+	if (r == 0)
+		cl_fscrypt_unprovision(desc);
+	return r;
+}
+
 static int op_add_key(struct exec_ctx *c, struct cl_error **err)
 {
 	_cleanup_secret_ struct cl_secret *key = NULL;
@@ -131,6 +154,12 @@ static int op_add_key(struct exec_ctx *c, struct cl_error **err)
 	key = cl_secret_random(CL_FSCRYPT_KEY_SIZE, err);
 	if (!key)
 		return cl_error_errnum(err);
+	r = add_key_named_by_kernel(c, key, err);
+	if (r == 0 && !c->plan->ephemeral)
+		c->key = TAKE_PTR(key); /* wrapped by the next op, then wiped */
+	if (r != -EOPNOTSUPP)
+		return r;
+	/* else the identifier computed here first, named in the record before the add */
 	r = compute_key_id(key, &want, err);
 	if (r == 0)
 		r = record_key_id(c, &want, err);

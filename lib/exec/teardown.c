@@ -107,17 +107,34 @@ static int op_unmount_container(const struct cl_record *rec, struct cl_teardown_
 	return r;
 }
 
+/*
+ * The key to remove: the record's, else the one a kill left provisioned (added, not yet
+ * named in the record: lib/fscrypt/provision.c), which adding again names.
+ * Return: 1 and *ret_id, 0 when no key was ever added, or -errno.
+ */
+static int key_to_remove(struct cl_store *store, const struct cl_record *rec, const char *desc,
+			 struct cl_key_id *ret_id, struct cl_error **err)
+{
+	if (rec->key_id)
+		return cl_key_id_from_hex(rec->key_id, ret_id) < 0
+			   ? cl_error_set(err, EINVAL, "record '%s': bad key id", rec->id)
+			   : 1;
+	return desc[0] ? cl_fscrypt_provisioned_id(store->dir_fd, desc, ret_id, err) : 0;
+}
+
 static int op_remove_key(struct cl_store *store, const struct cl_record *rec,
 			 struct cl_teardown_report *rep, struct cl_error **err)
 {
 	struct cl_key_id id;
 	unsigned flags = 0;
+	char desc[4096] = "";
 	int r;
 
-	if (!rec->key_id)
-		return 0; /* the key was never added */
-	if (cl_key_id_from_hex(rec->key_id, &id) < 0)
-		return cl_error_set(err, EINVAL, "record '%s': bad key id", rec->id);
+	if (rec->id && cl_fscrypt_provision_desc(store->dir, rec->id, desc, sizeof(desc)) < 0)
+		desc[0] = '\0';
+	r = key_to_remove(store, rec, desc, &id, err);
+	if (r <= 0)
+		return r;
 	rep->had_key = true;
 	r = cl_fscrypt_remove_key(store->dir_fd, &id, &flags, err);
 	if (r == -ENOKEY)
@@ -147,6 +164,9 @@ static int op_remove_key(struct cl_store *store, const struct cl_record *rec,
 	if (rep->key_status != CL_KEY_ABSENT)
 		return cl_error_set(err, EBUSY, "key %s is %s after removal (files still in use)",
 				    id.hex, cl_fscrypt_key_status_name(rep->key_status));
+	/* a kill between the record naming the key and the invalidation left it */
+	if (desc[0])
+		cl_fscrypt_unprovision(desc);
 	return 0;
 }
 

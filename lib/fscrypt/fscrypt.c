@@ -18,7 +18,7 @@ const char *cl_fscrypt_key_status_name(enum cl_key_status s)
 	return s < _CL_KEY_STATUS_MAX ? names[s] : "unknown";
 }
 
-static void key_id_set(struct cl_key_id *id, const uint8_t *bytes)
+void cl_key_id_set(struct cl_key_id *id, const uint8_t *bytes)
 {
 	memcpy(id->bytes, bytes, CL_FSCRYPT_ID_SIZE);
 	for (int i = 0; i < CL_FSCRYPT_ID_SIZE; i++)
@@ -46,12 +46,12 @@ int cl_key_id_from_hex(const char *hex, struct cl_key_id *ret_id)
 		}
 		b[i] = (uint8_t)v;
 	}
-	key_id_set(ret_id, b);
+	cl_key_id_set(ret_id, b);
 	return 0;
 }
 
 /* a non-root user's keys count against its kernel key quota (DESIGN §7c): say so */
-static int add_key_error(int errnum, struct cl_error **err)
+int cl_fscrypt_add_key_error(int errnum, struct cl_error **err)
 {
 	if (errnum == EDQUOT)
 		return cl_error_set(
@@ -81,9 +81,9 @@ int cl_fscrypt_add_key(int mnt_fd, const struct cl_secret *key, struct cl_key_id
 	arg->raw_size = (uint32_t)key->len;
 	memcpy(arg->raw, key->data, key->len);
 	if (ioctl(mnt_fd, FS_IOC_ADD_ENCRYPTION_KEY, arg) < 0)
-		r = add_key_error(errno, err);
+		r = cl_fscrypt_add_key_error(errno, err);
 	else
-		key_id_set(ret_id, arg->key_spec.u.identifier);
+		cl_key_id_set(ret_id, arg->key_spec.u.identifier);
 	cl_secret_free(buf);
 	return r;
 }
@@ -177,7 +177,7 @@ int cl_fscrypt_get_policy(int fd, bool *ret_encrypted, struct cl_key_id *ret_id,
 				    arg.policy.version);
 	*ret_encrypted = true;
 	if (ret_id)
-		key_id_set(ret_id, arg.policy.v2.master_key_identifier);
+		cl_key_id_set(ret_id, arg.policy.v2.master_key_identifier);
 	return 0;
 }
 

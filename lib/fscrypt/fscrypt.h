@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/core/err.h"
@@ -27,6 +28,40 @@ const char *cl_fscrypt_key_status_name(enum cl_key_status s);
 
 /** cl_key_id_from_hex() - parse 32 lowercase hex digits. Return: 0 or -EINVAL. */
 int cl_key_id_from_hex(const char *hex, struct cl_key_id *ret_id);
+
+/** cl_key_id_set() - @id from CL_FSCRYPT_ID_SIZE bytes (and its hex). */
+void cl_key_id_set(struct cl_key_id *id, const uint8_t *bytes);
+
+/** cl_fscrypt_add_key_error() - the error of a failed FS_IOC_ADD_ENCRYPTION_KEY (@errnum). */
+int cl_fscrypt_add_key_error(int errnum, struct cl_error **err);
+
+/**
+ * cl_fscrypt_provision_desc() - the description of the provisioning key of layer @id of
+ * the store at @store_dir: "cryptlayer:<store_dir>:<id>". Return: 0 or -ENAMETOOLONG.
+ */
+int cl_fscrypt_provision_desc(const char *store_dir, const char *id, char *buf, size_t len);
+
+/**
+ * cl_fscrypt_add_key_provisioned() - add @key to the filesystem of @mnt_fd through a
+ * "fscrypt-provisioning" key named @desc, left linked in the user keyring (its bytes
+ * cannot be read back) until cl_fscrypt_unprovision(): the kernel gives the identifier,
+ * and after a kill cl_fscrypt_provisioned_id() finds it again (lib/fscrypt/provision.c).
+ * Return: 0 and *ret_id; -EOPNOTSUPP (*err untouched) when no provisioning key can be made
+ * here (the caller computes the identifier itself); or -errno of the add.
+ */
+int cl_fscrypt_add_key_provisioned(int mnt_fd, const struct cl_secret *key, const char *desc,
+				   struct cl_key_id *ret_id, struct cl_error **err);
+
+/**
+ * cl_fscrypt_provisioned_id() - the key provisioned under @desc, added to @mnt_fd's
+ * filesystem again (a no-op when present), which gives its identifier.
+ * Return: 1 and *ret_id, 0 when there is none, or -errno.
+ */
+int cl_fscrypt_provisioned_id(int mnt_fd, const char *desc, struct cl_key_id *ret_id,
+			      struct cl_error **err);
+
+/** cl_fscrypt_unprovision() - invalidate the provisioning key @desc, if there is one. */
+void cl_fscrypt_unprovision(const char *desc);
 
 /**
  * cl_fscrypt_add_key() - FS_IOC_ADD_ENCRYPTION_KEY with a v2 key; the kernel computes

@@ -12,7 +12,9 @@
  * move_mount, open_tree, mount_setattr; open/openat only when they create a file
  * (O_CREAT, O_TMPFILE). Not counted: calls made inside shared libraries (libarchive's
  * writes when import unpacks, libmount's loop mount of the store), stdio output, and
- * syscall(2), which the product uses only to read (openat2, keyctl, listmount, statmount).
+ * syscall(2), which the product uses to read (openat2, keyctl searches, listmount,
+ * statmount) and for the provisioning key of a new layer (lib/fscrypt/provision.c:
+ * add_key, keyctl; the FS_IOC_ADD_ENCRYPTION_KEY right after them is counted).
  *
  * One count per process: a plugin's copy of this object finds the binary's state
  * (exported by the FAULT link) with dlsym, so N is the same whether a call is made by

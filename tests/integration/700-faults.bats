@@ -179,7 +179,8 @@ gc_old() {
 # leftovers [ID...]: what is left of any layer but the persistent layers ID (made by
 # new_persistent), one per line: "mount PATH", "key HEX STATUS" (of the keys this N
 # added), "path PATH" (layer directories, key files, lock files, records and their
-# temporary files, notes of snapshots), "snap PATH" (btrfs snapshots)
+# temporary files, notes of snapshots), "snap PATH" (btrfs snapshots), "provisioned DESC"
+# (a provisioning key: lib/fscrypt/provision.c)
 leftovers() {
 	local k s d id keep='^$' keys='^$'
 	for id in "$@"; do
@@ -203,6 +204,7 @@ leftovers() {
 	done
 	[ -z "${BTR:-}" ] || [ ! -d "$BTR/.cryptlayer-snapshots" ] ||
 		find "$BTR/.cryptlayer-snapshots" -mindepth 1 -maxdepth 1 -printf 'snap %p\n'
+	provisioned "" | sed 's/^/provisioned /'
 }
 
 # clean WHEN [--but-locks] [ID...]: nothing is left (see leftovers; lock files aside

@@ -723,8 +723,42 @@ start_holder() {
 	finish_test lock
 }
 
+@test "create killed after the kernel added its key, before the record named it: gc finds the key" {
+	local fault=$TOP/build-fault/cryptlayer id pid key status named prov
+	make -C "$TOP" B=build-fault FAULT=1 all >/dev/null
+	id=$(safename)
+	# stopped at its second record write (the first is the record before anything): the
+	# key is in the kernel, the record does not name it; FAULT_AT (never reached) names it
+	CRYPTLAYER_FAULT_AT=100000 CRYPTLAYER_FAULT_STOP=renameat@2 $fault --root "$CLROOT" \
+		--run-dir "$CLRUN" create --base "$W/base" --id "$id" >"$W/out" 2>"$W/err" &
+	pid=$!
+	wait_until grep -q '^State:.*stopped' "/proc/$pid/status" || true
+	# what the stop shows, taken before the kill (a failed check must not leave it stopped,
+	# holding the layer's lock)
+	key=$(sed -n 's/^cryptlayer-fault-key: //p' "$W/err")
+	status=$("$PROBE" key-status "${key:-none}" "$STORE" 2>&1 || true)
+	named=$(jq -r '.key_id // "none"' "$CLRUN/$id.json" 2>&1 || true)
+	prov=$(provisioned "$id")
+	kill -9 "$pid"
+	wait "$pid" || true
+	[ -n "$key" ] || { cat "$W/err"; false; }
+	assert_equal "$status" present
+	assert_equal "$named" none
+	assert_equal "$prov" "cryptlayer:$STORE:$id"
+	find "$CLRUN" "$STORE/containers" -maxdepth 1 -name "$id*" -exec touch -d '-2 minutes' {} +
+	run_cryptlayer gc
+	run "$PROBE" key-status "$key" "$STORE"
+	assert_output absent
+	run provisioned "$id"
+	assert_output ""
+	assert_store_empty
+}
+
 @test "after all kills: no layer, record, lock file or key file is left in the store" {
 	assert_store_empty
+	# no provisioning key left either (a key added but not yet named when killed)
+	run provisioned ""
+	assert_output ""
 	# every key any record ever named is absent
 	local k n=0
 	for k in $(awk 'length($2) == 32 { print $2 }' "$W/seen" | sort -u); do

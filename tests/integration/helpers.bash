@@ -58,6 +58,16 @@ make_btrfs_base() {
 	make_base "$2/base"
 }
 
+# provisioned KEYWORD: the provisioning keys (lib/fscrypt/provision.c) of this store whose
+# description has KEYWORD, one per line; invalidated, revoked or dead ones are on their way
+# out
+provisioned() {
+	# serial flags usage timeout perm uid gid type (cut to 9: fscrypt-p) description:
+	awk -v d="cryptlayer:$STORE:" -v k="$1" '$8 == "fscrypt-p" && $2 !~ /[iRD]/ {
+		desc = $9; sub(/:$/, "", desc)
+		if (index(desc, d) == 1 && index(desc, k)) print desc }' /proc/keys
+}
+
 # run_cryptlayer [expected-rc] args...: run $CL, check the exit code (default 0).
 run_cryptlayer() {
 	local want=0
