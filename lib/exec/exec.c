@@ -130,7 +130,8 @@ static int add_key_named_by_kernel(struct exec_ctx *c, const struct cl_secret *k
 				   struct cl_error **err)
 {
 	char desc[4096];
-	int r = cl_fscrypt_provision_desc(c->store->dir, c->plan->rec.id, desc, sizeof(desc));
+	int r = cl_fscrypt_provision_desc(c->store->dir_fd, c->store->dir, c->plan->rec.id, desc,
+					  sizeof(desc));
 
 	if (r < 0)
 		return -EOPNOTSUPP;

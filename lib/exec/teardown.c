@@ -130,7 +130,8 @@ static int op_remove_key(struct cl_store *store, const struct cl_record *rec,
 	char desc[4096] = "";
 	int r;
 
-	if (rec->id && cl_fscrypt_provision_desc(store->dir, rec->id, desc, sizeof(desc)) < 0)
+	if (rec->id &&
+	    cl_fscrypt_provision_desc(store->dir_fd, store->dir, rec->id, desc, sizeof(desc)) < 0)
 		desc[0] = '\0';
 	r = key_to_remove(store, rec, desc, &id, err);
 	if (r <= 0)

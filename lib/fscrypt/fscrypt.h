@@ -37,9 +37,11 @@ int cl_fscrypt_add_key_error(int errnum, struct cl_error **err);
 
 /**
  * cl_fscrypt_provision_desc() - the description of the provisioning key of layer @id of
- * the store at @store_dir: "cryptlayer:<store_dir>:<id>". Return: 0 or -ENAMETOOLONG.
+ * the store at @store_dir (@store_fd): "cryptlayer:<store_dir>:<id>:<f_fsid in hex>".
+ * Return: 0, -ENAMETOOLONG, or -errno of fstatfs.
  */
-int cl_fscrypt_provision_desc(const char *store_dir, const char *id, char *buf, size_t len);
+int cl_fscrypt_provision_desc(int store_fd, const char *store_dir, const char *id, char *buf,
+			      size_t len);
 
 /**
  * cl_fscrypt_add_key_provisioned() - add @key to the filesystem of @mnt_fd through a

@@ -3,10 +3,10 @@
  * The kernel names a new key (DESIGN §2: it computes the identifier as it adds the key),
  * and a way back to that name after a kill: the key goes in through a
  * "fscrypt-provisioning" key (Linux 5.8) linked into the caller's user keyring under a
- * description of the layer. Its bytes cannot be read back by anyone (the type has no
- * read); it stays until the record names the identifier, and a teardown that finds a
- * record without one adds the key again through it, which gives the identifier, and
- * removes both. No userspace HKDF on the hook's path.
+ * description of the layer (store path, id and the store filesystem's f_fsid). Its bytes cannot be
+ * read back by anyone (the type has no read); it stays until the record names the identifier, and a
+ * teardown that finds a record without one adds the key again through it, which gives the
+ * identifier, and removes both. No userspace HKDF on the hook's path.
  */
 #include <errno.h>
 #include <linux/fscrypt.h>
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -25,10 +26,18 @@
 #define PERM_USR_VIEW 0x00010000U
 #define PERM_USR_SEARCH 0x00080000U
 
-int cl_fscrypt_provision_desc(const char *store_dir, const char *id, char *buf, size_t len)
+int cl_fscrypt_provision_desc(int store_fd, const char *store_dir, const char *id, char *buf,
+			      size_t len)
 {
-	int n = snprintf(buf, len, "cryptlayer:%s:%s", store_dir, id);
+	struct statfs sfs;
+	unsigned fsid[2];
+	int n;
 
+	/* the path alone is not unique: a nested store has the host's, in another filesystem */
+	if (fstatfs(store_fd, &sfs) < 0)
+		return -errno;
+	memcpy(fsid, &sfs.f_fsid, sizeof(fsid));
+	n = snprintf(buf, len, "cryptlayer:%s:%s:%08x%08x", store_dir, id, fsid[0], fsid[1]);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 

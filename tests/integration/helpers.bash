@@ -58,8 +58,8 @@ make_btrfs_base() {
 	make_base "$2/base"
 }
 
-# provisioned KEYWORD: the provisioning keys (lib/fscrypt/provision.c) of this store whose
-# description has KEYWORD, one per line; invalidated, revoked or dead ones are on their way
+# provisioned KEYWORD: the provisioning keys (lib/fscrypt/provision.c) of this store
+# (cryptlayer:STORE:ID:FSID) whose description has KEYWORD, one per line; invalidated, revoked or dead ones are on their way
 # out
 provisioned() {
 	# serial flags usage timeout perm uid gid type (cut to 9: fscrypt-p) description:
