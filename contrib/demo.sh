@@ -71,12 +71,12 @@ say "5. The same file on the store's disk: its blocks, read raw, are ciphertext"
 IMG=$ROOT/store.img
 FILE=$UPPER/notes.txt
 sync
-BLOCK=$(filefrag -b4096 -v "$FILE" | awk '$1 == "0:" { sub(/\.\..*/, "", $4); print $4; exit }')
+BLOCK=$(filefrag -b4096 -v "$FILE" | awk '$1 == "0:" && !n++ { sub(/\.\..*/, "", $4); print $4 }')
 if [ -f "$IMG" ] && [ -n "$BLOCK" ]; then
 	echo 3 >/proc/sys/vm/drop_caches
-	echo "plaintext (through the container):  $(runc exec "$NAME" cat /notes.txt | xxd | head -1)"
+	echo "plaintext (through the container):  $(runc exec "$NAME" cat /notes.txt | xxd -l 16)"
 	echo "raw block $BLOCK of $IMG:"
-	dd if="$IMG" bs=4096 skip="$BLOCK" count=1 status=none | xxd | head -2
+	dd if="$IMG" bs=4096 skip="$BLOCK" count=1 status=none | xxd -l 32
 	read -r MATCHES BYTES < <(python3 "$TOP/contrib/scan-image.py" "$IMG" top-secret-data)
 	printf 'every written block of the store image (%d MiB): "top-secret-data" found %d times\n' \
 		$((BYTES >> 20)) "$MATCHES"
@@ -93,7 +93,7 @@ echo "record:          $("$CL" status "$NAME" >/dev/null 2>&1 && echo present ||
 echo "key $KEY in the kernel: $("$PROBE" key-status "$KEY" "$ROOT/store")"
 if [ -f "$IMG" ] && [ -n "$BLOCK" ]; then
 	echo "raw block $BLOCK now (whatever ciphertext is left there has no key any more):"
-	dd if="$IMG" bs=4096 skip="$BLOCK" count=1 status=none | xxd | head -1
+	dd if="$IMG" bs=4096 skip="$BLOCK" count=1 status=none | xxd -l 16
 fi
 
 say "Crypto-erased: the key is ABSENT from the kernel and the layer is gone (${SECONDS} s)"
