@@ -129,19 +129,20 @@ static int compute_key_id(const struct cl_secret *key, struct cl_key_id *ret, st
 static int add_key_named_by_kernel(struct exec_ctx *c, const struct cl_secret *key,
 				   struct cl_error **err)
 {
-	char desc[4096];
+	char desc[CL_FSCRYPT_PROVISION_DESC_MAX];
+	int32_t serial = 0;
 	int r = cl_fscrypt_provision_desc(c->store->dir_fd, c->store->dir, c->plan->rec.id, desc,
 					  sizeof(desc));
 
 	if (r < 0)
 		return -EOPNOTSUPP;
-	r = cl_fscrypt_add_key_provisioned(c->store->dir_fd, key, desc, &c->key_id, err);
+	r = cl_fscrypt_add_key_provisioned(c->store->dir_fd, key, desc, &c->key_id, &serial, err);
 	if (r < 0)
 		return r;
 	c->key_added = true;
 	r = record_key_id(c, &c->key_id, err);
 	if (r == 0)
-		cl_fscrypt_unprovision(desc);
+		cl_fscrypt_unprovision(desc, serial);
 	return r;
 }
 

@@ -127,7 +127,7 @@ static int op_remove_key(struct cl_store *store, const struct cl_record *rec,
 {
 	struct cl_key_id id;
 	unsigned flags = 0;
-	char desc[4096] = "";
+	char desc[CL_FSCRYPT_PROVISION_DESC_MAX] = "";
 	int r;
 
 	if (rec->id &&
@@ -167,7 +167,7 @@ static int op_remove_key(struct cl_store *store, const struct cl_record *rec,
 				    id.hex, cl_fscrypt_key_status_name(rep->key_status));
 	/* a kill between the record naming the key and the invalidation left it */
 	if (desc[0])
-		cl_fscrypt_unprovision(desc);
+		cl_fscrypt_unprovision(desc, 0);
 	return 0;
 }
 

@@ -35,6 +35,9 @@ void cl_key_id_set(struct cl_key_id *id, const uint8_t *bytes);
 /** cl_fscrypt_add_key_error() - the error of a failed FS_IOC_ADD_ENCRYPTION_KEY (@errnum). */
 int cl_fscrypt_add_key_error(int errnum, struct cl_error **err);
 
+/* room for a provisioning key's description: the kernel takes up to 4095 bytes */
+#define CL_FSCRYPT_PROVISION_DESC_MAX 4096
+
 /**
  * cl_fscrypt_provision_desc() - the description of the provisioning key of layer @id of
  * the store at @store_dir (@store_fd): "cryptlayer:<store_dir>:<id>:<f_fsid in hex>".
@@ -48,11 +51,13 @@ int cl_fscrypt_provision_desc(int store_fd, const char *store_dir, const char *i
  * "fscrypt-provisioning" key named @desc, left linked in the user keyring (its bytes
  * cannot be read back) until cl_fscrypt_unprovision(): the kernel gives the identifier,
  * and after a kill cl_fscrypt_provisioned_id() finds it again (lib/fscrypt/provision.c).
- * Return: 0 and *ret_id; -EOPNOTSUPP (*err untouched) when no provisioning key can be made
- * here (the caller computes the identifier itself); or -errno of the add.
+ * Return: 0, *ret_id and the provisioning key's serial *ret_serial; -EOPNOTSUPP (*err
+ * untouched) when no provisioning key can be made here (the caller computes the
+ * identifier itself); or -errno of the add.
  */
 int cl_fscrypt_add_key_provisioned(int mnt_fd, const struct cl_secret *key, const char *desc,
-				   struct cl_key_id *ret_id, struct cl_error **err);
+				   struct cl_key_id *ret_id, int32_t *ret_serial,
+				   struct cl_error **err);
 
 /**
  * cl_fscrypt_provisioned_id() - the key provisioned under @desc, added to @mnt_fd's
@@ -62,8 +67,11 @@ int cl_fscrypt_add_key_provisioned(int mnt_fd, const struct cl_secret *key, cons
 int cl_fscrypt_provisioned_id(int mnt_fd, const char *desc, struct cl_key_id *ret_id,
 			      struct cl_error **err);
 
-/** cl_fscrypt_unprovision() - invalidate the provisioning key @desc, if there is one. */
-void cl_fscrypt_unprovision(const char *desc);
+/**
+ * cl_fscrypt_unprovision() - invalidate the provisioning key @serial, or when it is 0 the
+ * one found under @desc, if there is one.
+ */
+void cl_fscrypt_unprovision(const char *desc, int32_t serial);
 
 /**
  * cl_fscrypt_add_key() - FS_IOC_ADD_ENCRYPTION_KEY with a v2 key; the kernel computes

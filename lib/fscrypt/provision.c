@@ -3,10 +3,11 @@
  * The kernel names a new key (DESIGN §2: it computes the identifier as it adds the key),
  * and a way back to that name after a kill: the key goes in through a
  * "fscrypt-provisioning" key (Linux 5.8) linked into the caller's user keyring under a
- * description of the layer (store path, id and the store filesystem's f_fsid). Its bytes cannot be
- * read back by anyone (the type has no read); it stays until the record names the identifier, and a
- * teardown that finds a record without one adds the key again through it, which gives the
- * identifier, and removes both. No userspace HKDF on the hook's path.
+ * description of the layer (store path, id and the store filesystem's f_fsid). Its bytes
+ * cannot be read back by anyone (the type has no read); it stays until the record names
+ * the identifier, and a teardown that finds a record without one adds the key again
+ * through it, which gives the identifier, and removes both. No userspace HKDF on the
+ * hook's path.
  */
 #include <errno.h>
 #include <linux/fscrypt.h>
@@ -88,7 +89,8 @@ static int add_by_serial(int mnt_fd, long serial, struct cl_key_id *ret_id)
 }
 
 int cl_fscrypt_add_key_provisioned(int mnt_fd, const struct cl_secret *key, const char *desc,
-				   struct cl_key_id *ret_id, struct cl_error **err)
+				   struct cl_key_id *ret_id, int32_t *ret_serial,
+				   struct cl_error **err)
 {
 	long serial;
 	int r;
@@ -103,6 +105,7 @@ int cl_fscrypt_add_key_provisioned(int mnt_fd, const struct cl_secret *key, cons
 		(void)syscall(SYS_keyctl, KEYCTL_INVALIDATE, serial);
 		return cl_fscrypt_add_key_error(-r, err);
 	}
+	*ret_serial = (int32_t)serial;
 	return 0;
 }
 
@@ -129,10 +132,10 @@ int cl_fscrypt_provisioned_id(int mnt_fd, const char *desc, struct cl_key_id *re
 	return r < 0 ? cl_fscrypt_add_key_error(-r, err) : 1;
 }
 
-void cl_fscrypt_unprovision(const char *desc)
+void cl_fscrypt_unprovision(const char *desc, int32_t serial)
 {
-	long serial = find(desc);
+	long s = serial > 0 ? serial : find(desc);
 
-	if (serial > 0)
-		(void)syscall(SYS_keyctl, KEYCTL_INVALIDATE, serial);
+	if (s > 0)
+		(void)syscall(SYS_keyctl, KEYCTL_INVALIDATE, s);
 }
