@@ -54,7 +54,7 @@ ifeq ($(FAULT),1)
 .DEFAULT_GOAL := all
 FAULT_SYMS := mkdirat mkdir unlinkat unlink renameat rename linkat mknodat open openat write \
         pwrite fsync fsetxattr fchown fchmod ioctl setns mount umount2 fsopen fsconfig fsmount \
-        move_mount open_tree mount_setattr getrandom
+        move_mount open_tree mount_setattr getrandom syscall
 $(B)/cryptlayer $(B)/cryptlayer-crypto.so $(B)/cryptlayer-tar.so: $(B)/tests/fault/fault.o Makefile
 $(B)/cryptlayer $(B)/cryptlayer-crypto.so $(B)/cryptlayer-tar.so: override LDFLAGS += \
         $(B)/tests/fault/fault.o $(FAULT_SYMS:%=-Wl,--wrap=%)

@@ -36,6 +36,11 @@
  * 64 bytes returns FILE's first 64 bytes (so every fscrypt key is known), of exactly 32
  * bytes its next 32 (a .clx data key); other sizes are random. The keys come from a file,
  * never the environment, which the scan reads.
+ *
+ * CRYPTLAYER_FAULT_NO_PROVISION=1: add_key() of an "fscrypt-provisioning" key fails with
+ * EDQUOT (as when the user's key quota is full), announced as "cryptlayer-fault: no
+ * provisioning key", so that a new layer takes the way that names the key itself, before
+ * adding it (lib/exec/exec.c op_add_key). Not counted.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -290,4 +295,26 @@ ssize_t __wrap_getrandom(void *buf, size_t len, unsigned flags)
 	memcpy(buf, len == 64 ? keys : keys + 64, len);
 	explicit_bzero(keys, sizeof(keys));
 	return (ssize_t)len;
+}
+
+/* CRYPTLAYER_FAULT_NO_PROVISION: see the top of this file; every other syscall(2) passes */
+long __real_syscall(long n, ...);
+long __wrap_syscall(long n, ...);
+long __wrap_syscall(long n, ...)
+{
+	long a[6];
+	va_list ap;
+
+	/* as glibc's syscall(): six register-sized arguments, whatever the call uses */
+	va_start(ap, n);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (n == SYS_add_key && a[0] && !strcmp((const char *)a[0], "fscrypt-provisioning") &&
+	    getenv("CRYPTLAYER_FAULT_NO_PROVISION")) {
+		dprintf(STDERR_FILENO, "cryptlayer-fault: no provisioning key\n");
+		errno = EDQUOT;
+		return -1;
+	}
+	return __real_syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

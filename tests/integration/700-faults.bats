@@ -394,6 +394,15 @@ step_create_btrfs() {
 		--backend btrfs
 }
 
+# create where no provisioning key can be made (the fault build refuses its add_key, as a
+# full key quota would): the identifier is computed and named in the record before the add
+step_create_noprov() {
+	CRYPTLAYER_FAULT_NO_PROVISION=1 create_step "$1" fc-noprov \
+		"$STORE/containers/fc-noprov/crypt" --base "$BASE"
+	[ "$RC" -ne 0 ] || grep -q '^cryptlayer-fault: no provisioning key$' "$W/err" ||
+		problem "created without the provisioning key refused"
+}
+
 # create --nested (issue 11): the nest and its binds under merged, undone at any fault
 step_create_nested() {
 	create_step "$1" fc-nested "$STORE/nest/fc-nested/store" --base "$BASE" --nested
@@ -666,6 +675,10 @@ step_precreate() {
 
 @test "create (persistent, a new machine key): every fault point leaves nothing" {
 	walk "create (persistent)" step_create_persistent
+}
+
+@test "create without a provisioning key (its identifier computed first): every fault point leaves nothing" {
+	walk "create (no provisioning key)" step_create_noprov
 }
 
 @test "create --backend btrfs: every fault point leaves nothing (snapshot deleted)" {
