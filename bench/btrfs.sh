@@ -7,6 +7,12 @@
 #               10 MB.
 #   vs overlay: the same create + destroy with the overlay backend over the 10 MB base,
 #               interleaved with the above; goal: btrfs <= 1.5x overlay.
+#   the peer:   'btrfs subvolume snapshot -r' + 'btrfs subvolume delete' (btrfs-progs) of
+#               the 10 MB base in the same rounds: the kernel's snapshot alone. Its commit
+#               waits for a device flush (the loop image's fsync on the host filesystem),
+#               so the btrfs/overlay ratio depends on the disk: the same two cycles are
+#               also run over a copy of the base on a btrfs image in a tmpfs (a flush
+#               costs nothing there), which shows what the backend costs without it.
 #   hook cost:  'runc run' of /bin/true with no-op prestart/poststop hooks (/bin/true)
 #               against cryptlayer's (io.cryptlayer.backend=btrfs over the 10 MB base),
 #               interleaved; cryptlayer - noop (paired medians) of the hook windows: the
@@ -35,11 +41,12 @@ bench_cleanup() {
 	for id in $("${CL[@]}" list --json 2>/dev/null | jq -r '.[].id' 2>/dev/null || true); do
 		"${CL[@]}" destroy "$id" >/dev/null 2>&1 || echo "bench btrfs: destroy $id failed" >&2
 	done
-	umount "$T/btr" 2>/dev/null || true
+	umount "$T/btr" "$T/ramb" 2>/dev/null || true
+	umount "$T/ram" 2>/dev/null || true
 }
 bench_tmpdir "${TMPDIR:-/tmp}"
 CL=("$CRYPTLAYER" --root "$T/root" --run-dir "$T/run")
-mkdir -p "$T/res" "$T/run" "$T/btr"
+mkdir -p "$T/res" "$T/run" "$T/btr" "$T/ram" "$T/ramb"
 mount -t tmpfs -o size=16m,mode=0700 cl-btrfs "$T/run" || die "cannot mount a tmpfs run dir"
 cc -O2 -o "$T/timeit" "$HERE/timeit.c" || die "cannot build bench/timeit.c"
 cc -O2 -o "$T/stamp" "$HERE/stamp.c" || die "cannot build bench/stamp.c"
@@ -61,6 +68,15 @@ done
 # 10 MB and 1 GiB bases: allocated data (a snapshot's cost does not read it)
 fallocate -l 9M "$T/btr/small/data"
 fallocate -l 1G "$T/btr/big/data"
+mkdir "$T/btr/progs"
+# the 10 MB base again, on a btrfs image in RAM (no device flush)
+mount -t tmpfs -o size=400m,mode=0700 cl-btrfs-ram "$T/ram" || die "cannot mount a tmpfs"
+truncate -s 300M "$T/ram/btrfs.img"
+mkfs.btrfs -q -f "$T/ram/btrfs.img" >/dev/null
+mount -o loop "$T/ram/btrfs.img" "$T/ramb"
+btrfs subvolume create "$T/ramb/small" >/dev/null
+busybox_tree "$T/ramb/small"
+fallocate -l 9M "$T/ramb/small/data"
 sync
 (cd "$T" && runc spec && mv config.json spec.json)
 
@@ -118,6 +134,17 @@ create_destroy() {
 	die "destroy $id failed"
 }
 
+# progs: the peer, btrfs-progs' snapshot -r + delete of the 10 MB base, to res/progs
+progs() {
+	local c d
+	if ! c=$("$T/timeit" -o "$T/log" btrfs subvolume snapshot -r "$T/btr/small" "$T/btr/progs/s") ||
+		! d=$("$T/timeit" -o "$T/log" btrfs subvolume delete "$T/btr/progs/s"); then
+		cat "$T/log" >&2
+		die "btrfs subvolume snapshot/delete failed"
+	fi
+	echo $((c + d)) >>"$T/res/progs"
+}
+
 # run_one VARIANT: ns of 'runc run' of that bundle, appended to res/run.VARIANT; then the
 # same with the stamped bundle: ns between the stamps around its hooks to res/win.VARIANT
 run_one() {
@@ -135,12 +162,16 @@ run_one() {
 # each round rotates the order of the three create+destroy variants and of the three runs:
 # a fixed order gave the variant after the runc runs a systematic ~0.4 ms more (a btrfs
 # commit still in flight), which biased both ratios
-CD=("small $T/btr/small btrfs" "big $T/btr/big btrfs" "overlay $T/btr/small overlay")
+CD=("small $T/btr/small btrfs" "big $T/btr/big btrfs" "overlay $T/btr/small overlay"
+	"ramsmall $T/ramb/small btrfs" "ramoverlay $T/ramb/small overlay" "progs")
 RUN=(noop cl clov)
 for i in $(seq 0 "$RUNS"); do
-	for k in 0 1 2; do
+	for k in 0 1 2 3 4 5; do
 		# shellcheck disable=SC2086 # name, base and backend
-		create_destroy ${CD[(i + k) % 3]}
+		case ${CD[(i + k) % 6]} in
+		progs) progs ;;
+		*) create_destroy ${CD[(i + k) % 6]} ;;
+		esac
 	done
 	for k in 0 1 2; do
 		run_one "${RUN[(i + k) % 3]}"
@@ -166,6 +197,17 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 	printf '%-40s %8s\n' "create+destroy, overlay, 10 MB base" "$ov"
 	printf '%-40s %8s   (goal <= 1.20)\n' "1 GiB / 10 MB" "$(ratio "$big" "$small")"
 	printf '%-40s %8s   (goal <= 1.50)\n' "btrfs / overlay" "$(ratio "$small" "$ov")"
+	progs=$(med "$T/res/progs")
+	printf '%-40s %8s   (the peer: the kernel snapshot alone)\n' \
+		"btrfs-progs snapshot -r + delete" "$progs"
+	printf '%-40s %8s\n' "btrfs backend / btrfs-progs" "$(ratio "$small" "$progs")"
+	printf '%-40s %8s\n' "btrfs - overlay (paired)" "$(paired "$T/res/overlay" "$T/res/small")"
+	rs=$(med "$T/res/ramsmall")
+	ro=$(med "$T/res/ramoverlay")
+	printf '%-40s %8s\n' "create+destroy, btrfs, base in RAM" "$rs"
+	printf '%-40s %8s\n' "create+destroy, overlay, base in RAM" "$ro"
+	printf '%-40s %8s   (no device flush in the commit)\n' "btrfs / overlay, base in RAM" \
+		"$(ratio "$rs" "$ro")"
 	printf '%-40s %8s\n' "runc run /bin/true, no-op hooks" "$(med "$T/res/run.noop")"
 	printf '%-40s %8s\n' "runc run /bin/true, cryptlayer btrfs" "$(med "$T/res/run.cl")"
 	printf '%-40s %8s\n' "runc run /bin/true, cryptlayer overlay" "$(med "$T/res/run.clov")"
