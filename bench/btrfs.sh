@@ -100,16 +100,10 @@ make_bundle "$T/cl" "$HOOKS" \
 make_bundle "$T/clov" "$HOOKS" "$(jq -n --arg b "$T/btr/small" '{"io.cryptlayer.base": $b}')"
 # the same three with a stamp before and after each stage's hooks (A, B around prestart, C,
 # D around poststop) in $T/stamps (bench/run's hook windows)
-stamped() {
-	jq --arg s "$T/stamp" --arg f "$T/stamps" '
-		def st(l): {path: $s, args: ["stamp", $f, l]};
-		{prestart: ([st("A")] + (.prestart // []) + [st("B")]),
-		 poststop: ([st("C")] + (.poststop // []) + [st("D")])}' <<<"$1"
-}
 for v in noop cl clov; do
 	mkdir -p "$T/w$v"
 	cp -a "$T/$v/rootfs" "$T/w$v/"
-	jq --argjson h "$(stamped "$(jq .hooks "$T/$v/config.json")")" '.hooks = $h' \
+	jq --argjson h "$(bench_stamped "$(jq .hooks "$T/$v/config.json")" "$T/stamp" "$T/stamps")" '.hooks = $h' \
 		"$T/$v/config.json" >"$T/w$v/config.json"
 done
 

@@ -11,6 +11,8 @@
 
 BENCH=$1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench/stamped.sh
+. "$HERE/stamped.sh"
 TOP=$(cd "$HERE/.." && pwd)
 CRYPTLAYER=$(realpath "${CRYPTLAYER:-$TOP/build/cryptlayer}")
 PREFIX=cl$BENCH$$

@@ -74,24 +74,17 @@ cl_hooks() {
 	hook_pair "$(jq -nc --arg b "$CRYPTLAYER" --arg r "${1:-}" --arg d "${2:-}" \
 		'[$b] + (if $r == "" then [] else ["--root", $r, "--run-dir", $d] end) + ["hook"]')"
 }
-# stamped HOOKS STAMP FILE: stamps A, B around prestart and C, D around poststop (the
-# hook windows: what the runtime spends in the hooks, without the noise of the whole run)
-stamped() {
-	jq -c --arg s "$2" --arg f "$3" 'def st(l): {path: $s, args: ["stamp", $f, l]};
-		{prestart: ([st("A")] + .prestart + [st("B")]),
-		 poststop: ([st("C")] + .poststop + [st("D")])}' <<<"$1"
-}
 # host level
 busybox_tree "$T/h-noop/rootfs"
-bundle "$T/h-noop" "$T/h-noop/rootfs" "$(stamped "$noop_hooks" "$S/bin/stamp" "$S/res/st")" '{}'
+bundle "$T/h-noop" "$T/h-noop/rootfs" "$(bench_stamped "$noop_hooks" "$S/bin/stamp" "$S/res/st")" '{}'
 bundle "$T/h-cl" "$T/h-cl/rootfs" \
-	"$(stamped "$(cl_hooks "$T/root" "$T/run")" "$S/bin/stamp" "$S/res/st")" \
+	"$(bench_stamped "$(cl_hooks "$T/root" "$T/run")" "$S/bin/stamp" "$S/res/st")" \
 	"$(jq -nc --arg b "$S/ibase" '{"io.cryptlayer.base": $b}')"
 # inner level (paths as the outer sees them)
 busybox_tree "$S/i-noop/rootfs"
 bundle "$S/i-noop" /shared/i-noop/rootfs \
-	"$(stamped "$noop_hooks" /shared/bin/stamp /shared/res/st)" '{}'
-bundle "$S/i-cl" /shared/i-cl/rootfs "$(stamped "$(cl_hooks)" /shared/bin/stamp /shared/res/st)" \
+	"$(bench_stamped "$noop_hooks" /shared/bin/stamp /shared/res/st)" '{}'
+bundle "$S/i-cl" /shared/i-cl/rootfs "$(bench_stamped "$(cl_hooks)" /shared/bin/stamp /shared/res/st)" \
 	'{"io.cryptlayer.base": "/ibase"}'
 # window FILE: the hook windows of the run whose stamps are in FILE, in ns
 window() {
