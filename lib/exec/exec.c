@@ -460,15 +460,6 @@ static int snapshot_make(struct exec_ctx *c, int fds[2], struct cl_error **err)
 	return r;
 }
 
-/* note the snapshot in the store, then make it, read-only, from the checked base */
-static int op_snapshot(struct exec_ctx *c, struct cl_error **err)
-{
-	int fds[2];
-	int r = snapshot_prepare(c, fds, err);
-
-	return r < 0 ? r : snapshot_make(c, fds, err);
-}
-
 static int new_overlay(struct exec_ctx *c, struct cl_error **err)
 {
 	struct cl_plan *p = c->plan;
@@ -571,11 +562,7 @@ static int run_op(struct exec_ctx *c, enum cl_op_kind k, struct cl_error **err)
 		return op_make_nest(c, err);
 	case CL_OP_MOUNT_NEST:
 		return op_mount_nest(c, err);
-	case CL_OP_SNAPSHOT:
-		return op_snapshot(c, err);
-	case CL_OP_SNAPSHOT_WAIT: /* snapshot_beside() waited */
-		return 0;
-	default:
+	default: /* CL_OP_SNAPSHOT and its wait: run_ops() runs them (snapshot_beside) */
 		return cl_error_set(err, EINVAL, "op '%s' in a creation plan", cl_plan_op_name(k));
 	}
 }
@@ -643,15 +630,25 @@ static int interrupted(struct cl_error **err)
 			    strsignal(sig));
 }
 
-/* the plan's ops [@from, @to), in order, up to the first failure or signal */
+static int snapshot_beside(struct exec_ctx *c, int i, struct cl_error **err);
+
+/*
+ * the plan's ops [@from, @to), in order, up to the first failure or signal; a snapshot
+ * runs beside the ops up to its wait (snapshot_beside)
+ */
 static int run_ops(struct exec_ctx *c, int from, int to, struct cl_error **err)
 {
 	int r = 0;
 
 	for (int i = from; i < to && r == 0; i++) {
 		r = interrupted(err);
-		if (r == 0)
+		if (r == 0 && c->plan->ops[i] != CL_OP_SNAPSHOT) {
 			r = run_op(c, c->plan->ops[i], err);
+		} else if (r == 0) {
+			r = snapshot_beside(c, i, err);
+			i = r < 0 ? i : r;
+			r = r < 0 ? r : 0;
+		}
 	}
 	return r;
 }
@@ -726,20 +723,11 @@ int cl_exec_create_populated(struct cl_store *store, struct cl_plan *plan, const
 	    .store = store, .plan = plan, .run_dir = run_dir, .populate = fn, .populate_ctx = ctx};
 
 	struct cl_sigblock sb;
-	int r = 0;
+	int r;
 
 	/* a signal between two steps stops the run there, and the steps done are undone */
 	cl_signals_block(&sb);
-	for (int i = 0; i < plan->n_ops && r == 0; i++) {
-		r = interrupted(err);
-		if (r == 0 && plan->ops[i] == CL_OP_SNAPSHOT) {
-			r = snapshot_beside(&c, i, err);
-			i = r < 0 ? i : r;
-			r = r < 0 ? r : 0;
-		} else if (r == 0) {
-			r = run_op(&c, plan->ops[i], err);
-		}
-	}
+	r = run_ops(&c, 0, plan->n_ops, err);
 	if (r < 0) {
 		struct cl_error *e = NULL;
 
