@@ -146,6 +146,29 @@ static int add_key_named_by_kernel(struct exec_ctx *c, const struct cl_secret *k
 	return r;
 }
 
+/*
+ * Name @want in the record, then add @key, which the kernel must name @want too (a key
+ * whose bytes do not give the identifier @what says is refused with @errnum, added: the
+ * undo removes it by the identifier the kernel gave).
+ */
+static int add_key_as(struct exec_ctx *c, const struct cl_secret *key, const struct cl_key_id *want,
+		      int errnum, const char *what, struct cl_error **err)
+{
+	int r = record_key_id(c, want, err);
+
+	if (r < 0)
+		return r;
+	r = cl_fscrypt_add_key(c->store->dir_fd, key, &c->key_id, err);
+	if (r < 0)
+		return r;
+	c->key_added = true;
+	if (memcmp(c->key_id.bytes, want->bytes, sizeof(want->bytes)))
+		return cl_error_set(err, errnum,
+				    "layer '%s': the kernel named its key %s, not %s (%s)",
+				    c->plan->rec.id, c->key_id.hex, want->hex, what);
+	return 0;
+}
+
 static int op_add_key(struct exec_ctx *c, struct cl_error **err)
 {
 	_cleanup_secret_ struct cl_secret *key = NULL;
@@ -164,16 +187,9 @@ static int op_add_key(struct exec_ctx *c, struct cl_error **err)
 	/* else the identifier computed here first, named in the record before the add */
 	r = compute_key_id(key, &want, err);
 	if (r == 0)
-		r = record_key_id(c, &want, err);
+		r = add_key_as(c, key, &want, EIO, "computed beforehand", err);
 	if (r < 0)
 		return r;
-	r = cl_fscrypt_add_key(c->store->dir_fd, key, &c->key_id, err);
-	if (r < 0)
-		return r;
-	c->key_added = true;
-	if (memcmp(c->key_id.bytes, want.bytes, sizeof(want.bytes)))
-		return cl_error_set(err, EIO, "the kernel named key %s, not the computed %s",
-				    c->key_id.hex, want.hex);
 	if (!c->plan->ephemeral)
 		c->key = TAKE_PTR(key); /* wrapped by the next op, then wiped */
 	return 0;
@@ -255,17 +271,8 @@ static int op_load_key(struct exec_ctx *c, struct cl_error **err)
 				    c->plan->rec.id, pol.hex);
 	c->key_was_present =
 	    cl_fscrypt_key_status(c->store->dir_fd, &pol, &st, NULL) == 0 && st == CL_KEY_PRESENT;
-	r = record_key_id(c, &pol, err);
-	if (r < 0)
-		return r;
-	r = cl_fscrypt_add_key(c->store->dir_fd, key, &c->key_id, err);
-	if (r < 0)
-		return r;
-	c->key_added = true;
-	if (memcmp(c->key_id.bytes, pol.bytes, sizeof(pol.bytes)))
-		return cl_error_set(err, EINVAL, "unwrapped key of '%s' is %s, policy needs %s",
-				    c->plan->rec.id, c->key_id.hex, pol.hex);
-	return 0;
+	return add_key_as(c, key, &pol, EINVAL, "its policy's: the key file holds another key",
+			  err);
 }
 
 static int op_write_desc(struct exec_ctx *c, struct cl_error **err)
