@@ -171,7 +171,12 @@ $(B)/tests/test-%: tests/unit/test-%.c $(B)/libcryptlayer.a
 $(B)/tests/replay-fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/replay-main.c $(B)/libcryptlayer.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -pie $(LDFLAGS) -o $@ $< tests/fuzz/replay-main.c \
-		$(B)/libcryptlayer.a $(LDLIBS_MAIN)
+		$(FUZZ_PLUGIN_OBJS) $(B)/libcryptlayer.a $(LDLIBS_MAIN) $(FUZZ_PLUGIN_LIBS)
+# the tar target fuzzes the plugin's unpack: its objects and libraries are linked in
+$(B)/tests/replay-fuzz-tar-entry $(B)/fuzz/fuzz-tar-entry: $(PLUGIN_OBJS)
+$(B)/tests/replay-fuzz-tar-entry $(B)/fuzz/fuzz-tar-entry: FUZZ_PLUGIN_OBJS = $(PLUGIN_OBJS)
+$(B)/tests/replay-fuzz-tar-entry $(B)/fuzz/fuzz-tar-entry: \
+	FUZZ_PLUGIN_LIBS = $(shell pkg-config --libs $(PLUGIN_PKGS)) -lpthread
 
 check-unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "# $$t"; \
@@ -179,7 +184,9 @@ check-unit: $(UNIT_BINS)
 
 check-fuzz-corpus: $(FUZZ_REPLAY)
 	@set -e; for t in $(FUZZ_REPLAY); do n=$${t##*/replay-fuzz-}; \
-		echo "# replay corpus $$n"; $$t tests/fuzz/corpus/$$n/*; done
+		echo "# replay corpus $$n"; \
+		CRYPTLAYER_FUZZ_TAR_SCRATCH=$(abspath $(B))/tests/fuzz-tar-scratch \
+			$$t tests/fuzz/corpus/$$n/*; done
 
 $(B)/tests/fscrypt-probe: tests/tools/fscrypt-probe.c
 	@mkdir -p $(dir $@)
@@ -264,8 +271,8 @@ override CFLAGS += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize
 endif
 $(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(B)/libcryptlayer.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libcryptlayer.a \
-		$(shell pkg-config --libs $(STATIC_PKGS)) -ldl -lpthread
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_PLUGIN_OBJS) $(B)/libcryptlayer.a \
+		$(shell pkg-config --libs $(STATIC_PKGS)) -ldl -lpthread $(FUZZ_PLUGIN_LIBS)
 fuzz-build: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz-%)
 fuzz-run: fuzz-build
 	@set -e; for n in $(FUZZ_TARGETS); do mkdir -p $(B)/fuzz/new-$$n; echo "# fuzz $$n"; \
