@@ -180,19 +180,15 @@ static int op_add_key(struct exec_ctx *c, struct cl_error **err)
 	if (!key)
 		return cl_error_errnum(err);
 	r = add_key_named_by_kernel(c, key, err);
+	if (r == -EOPNOTSUPP) {
+		/* the identifier computed here first, named in the record before the add */
+		r = compute_key_id(key, &want, err);
+		if (r == 0)
+			r = add_key_as(c, key, &want, EIO, "computed beforehand", err);
+	}
 	if (r == 0 && !c->plan->ephemeral)
 		c->key = TAKE_PTR(key); /* wrapped by the next op, then wiped */
-	if (r != -EOPNOTSUPP)
-		return r;
-	/* else the identifier computed here first, named in the record before the add */
-	r = compute_key_id(key, &want, err);
-	if (r == 0)
-		r = add_key_as(c, key, &want, EIO, "computed beforehand", err);
-	if (r < 0)
-		return r;
-	if (!c->plan->ephemeral)
-		c->key = TAKE_PTR(key); /* wrapped by the next op, then wiped */
-	return 0;
+	return r;
 }
 
 static int open_keys_dir(struct exec_ctx *c, bool create, struct cl_error **err)
