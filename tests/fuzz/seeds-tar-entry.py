@@ -9,30 +9,27 @@ import sys
 import tarfile
 
 sys.path.insert(0, 'tests/tools')
-from mktar import capability, tar_writer  # noqa: E402
+from mktar import (BLOCKDEV, CAPABILITY, CHARDEV, NORMAL, RAW_WHITEOUT, SETGID_DIR,  # noqa: E402
+                   SETUID, SH, tar_writer)
 
 SCRATCH = '/tmp/cryptlayer-fuzz-tar'  # fuzz-tar-entry.c's
 OUT = 'tests/fuzz/corpus/tar-entry'
 os.makedirs(OUT, exist_ok=True)
 mk = tar_writer(OUT)
-sh = b'#!/bin/sh\necho root\n'
-cdev = {'name': 'dev/mem', 'type': tarfile.CHRTYPE, 'devmajor': 1, 'devminor': 1, 'mode': 0o600}
-bdev = {'name': 'dev/sda', 'type': tarfile.BLKTYPE, 'devmajor': 8, 'devminor': 0, 'mode': 0o660}
 esc = {'name': 'esc', 'type': tarfile.SYMTYPE, 'linkname': SCRATCH}
 up = {'name': 'up', 'type': tarfile.SYMTYPE, 'linkname': '..'}
 seeds = {
-    'chardev': [cdev],
-    'blockdev': [bdev],
-    'rawwhiteout': [{'name': 'wh0', 'type': tarfile.CHRTYPE, 'devmajor': 0, 'devminor': 0}],
-    'setuid': [{'name': 'bin/su', 'data': sh, 'mode': 0o4755}],
-    'setgid-dir': [{'name': 'shared', 'type': tarfile.DIRTYPE, 'mode': 0o2775}],
-    'capability': [{'name': 'bin/ping', 'data': sh, 'mode': 0o755,
-                    'xattrs': {'security.capability': capability(13)}}],
+    'chardev': [CHARDEV],
+    'blockdev': [BLOCKDEV],
+    'rawwhiteout': [RAW_WHITEOUT],
+    'setuid': [SETUID],
+    'setgid-dir': [SETGID_DIR],
+    'capability': [CAPABILITY],
     'overlay-xattrs': [{'name': 'd', 'type': tarfile.DIRTYPE, 'mode': 0o755,
                         'xattrs': {'trusted.overlay.redirect': b'/etc',
                                    'trusted.overlay.opaque': b'y',
                                    'user.overlay.metacopy': b''}}],
-    'hardlink-setuid': [{'name': 'plain', 'data': sh, 'mode': 0o755},
+    'hardlink-setuid': [{'name': 'plain', 'data': SH, 'mode': 0o755},
                         {'name': 'plain2', 'type': tarfile.LNKTYPE, 'linkname': 'plain',
                          'mode': 0o4755}],
     'dotdot': [{'name': '../sentinel', 'data': b'x'}],
@@ -41,7 +38,7 @@ seeds = {
     'symlink-file': [dict(esc), {'name': 'esc/sentinel', 'data': b'x'}],
     'relsymlink-file': [dict(up), {'name': 'up/sentinel', 'data': b'x'}],
     'symlink-new': [dict(up), {'name': 'up/new', 'data': b'x'}],
-    'symlink-dev': [dict(esc), dict(cdev, name='esc/dev')],
+    'symlink-dev': [dict(esc), dict(CHARDEV, name='esc/dev')],
     'hardlink-dotdot': [{'name': 'hl', 'type': tarfile.LNKTYPE, 'linkname': '../sentinel'}],
     'hardlink-absolute': [{'name': 'hl', 'type': tarfile.LNKTYPE,
                            'linkname': SCRATCH + '/sentinel'}],
@@ -52,18 +49,9 @@ seeds = {
     'whiteout-dotdot': [{'name': '.wh..', 'data': b''}],
     'dir-then-symlink': [{'name': 'd', 'type': tarfile.DIRTYPE, 'mode': 0o777},
                          dict(up, name='d'), {'name': 'd/sentinel', 'data': b'x'}],
-    'normal': [{'name': 'etc/', 'type': tarfile.DIRTYPE, 'mode': 0o755},
-               {'name': 'etc/fine', 'data': b'fine\n', 'mode': 0o644},
-               {'name': 'pipe', 'type': tarfile.FIFOTYPE, 'mode': 0o644},
-               {'name': 'etc/.wh.base-file', 'data': b''},
-               {'name': 'data/', 'type': tarfile.DIRTYPE, 'mode': 0o755},
-               {'name': 'data/.wh..wh..opq', 'data': b''},
-               {'name': 'data/new', 'data': b'new'},
-               {'name': 'sticky', 'type': tarfile.DIRTYPE, 'mode': 0o1777},
-               {'name': 'rel', 'type': tarfile.SYMTYPE, 'linkname': 'etc/fine'},
-               {'name': 'abs', 'type': tarfile.SYMTYPE, 'linkname': '/etc/passwd'},
-               {'name': 'hl', 'type': tarfile.LNKTYPE, 'linkname': 'etc/fine'},
-               {'name': 'sparse', 'data': b'\0' * 8192 + b'end'}],
+    # a normal layer, and a file with a hole (zero blocks become holes in the unpack)
+    'normal': [{'name': 'fine', 'data': b'ok'}] + NORMAL
+              + [{'name': 'sparse', 'data': b'\0' * 8192 + b'end'}],
 }
 for name, entries in seeds.items():
     mk(name, entries)

@@ -20,23 +20,15 @@ setup_file() {
 	# the first chunk: import_watched can read the key id of the layer being made
 	PYTHONPATH="$TOP/tests/tools" python3 - "$T" "$W/outside" <<-'PY'
 	import os, sys, tarfile
-	from mktar import tar_writer, capability
+	from mktar import (tar_writer, SH as sh, CHARDEV as cdev, BLOCKDEV as bdev,
+	                   SETUID as suid, SETGID_DIR as sgid, CAPABILITY as cap,
+	                   RAW_WHITEOUT as wh0, NORMAL)
 	t, out = sys.argv[1], sys.argv[2]
 	mk = tar_writer(t)
 	pad = {'name': 'pad', 'data': os.urandom(2 << 20)}
 	ok = {'name': 'fine', 'data': b'ok'}
 	def hostile(name, *entries):
 	    mk(name, [dict(pad), dict(ok)] + list(entries))
-	sh = b'#!/bin/sh\necho root\n'
-	cdev = {'name': 'dev/mem', 'type': tarfile.CHRTYPE, 'devmajor': 1, 'devminor': 1,
-	        'mode': 0o600}
-	bdev = {'name': 'dev/sda', 'type': tarfile.BLKTYPE, 'devmajor': 8, 'devminor': 0,
-	        'mode': 0o660}
-	suid = {'name': 'bin/su', 'data': sh, 'mode': 0o4755}
-	sgid = {'name': 'shared', 'type': tarfile.DIRTYPE, 'mode': 0o2775}
-	cap = {'name': 'bin/ping', 'data': sh, 'mode': 0o755,
-	       'xattrs': {'security.capability': capability(13)}}  # cap_net_raw
-	wh0 = {'name': 'wh0', 'type': tarfile.CHRTYPE, 'devmajor': 0, 'devminor': 0}
 	esc = {'name': 'esc', 'type': tarfile.SYMTYPE, 'linkname': out}
 	# privileged entries: refused unless allowed
 	hostile('chardev', cdev)
@@ -70,15 +62,7 @@ setup_file() {
 	hostile('dir-then-symlink', {'name': 'd', 'type': tarfile.DIRTYPE, 'mode': 0o777},
 	        dict(esc, name='d'), {'name': 'd/pwned', 'data': b'x'})
 	# what a normal layer holds: FIFO, whiteout, opaque directory, links
-	mk('normal', [dict(ok), {'name': 'pipe', 'type': tarfile.FIFOTYPE, 'mode': 0o644},
-	              {'name': 'etc/.wh.base-file', 'data': b''},
-	              {'name': 'data/', 'type': tarfile.DIRTYPE, 'mode': 0o755},
-	              {'name': 'data/.wh..wh..opq', 'data': b''},
-	              {'name': 'data/new', 'data': b'new'},
-	              {'name': 'sticky', 'type': tarfile.DIRTYPE, 'mode': 0o1777},
-	              {'name': 'rel', 'type': tarfile.SYMTYPE, 'linkname': 'fine'},
-	              {'name': 'abs', 'type': tarfile.SYMTYPE, 'linkname': '/etc/passwd'},
-	              {'name': 'hl', 'type': tarfile.LNKTYPE, 'linkname': 'fine'}])
+	mk('normal', [dict(ok)] + NORMAL)
 	PY
 	for f in "$T"/*.tar; do
 		"$CRYPTLAYER" encrypt -r "$W/id.pub" <"$f" >"${f%.tar}.clx"
